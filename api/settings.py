@@ -1,0 +1,47 @@
+"""Settings read from the environment (prefix PEYVAND_). Read only by api/, training/ and
+the CLI; recommender/ takes plain constructor arguments."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PEYVAND_", extra="ignore")
+
+    home: Path = Path(".peyvand")
+    database_url: str | None = None
+    embedding_model: str = "multilingual-e5-small"
+    embedding_runtime: str = "auto"
+    model_cache: Path | None = None
+
+    @cached_property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL: PEYVAND_DATABASE_URL, else a SQLite file in the home."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_home / 'peyvand.db'}"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where embedding models are built and cached (PEYVAND_MODEL_CACHE or HOME/models)."""
+        return (self.model_cache or self.resolved_home / "models").expanduser().resolve()
+
+    @property
+    def index_dir(self) -> Path:
+        return self.resolved_home / "index"
+
+    @property
+    def registry_dir(self) -> Path:
+        return self.resolved_home / "registry"
+
+    @property
+    def vector_cache_path(self) -> Path:
+        return self.resolved_home / "vectors.sqlite"

@@ -1,0 +1,64 @@
+"""Every domain error of Peyvand. Each subclasses the built-in it refines, so callers'
+existing `except ValueError` / `except LookupError` handlers keep working. Only `api/`
+turns them into HTTP status codes or exit codes; messages are plain words for people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PeyvandError(Exception):
+    """Base class of all Peyvand errors."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one row of an imported file (1-based row number)."""
+
+    row: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, field '{self.field}': {self.reason}"
+
+
+class InvalidInputError(PeyvandError, ValueError):
+    """Input that cannot be used as given (bad file, bad value, empty text)."""
+
+
+class ImportValidationError(InvalidInputError):
+    """An import file has bad rows; nothing was imported."""
+
+    def __init__(self, errors: list[RowError], message: str | None = None) -> None:
+        self.errors = list(errors)
+        head = message or f"{len(self.errors)} invalid row(s); nothing was imported"
+        super().__init__(head + ("\n" + "\n".join(f"  {e}" for e in self.errors[:200]) if self.errors else ""))
+
+
+class EmptyTextError(InvalidInputError):
+    """A text that has nothing to embed or match (empty, whitespace or punctuation only)."""
+
+
+class NotFoundError(PeyvandError, LookupError):
+    """An id that is not in the store (application, program, round, model version)."""
+
+
+class ModelMismatchError(PeyvandError, ValueError):
+    """An artifact (index, ranker, cached vectors) was built with another embedding model."""
+
+
+class CorruptArtifactError(PeyvandError, ValueError):
+    """A saved file (index, model, registry entry) cannot be read back."""
+
+
+class NotFittedError(PeyvandError, ValueError):
+    """A component was used before it was fitted or loaded."""
+
+
+class InfeasibleError(PeyvandError, ValueError):
+    """An allocation problem has no solution (e.g. more pins than seats)."""
+
+
+class ConfigurationError(PeyvandError, ValueError):
+    """A setting that cannot work (unknown model name, unreachable database URL)."""
