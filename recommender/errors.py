@@ -33,7 +33,8 @@ class ImportValidationError(InvalidInputError):
     def __init__(self, errors: list[RowError], message: str | None = None) -> None:
         self.errors = list(errors)
         head = message or f"{len(self.errors)} invalid row(s); nothing was imported"
-        super().__init__(head + ("\n" + "\n".join(f"  {e}" for e in self.errors[:200]) if self.errors else ""))
+        lines = [head] + [f"  {e}" for e in self.errors[:200]]
+        super().__init__("\n".join(lines))
 
 
 class EmptyTextError(InvalidInputError):

@@ -1,0 +1,92 @@
+"""Normalization: one table row per rule with real Persian text, and idempotence on anything."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recommender.normalization import ZWNJ, normalize, sentences, text_hash, tokenize
+
+CASES = [
+    # Arabic letters to Persian forms
+    ("اين كتاب عربي است", "این کتاب عربی است"),
+    ("خانۀ خلاق", "خانه خلاق"),
+    ("مدرسة", "مدرسه"),
+    ("خانهٔ نوآوری", "خانه نوآوری"),
+    # diacritics removed
+    ("کِتابِ مُفید", "کتاب مفید"),
+    # digits unified (Persian, Arabic-Indic, Latin), Persian separators
+    ("۱۲۳ و ٤٥٦ و 789", "123 و 456 و 789"),
+    ("رشد ۲٫۵ درصدی", "رشد 2.5 درصدی"),
+    ("۱۰٬۰۰۰ کاربر", "10,000 کاربر"),
+    # half-space repaired
+    ("کتاب ها", f"کتاب{ZWNJ}ها"),
+    ("می خواهیم", f"می{ZWNJ}خواهیم"),
+    (f"{ZWNJ}{ZWNJ}سلام{ZWNJ} {ZWNJ}دنیا", "سلام دنیا"),
+    # punctuation spacing
+    ("سلام ،خوبی ؟", "سلام، خوبی؟"),
+    ("(سلام)«متن»", "(سلام) «متن»"),
+    # control characters and emoji stripped
+    ("سلام\x00\x07 دنیا 😀👍🏽", "سلام دنیا"),
+    # repeated letters shortened
+    ("عالیییییی", "عالی"),
+    # English words, numbers, URLs and e-mails kept as written
+    ("SaaS-based B2B API با نسخه 2.0", "SaaS-based B2B API با نسخه 2.0"),
+    ("سایت https://peyvand.ir/a?b=1 است", "سایت https://peyvand.ir/a?b=1 است"),
+    ("ایمیل info@peyvand.ir است", "ایمیل info@peyvand.ir است"),
+    # whitespace and line breaks
+    ("  سلام   دنیا \t\n\n\n خداحافظ  ", "سلام دنیا\nخداحافظ"),
+    ("", ""),
+    ("   \n\t ", ""),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), CASES)
+def test_normalize_rules(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+def test_invalid_surrogates_are_dropped_not_fatal() -> None:
+    assert normalize("سلام\udcff دنیا") == "سلام دنیا"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_normalize_is_idempotent_on_any_text(text: str) -> None:
+    once = normalize(text)
+    assert normalize(once) == once
+
+
+PIECES = list("ابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیيكۀة۰۱۲۳٤٥0123456789 .،؟!«»()-:\n") + [
+    ZWNJ, "می ", " ها", "SaaS", "B2B", "2.5", "😀", "\u200d", "\u064e",
+]
+PERSIANISH = st.lists(st.sampled_from(PIECES), max_size=60).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(PERSIANISH)
+def test_normalize_is_idempotent_on_persian_like_text(text: str) -> None:
+    once = normalize(text)
+    assert normalize(once) == once
+
+
+def test_tokenize_makes_colloquial_formal_and_keeps_english() -> None:
+    tokens = tokenize("می‌خوایم اپلیکیشن رو لانچ کنیم و میریم خونه. SaaS B2B ۲٫۵ درصد")
+    assert "می\u200cخواهیم" in tokens
+    assert "خانه" in tokens
+    assert {"saas", "b2b", "2.5"} <= set(tokens)
+    assert "و" not in tokens  # stop word
+
+
+def test_tokenize_same_for_arabic_and_persian_letters() -> None:
+    assert tokenize("برنامه كسب و كار مالي") == tokenize("برنامه کسب و کار مالی")
+
+
+def test_sentences_split_on_punctuation_and_lines() -> None:
+    assert sentences("سلام. چطوری؟\nخوبم! ممنون") == ["سلام.", "چطوری؟", "خوبم!", "ممنون"]
+
+
+def test_text_hash_is_stable() -> None:
+    assert text_hash("سلام") == text_hash("سلام")
+    assert text_hash("سلام") != text_hash("سلام ")
