@@ -1,9 +1,165 @@
-"""CLI commands: placeholder until its issue lands."""
+"""CLI commands for the store: `peyvand init` and
+`peyvand programs|applications|rounds|outcomes import FILE [--skip-invalid] | export FILE`.
+
+Every data command migrates the database to the newest schema first (`open_store`), so
+importing into a home that was never `init`ed works: the home folder and database are
+created on the way. A file is read and validated completely before the store is touched,
+and the whole import is one transaction: a bad file leaves the store unchanged.
+"""
 
 from __future__ import annotations
 
+import getpass
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from api.settings import Settings
+from recommender.io import check_references, detect_format, read_records, write_records
+from recommender.store import Store, display_url
+
+from .context import state
+
+KIND_HELP = {
+    "programs": "Programs (accelerators, funds, creative houses, ...): import or export.",
+    "applications": "Applications (startups' business plans): import or export.",
+    "rounds": "Intake rounds with their programs, seats and budgets: import or export.",
+    "outcomes": "Outcomes (who got residency or funding where): import or export.",
+}
+
+
+def open_store(settings: Settings) -> Store:
+    """The store of the home (creating the home folder), migrated to the newest schema."""
+    settings.resolved_home.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.db_url)
+    try:
+        store.upgrade()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _upsert(store: Store, kind: str, items: list[Any], session: Any) -> tuple[int, int]:
+    upsert = {
+        "programs": store.upsert_programs,
+        "applications": store.upsert_applications,
+        "rounds": store.upsert_rounds,
+        "outcomes": store.upsert_outcomes,
+    }[kind]
+    return upsert(items, session=session)
+
+
+def _list(store: Store, kind: str) -> list[Any]:
+    if kind == "programs":
+        return list(store.list_programs())
+    if kind == "applications":
+        return list(store.list_applications())
+    if kind == "rounds":
+        return list(store.list_rounds())
+    return list(store.list_outcomes())
+
+
+def import_file(settings: Settings, kind: str, file: Path, skip_invalid: bool) -> dict[str, int]:
+    """Validate `file` completely, then upsert its records in one transaction.
+
+    Returns:
+        counts: created, updated, unchanged, skipped.
+
+    Raises:
+        InvalidInputError: the file cannot be used.
+        ImportValidationError: bad rows and not `skip_invalid` (nothing imported).
+    """
+    result = read_records(file, kind, skip_invalid=True)
+    has_references = kind in ("outcomes", "rounds")
+    if result.errors and not skip_invalid and not has_references:
+        result.raise_for_errors(file.name)
+    store = open_store(settings)
+    try:
+        with store.session() as session:
+            if has_references:  # listed together with the other bad rows
+                known = {"programs": store.existing_ids("programs", session=session)}
+                if kind == "outcomes":
+                    known["applications"] = store.existing_ids("applications", session=session)
+                result = check_references(
+                    result, known, skip_invalid=skip_invalid, source=file.name
+                )
+            created, updated = _upsert(store, kind, result.items, session)
+            counts = {
+                "created": created,
+                "updated": updated,
+                "unchanged": len(result.items) - created - updated,
+                "skipped": len({e.row for e in result.errors}),
+            }
+            store.audit(_actor(), "import", kind, file.name, detail=counts, session=session)
+    finally:
+        store.close()
+    if result.errors:
+        for error in result.errors:
+            typer.echo(f"skipped {error}", err=True)
+    return counts
+
+
+def _make_group(kind: str) -> typer.Typer:
+    group = typer.Typer(help=KIND_HELP[kind], no_args_is_help=True)
+
+    @group.command("import")
+    def import_command(
+        ctx: typer.Context,
+        file: Annotated[Path, typer.Argument(help="A .json, .csv or .xlsx file.")],
+        skip_invalid: Annotated[
+            bool,
+            typer.Option("--skip-invalid", help="Import the good rows and list the bad ones."),
+        ] = False,
+    ) -> None:
+        """Add or update records from FILE; any bad row stops the whole import."""
+        counts = import_file(state(ctx).settings, kind, file, skip_invalid)
+        typer.echo(
+            f"{kind}: {counts['created']} created, {counts['updated']} updated, "
+            f"{counts['unchanged']} unchanged, {counts['skipped']} skipped (from {file.name})"
+        )
+
+    @group.command("export")
+    def export_command(
+        ctx: typer.Context,
+        file: Annotated[Path, typer.Argument(help="A .json, .csv or .xlsx file (overwritten).")],
+    ) -> None:
+        """Write every stored record to FILE (the format follows the extension)."""
+        detect_format(file)
+        store = open_store(state(ctx).settings)
+        try:
+            items = _list(store, kind)
+        finally:
+            store.close()
+        written = write_records(file, kind, items)
+        typer.echo(f"wrote {written} {kind} to {file}")
+
+    return group
+
+
+def init(ctx: typer.Context) -> None:
+    """Create the home folder and the database (or bring its schema up to date)."""
+    settings = state(ctx).settings
+    store = open_store(settings)
+    try:
+        revision = store.schema_revision()
+    finally:
+        store.close()
+    typer.echo(f"Peyvand home: {settings.resolved_home}")
+    typer.echo(f"database: {display_url(settings.db_url)} (schema revision {revision})")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("init")(init)
+    for kind in KIND_HELP:
+        app.add_typer(_make_group(kind), name=kind)
+

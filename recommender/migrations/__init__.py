@@ -1,0 +1,1 @@
+"""Alembic migrations of the Peyvand store (run them with `Store.upgrade()`)."""

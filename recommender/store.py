@@ -1,0 +1,695 @@
+"""The store: programs, applications, intake rounds, outcomes and the audit log in one
+SQLAlchemy database (a SQLite file by default, PostgreSQL at scale; same models, same
+Alembic migrations in `recommender/migrations/`).
+
+Callers get `recommender.schemas` objects, never ORM rows. Every public method runs in its
+own transaction unless a `session` from `Store.session()` is passed, so several calls can
+share one all-or-nothing transaction::
+
+    store = Store("sqlite:///home/peyvand.db")
+    store.upgrade()
+    with store.session() as session:
+        store.upsert_programs(programs, session=session)
+        store.audit("cli:ali", "import", "programs", "programs.csv", session=session)
+
+`applications.round_id` and `outcomes.round_id` are plain indexed columns (no foreign key),
+so history can be imported in any order; `outcomes.application_id`/`program_id` and
+`round_programs.program_id` are foreign keys, checked before writing so that a bad reference
+is an `ImportValidationError` with row numbers, not a database error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    sessionmaker,
+)
+from sqlalchemy.pool import StaticPool
+
+from . import schemas
+from .errors import (
+    ConfigurationError,
+    ImportValidationError,
+    InvalidInputError,
+    NotFoundError,
+    RowError,
+)
+
+MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
+KINDS: tuple[str, ...] = ("programs", "applications", "rounds", "outcomes", "audit")
+_CHUNK = 500  # ids per IN (...) clause
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table; later migrations add their models to this metadata."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class _Timestamps:
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=_utcnow)
+    # Changes only when the content changes (so "embed what changed since" can use it).
+    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=_utcnow)
+
+
+class ProgramRow(_Timestamps, Base):
+    __tablename__ = "programs"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    kind: Mapped[str] = mapped_column(sa.String(32), index=True)
+    description: Mapped[str] = mapped_column(sa.Text)
+    sectors: Mapped[list[str]] = mapped_column(JSONType)
+    stages: Mapped[list[str]] = mapped_column(JSONType)
+    province: Mapped[str] = mapped_column(sa.String(100))
+    city: Mapped[str] = mapped_column(sa.String(100))
+    residency_seats: Mapped[int] = mapped_column(sa.Integer)
+    funding_min: Mapped[int] = mapped_column(sa.BigInteger)
+    funding_max: Mapped[int] = mapped_column(sa.BigInteger)
+    equity_percent: Mapped[float | None] = mapped_column(sa.Float)
+    requires_knowledge_based: Mapped[bool] = mapped_column(sa.Boolean)
+    accepts_remote: Mapped[bool] = mapped_column(sa.Boolean)
+    active: Mapped[bool] = mapped_column(sa.Boolean, index=True)
+
+
+class ApplicationRow(_Timestamps, Base):
+    __tablename__ = "applications"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    startup_name: Mapped[str] = mapped_column(sa.String(300))
+    business_plan: Mapped[str] = mapped_column(sa.Text)
+    sectors: Mapped[list[str]] = mapped_column(JSONType)
+    stage: Mapped[str] = mapped_column(sa.String(32))
+    province: Mapped[str] = mapped_column(sa.String(100))
+    city: Mapped[str] = mapped_column(sa.String(100))
+    team_size: Mapped[int] = mapped_column(sa.Integer)
+    funding_ask: Mapped[int] = mapped_column(sa.BigInteger)
+    needs_residency: Mapped[bool] = mapped_column(sa.Boolean)
+    knowledge_based: Mapped[bool] = mapped_column(sa.Boolean)
+    founded_year: Mapped[int | None] = mapped_column(sa.Integer)
+    round_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+
+
+class IntakeRoundRow(_Timestamps, Base):
+    __tablename__ = "intake_rounds"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    opens_on: Mapped[dt.date] = mapped_column(sa.Date)
+    closes_on: Mapped[dt.date] = mapped_column(sa.Date)
+    programs: Mapped[list[RoundProgramRow]] = relationship(
+        back_populates="round",
+        cascade="all, delete-orphan",
+        order_by="RoundProgramRow.position",
+    )
+
+
+class RoundProgramRow(Base):
+    """A program taking part in a round, with optional seat/budget overrides."""
+
+    __tablename__ = "round_programs"
+
+    round_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("intake_rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    program_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("programs.id"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(sa.Integer)
+    seats: Mapped[int | None] = mapped_column(sa.Integer)
+    budget: Mapped[int | None] = mapped_column(sa.BigInteger)
+    round: Mapped[IntakeRoundRow] = relationship(back_populates="programs")
+
+
+class OutcomeRow(Base):
+    __tablename__ = "outcomes"
+    __table_args__ = (sa.UniqueConstraint("application_id", "program_id"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("applications.id"), index=True
+    )
+    program_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("programs.id"), index=True)
+    round_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    residency_granted: Mapped[bool] = mapped_column(sa.Boolean)
+    funded_amount: Mapped[int] = mapped_column(sa.BigInteger)
+    decided_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=_utcnow)
+
+
+class AuditLogRow(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=_utcnow, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    action: Mapped[str] = mapped_column(sa.String(100))
+    target_kind: Mapped[str] = mapped_column(sa.String(50), index=True)
+    target_id: Mapped[str] = mapped_column(sa.String(300))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class AuditEntry(BaseModel):
+    """One audit-log entry as callers see it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    target_kind: str
+    target_id: str
+    detail: dict[str, Any] | None = None
+
+
+_PROGRAM_FIELDS = tuple(schemas.Program.model_fields)
+_APPLICATION_FIELDS = tuple(schemas.Application.model_fields)
+_OUTCOME_FIELDS = tuple(schemas.Outcome.model_fields)
+
+
+def normalize_url(url: str) -> str:
+    """`postgres://` and `postgresql://` mean psycopg 3 (the driver we ship), not psycopg2.
+
+    Raises:
+        ConfigurationError: when the text is not a database URL.
+    """
+    text = str(url).strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if text.startswith(prefix):
+            text = "postgresql+psycopg://" + text[len(prefix) :]
+    try:
+        make_url(text)
+    except ArgumentError as exc:
+        raise ConfigurationError(f"'{url}' is not a database URL") from exc
+    return text
+
+
+def display_url(url: str) -> str:
+    """The URL with its password masked, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid database URL>"
+
+
+def _make_engine(url: str, echo: bool) -> Engine:
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    if is_sqlite:
+        kwargs["connect_args"] = {"check_same_thread": False}
+        if parsed.database in (None, "", ":memory:"):
+            kwargs["poolclass"] = StaticPool  # one shared in-memory database
+        else:
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    else:
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = sa.create_engine(url, **kwargs)
+    except (NoSuchModuleError, ArgumentError, ImportError) as exc:
+        raise ConfigurationError(f"cannot use database URL {display_url(url)}: {exc}") from exc
+    if is_sqlite:
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+            # SQLAlchemy emits BEGIN itself (below) so DDL and SAVEPOINTs are transactional.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: sa.Connection) -> None:
+            connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _check_unique(keys: list[Any], what: str) -> None:
+    seen: set[Any] = set()
+    for key in keys:
+        if key in seen:
+            raise InvalidInputError(f"{what} {key!r} appears more than once in one call")
+        seen.add(key)
+
+
+def _to_program(row: ProgramRow) -> schemas.Program:
+    return schemas.Program.model_validate({f: getattr(row, f) for f in _PROGRAM_FIELDS})
+
+
+def _to_application(row: ApplicationRow) -> schemas.Application:
+    return schemas.Application.model_validate({f: getattr(row, f) for f in _APPLICATION_FIELDS})
+
+
+def _to_outcome(row: OutcomeRow) -> schemas.Outcome:
+    return schemas.Outcome.model_validate({f: getattr(row, f) for f in _OUTCOME_FIELDS})
+
+
+def _to_round(row: IntakeRoundRow) -> schemas.IntakeRound:
+    return schemas.IntakeRound(
+        id=row.id,
+        name=row.name,
+        opens_on=row.opens_on,
+        closes_on=row.closes_on,
+        programs=[
+            schemas.RoundProgram(program_id=p.program_id, seats=p.seats, budget=p.budget)
+            for p in row.programs
+        ],
+    )
+
+
+def _to_audit(row: AuditLogRow) -> AuditEntry:
+    return AuditEntry(
+        id=row.id,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        target_kind=row.target_kind,
+        target_id=row.target_id,
+        detail=row.detail,
+    )
+
+
+class Store:
+    """The database of one Peyvand installation.
+
+    Args:
+        url: any SQLAlchemy URL: `sqlite:///path/peyvand.db` (parent folder created),
+            `sqlite://` (in memory), `postgresql+psycopg://user@host/db`
+            (`postgresql://` is read as psycopg 3).
+        echo: log every SQL statement (debugging only: it would log business plans).
+
+    Raises:
+        ConfigurationError: the URL cannot be used.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = normalize_url(url)
+        self.engine = _make_engine(self.url, echo)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"Store({display_url(self.url)!r})"
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql` (or another SQLAlchemy backend name)."""
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- schema
+    def alembic_config(self) -> Any:
+        """An `alembic.config.Config` for this database (no alembic.ini needed)."""
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        return config
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Run the Alembic migrations up to `revision` (idempotent).
+
+        Raises:
+            ConfigurationError: the database cannot be reached.
+        """
+        from alembic import command
+
+        config = self.alembic_config()
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+        except OperationalError as exc:
+            raise self._unreachable(exc) from exc
+
+    def head_revision(self) -> str | None:
+        """The newest migration revision shipped with this code."""
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at (None before the first upgrade)."""
+        from alembic.runtime.migration import MigrationContext
+
+        try:
+            with self.engine.connect() as connection:
+                return MigrationContext.configure(connection).get_current_revision()
+        except OperationalError as exc:
+            raise self._unreachable(exc) from exc
+
+    def _unreachable(self, exc: OperationalError) -> ConfigurationError:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unknown error"
+        return ConfigurationError(f"cannot use the database at {display_url(self.url)}: {reason}")
+
+    # ----------------------------------------------------------- transactions
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _use(self, session: Session | None) -> Iterator[Session]:
+        if session is not None:
+            yield session
+        else:
+            with self.session() as own:
+                yield own
+
+    # ------------------------------------------------------------------ ids
+    def existing_ids(
+        self,
+        kind: str,
+        ids: Iterable[str] | None = None,
+        *,
+        session: Session | None = None,
+    ) -> set[str]:
+        """Ids of `kind` ("programs", "applications", "rounds") that are stored.
+
+        Args:
+            kind: which table.
+            ids: only look these up (all ids when None).
+        """
+        column = {
+            "programs": ProgramRow.id,
+            "applications": ApplicationRow.id,
+            "rounds": IntakeRoundRow.id,
+        }.get(kind)
+        if column is None:
+            raise InvalidInputError(f"unknown kind '{kind}'; use programs, applications or rounds")
+        with self._use(session) as s:
+            if ids is None:
+                return set(s.scalars(sa.select(column)))
+            wanted = sorted(set(ids))
+            found: set[str] = set()
+            for chunk in _chunks(wanted):
+                found.update(s.scalars(sa.select(column).where(column.in_(chunk))))
+            return found
+
+    def count(self, kind: str, *, session: Session | None = None) -> int:
+        """Number of stored rows of `kind` (programs, applications, rounds, outcomes, audit)."""
+        table = {
+            "programs": ProgramRow,
+            "applications": ApplicationRow,
+            "rounds": IntakeRoundRow,
+            "outcomes": OutcomeRow,
+            "audit": AuditLogRow,
+        }.get(kind)
+        if table is None:
+            raise InvalidInputError(f"unknown kind '{kind}'; use one of: {', '.join(KINDS)}")
+        with self._use(session) as s:
+            return int(s.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+
+    # -------------------------------------------------------------- programs
+    def upsert_programs(
+        self, programs: Sequence[schemas.Program], *, session: Session | None = None
+    ) -> tuple[int, int]:
+        """Insert new programs and update stored ones (by id).
+
+        Returns:
+            (created, updated); programs stored with the same content count in neither.
+        """
+        return self._upsert_by_id(ProgramRow, programs, "program id", session)
+
+    def list_programs(
+        self, active_only: bool = False, *, session: Session | None = None
+    ) -> list[schemas.Program]:
+        """Every program, ordered by id."""
+        query = sa.select(ProgramRow).order_by(ProgramRow.id)
+        if active_only:
+            query = query.where(ProgramRow.active.is_(True))
+        with self._use(session) as s:
+            return [_to_program(row) for row in s.scalars(query)]
+
+    def get_program(self, program_id: str, *, session: Session | None = None) -> schemas.Program:
+        """Raises: NotFoundError."""
+        with self._use(session) as s:
+            row = s.get(ProgramRow, program_id)
+            if row is None:
+                raise NotFoundError(f"no program with id '{program_id}'")
+            return _to_program(row)
+
+    # ---------------------------------------------------------- applications
+    def upsert_applications(
+        self, applications: Sequence[schemas.Application], *, session: Session | None = None
+    ) -> tuple[int, int]:
+        """Insert new applications and update stored ones (by id). Returns (created, updated)."""
+        return self._upsert_by_id(ApplicationRow, applications, "application id", session)
+
+    def list_applications(
+        self, round_id: str | None = None, *, session: Session | None = None
+    ) -> list[schemas.Application]:
+        """Every application (or those of one round), ordered by id."""
+        query = sa.select(ApplicationRow).order_by(ApplicationRow.id)
+        if round_id is not None:
+            query = query.where(ApplicationRow.round_id == round_id)
+        with self._use(session) as s:
+            return [_to_application(row) for row in s.scalars(query)]
+
+    def get_application(
+        self, application_id: str, *, session: Session | None = None
+    ) -> schemas.Application:
+        """Raises: NotFoundError."""
+        with self._use(session) as s:
+            row = s.get(ApplicationRow, application_id)
+            if row is None:
+                raise NotFoundError(f"no application with id '{application_id}'")
+            return _to_application(row)
+
+    def _upsert_by_id(
+        self,
+        table: type[ProgramRow] | type[ApplicationRow],
+        items: Sequence[schemas.Program] | Sequence[schemas.Application],
+        what: str,
+        session: Session | None,
+    ) -> tuple[int, int]:
+        _check_unique([item.id for item in items], what)
+        created = updated = 0
+        now = _utcnow()
+        with self._use(session) as s:
+            for chunk in _chunks(list(items)):
+                found: Iterable[Any] = s.scalars(
+                    sa.select(table).where(table.id.in_([i.id for i in chunk]))
+                )
+                stored = {row.id: row for row in found}
+                for item in chunk:
+                    values = item.model_dump()
+                    row = stored.get(item.id)
+                    if row is None:
+                        s.add(table(**values, created_at=now, updated_at=now))
+                        created += 1
+                    elif any(getattr(row, k) != v for k, v in values.items()):
+                        for key, value in values.items():
+                            setattr(row, key, value)
+                        row.updated_at = now
+                        updated += 1
+                s.flush()
+        return created, updated
+
+    # ---------------------------------------------------------------- rounds
+    def upsert_rounds(
+        self, rounds: Sequence[schemas.IntakeRound], *, session: Session | None = None
+    ) -> tuple[int, int]:
+        """Insert or replace rounds (by id), with their programs in the given order.
+
+        Raises:
+            ImportValidationError: a round names a program that is not stored
+                (row = 1-based position in `rounds`); nothing is written.
+        """
+        _check_unique([r.id for r in rounds], "round id")
+        created = updated = 0
+        now = _utcnow()
+        with self._use(session) as s:
+            known = self.existing_ids(
+                "programs", {p.program_id for r in rounds for p in r.programs}, session=s
+            )
+            errors = [
+                RowError(i, "programs", f"unknown program id '{p.program_id}'")
+                for i, r in enumerate(rounds, start=1)
+                for p in r.programs
+                if p.program_id not in known
+            ]
+            if errors:
+                raise ImportValidationError(errors)
+            for item in rounds:
+                row = s.get(IntakeRoundRow, item.id)
+                if row is None:
+                    row = IntakeRoundRow(id=item.id, created_at=now)
+                    s.add(row)
+                    created += 1
+                elif _to_round(row) != item:
+                    updated += 1
+                else:
+                    continue
+                row.name, row.opens_on, row.closes_on = item.name, item.opens_on, item.closes_on
+                row.updated_at = now
+                old = {p.program_id: p for p in row.programs}
+                new_rows = []
+                for position, part in enumerate(item.programs):
+                    link = old.get(part.program_id) or RoundProgramRow(program_id=part.program_id)
+                    link.position, link.seats, link.budget = position, part.seats, part.budget
+                    new_rows.append(link)
+                row.programs = new_rows
+            s.flush()
+        return created, updated
+
+    def list_rounds(self, *, session: Session | None = None) -> list[schemas.IntakeRound]:
+        """Every round, ordered by opening date then id."""
+        query = sa.select(IntakeRoundRow).order_by(IntakeRoundRow.opens_on, IntakeRoundRow.id)
+        with self._use(session) as s:
+            return [_to_round(row) for row in s.scalars(query)]
+
+    def get_round(self, round_id: str, *, session: Session | None = None) -> schemas.IntakeRound:
+        """Raises: NotFoundError."""
+        with self._use(session) as s:
+            row = s.get(IntakeRoundRow, round_id)
+            if row is None:
+                raise NotFoundError(f"no intake round with id '{round_id}'")
+            return _to_round(row)
+
+    # -------------------------------------------------------------- outcomes
+    def upsert_outcomes(
+        self, outcomes: Sequence[schemas.Outcome], *, session: Session | None = None
+    ) -> tuple[int, int]:
+        """Insert or update outcomes, unique per (application_id, program_id).
+
+        Raises:
+            ImportValidationError: an outcome names an application or program that is not
+                stored (row = 1-based position in `outcomes`); nothing is written.
+        """
+        keys = [(o.application_id, o.program_id) for o in outcomes]
+        _check_unique(keys, "outcome (application_id, program_id)")
+        created = updated = 0
+        now = _utcnow()
+        with self._use(session) as s:
+            apps = self.existing_ids("applications", (k[0] for k in keys), session=s)
+            progs = self.existing_ids("programs", (k[1] for k in keys), session=s)
+            errors: list[RowError] = []
+            for i, (app_id, prog_id) in enumerate(keys, start=1):
+                if app_id not in apps:
+                    reason = f"unknown application id '{app_id}'"
+                    errors.append(RowError(i, "application_id", reason))
+                if prog_id not in progs:
+                    errors.append(RowError(i, "program_id", f"unknown program id '{prog_id}'"))
+            if errors:
+                raise ImportValidationError(errors)
+            for chunk in _chunks(list(outcomes)):
+                stored = {
+                    (row.application_id, row.program_id): row
+                    for row in s.scalars(
+                        sa.select(OutcomeRow).where(
+                            OutcomeRow.application_id.in_({o.application_id for o in chunk})
+                        )
+                    )
+                }
+                for item in chunk:
+                    values = item.model_dump()
+                    row = stored.get((item.application_id, item.program_id))
+                    if row is None:
+                        s.add(OutcomeRow(**values, created_at=now, updated_at=now))
+                        created += 1
+                    elif any(getattr(row, k) != v for k, v in values.items()):
+                        for key, value in values.items():
+                            setattr(row, key, value)
+                        row.updated_at = now
+                        updated += 1
+                s.flush()
+        return created, updated
+
+    def list_outcomes(
+        self, round_id: str | None = None, *, session: Session | None = None
+    ) -> list[schemas.Outcome]:
+        """Every outcome (or those of one round), ordered by application then program."""
+        query = sa.select(OutcomeRow).order_by(OutcomeRow.application_id, OutcomeRow.program_id)
+        if round_id is not None:
+            query = query.where(OutcomeRow.round_id == round_id)
+        with self._use(session) as s:
+            return [_to_outcome(row) for row in s.scalars(query)]
+
+    # ----------------------------------------------------------------- audit
+    def audit(
+        self,
+        actor: str,
+        action: str,
+        target_kind: str,
+        target_id: str,
+        detail: dict[str, Any] | None = None,
+        *,
+        session: Session | None = None,
+    ) -> None:
+        """Record who did what to which object. Never put business-plan text in `detail`."""
+        with self._use(session) as s:
+            s.add(
+                AuditLogRow(
+                    actor=actor[:200],
+                    action=action[:100],
+                    target_kind=target_kind[:50],
+                    target_id=str(target_id)[:300],
+                    detail=detail,
+                    at=_utcnow(),
+                )
+            )
+
+    def list_audit(
+        self,
+        limit: int = 100,
+        target_kind: str | None = None,
+        *,
+        session: Session | None = None,
+    ) -> list[AuditEntry]:
+        """The newest audit entries first."""
+        query = sa.select(AuditLogRow).order_by(AuditLogRow.id.desc()).limit(limit)
+        if target_kind is not None:
+            query = query.where(AuditLogRow.target_kind == target_kind)
+        with self._use(session) as s:
+            return [_to_audit(row) for row in s.scalars(query)]
