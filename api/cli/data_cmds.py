@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from api.settings import Settings
-from recommender.io import check_references, detect_format, read_records, write_records
-from recommender.store import Store, display_url
-
 from .context import state
+
+if TYPE_CHECKING:  # the store and io modules load SQLAlchemy: imported when a command runs
+    from api.settings import Settings
+    from recommender.store import Store
 
 KIND_HELP = {
     "programs": "Programs (accelerators, funds, creative houses, ...): import or export.",
@@ -31,6 +31,8 @@ KIND_HELP = {
 
 def open_store(settings: Settings) -> Store:
     """The store of the home (creating the home folder), migrated to the newest schema."""
+    from recommender.store import Store
+
     settings.resolved_home.mkdir(parents=True, exist_ok=True)
     store = Store(settings.db_url)
     try:
@@ -78,6 +80,8 @@ def import_file(settings: Settings, kind: str, file: Path, skip_invalid: bool) -
         InvalidInputError: the file cannot be used.
         ImportValidationError: bad rows and not `skip_invalid` (nothing imported).
     """
+    from recommender.io import check_references, read_records
+
     result = read_records(file, kind, skip_invalid=True)
     has_references = kind in ("outcomes", "rounds")
     if result.errors and not skip_invalid and not has_references:
@@ -133,6 +137,8 @@ def _make_group(kind: str) -> typer.Typer:
         file: Annotated[Path, typer.Argument(help="A .json, .csv or .xlsx file (overwritten).")],
     ) -> None:
         """Write every stored record to FILE (the format follows the extension)."""
+        from recommender.io import detect_format, write_records
+
         detect_format(file)
         store = open_store(state(ctx).settings)
         try:
@@ -147,6 +153,8 @@ def _make_group(kind: str) -> typer.Typer:
 
 def init(ctx: typer.Context) -> None:
     """Create the home folder and the database (or bring its schema up to date)."""
+    from recommender.store import display_url
+
     settings = state(ctx).settings
     store = open_store(settings)
     try:

@@ -289,3 +289,14 @@ def test_xlsx_refuses_texts_excel_cannot_hold(tmp_path: Path) -> None:
     assert not (tmp_path / "a.xlsx").exists()
     write_records(tmp_path / "a.csv", "applications", [app])  # CSV and JSON are fine
     assert read_applications(tmp_path / "a.csv").items == [app]
+
+
+def test_xlsx_refuses_control_characters(tmp_path: Path) -> None:
+    from recommender.schemas import Application
+
+    app = Application.model_validate(application(business_plan="صفحه اول\x0cصفحه دوم"))
+    with pytest.raises(InvalidInputError, match="control characters") as info:
+        write_records(tmp_path / "a.xlsx", "applications", [app])
+    assert "صفحه" not in str(info.value)
+    write_records(tmp_path / "a.json", "applications", [app])
+    assert read_applications(tmp_path / "a.json").items == [app]
