@@ -1,0 +1,384 @@
+"""Why a program is recommended: up to three reasons in plain Persian, plus the ranker's
+factors with their contributions.
+
+Reasons state facts that hold for the pair, never raw feature values:
+
+1. content: the passage of the plan closest to the program (the plan chunk with the highest
+   cosine to the program vector; inside it, the sentence sharing most words with the
+   program's text), quoted briefly, and the program's sector that matches the plan;
+2. fit: the program accepts the applicant's stage and is in the applicant's province (or
+   accepts remote participants);
+3. seats: the program has open residency seats (when the applicant needs residency, or it
+   is not known whether they do);
+4. money: the applicant's funding ask lies in the program's funding range (amounts in rial,
+   Persian digits), or, with no ask known, the range the program funds.
+
+The content reason comes first; the others are ordered by the summed contribution of the
+features behind them (most helpful first), at most `max_reasons` in all.
+
+Contributions (`contributions`) are one estimate for any ranker: for each feature, the
+score of the pair minus the score with that feature replaced by a baseline value (the
+ranker's training mean when it has one, else the mean over the request's candidates). For a
+linear score this is exactly the feature's term, w_j * (x_j - baseline_j); for trees and
+calibrated probabilities it is a one-at-a-time estimate that ignores interactions, at the
+cost of one batched `predict` over (n_items * n_features) rows.
+
+Reasons quote the plan: they are for the plan's owner and the staff. Never log them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .constants import STAGE_LABELS_FA
+from .persian import format_number, format_rial
+from .schemas import Program
+
+__all__ = [
+    "ApplicantFacts",
+    "Evidence",
+    "Explainer",
+    "contributions",
+    "reason_groups",
+]
+
+# Feature-name prefixes behind each kind of reason (see features.FEATURES).
+_REASON_FEATURES: dict[str, tuple[str, ...]] = {
+    "content": ("sem_", "lex_", "sector_"),
+    "fit": ("stage_", "same_", "remote_", "place_"),
+    "seats": ("seats_", "residency_", "needs_residency"),
+    "money": ("funding_", "program_funds"),
+}
+
+_SENTENCE_END = re.compile(r"(?<=[.!?؟؛])\s+|\n+")
+_WORD = re.compile(r"[\w\u200c]+", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    import hazm
+
+    return frozenset(hazm.stopwords_list())
+
+
+def _words(text: str) -> set[str]:
+    stop = _stopwords()
+    return {
+        w for w in (m.group(0).casefold() for m in _WORD.finditer(text))
+        if len(w) > 2 and w not in stop and not w.isdigit()
+    }
+
+
+def _place_key(name: str | None) -> str:
+    text = (name or "").replace("ي", "ی").replace("ك", "ک").replace("\u200c", " ")
+    return " ".join(text.split()).casefold()
+
+
+@dataclass(frozen=True)
+class ApplicantFacts:
+    """What is known of the applicant; None means unknown (e.g. a free-text query).
+
+    Attributes:
+        stage: growth stage (constants.STAGES).
+        province: province name.
+        funding_ask: rial asked (0 = asks for no money).
+        needs_residency: whether the team asks for a seat.
+        sectors: declared sector slugs.
+    """
+
+    stage: str | None = None
+    province: str | None = None
+    funding_ask: int | None = None
+    needs_residency: bool | None = None
+    sectors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The part of the plan that best matches one program.
+
+    Attributes:
+        chunk: index of the plan chunk.
+        span: (start, end) character offsets of the quoted text in the normalized plan.
+        quote: the short fragment shown to the reader.
+        similarity: cosine of the chunk and the program vector.
+    """
+
+    chunk: int
+    span: tuple[int, int]
+    quote: str
+    similarity: float
+
+
+def reason_groups(feature_names: Sequence[str]) -> dict[str, list[int]]:
+    """Column indices of the features behind each kind of reason.
+
+    Args:
+        feature_names: the ranker's feature names, in column order.
+
+    Returns:
+        {"content": [...], "fit": [...], "seats": [...], "money": [...]}.
+    """
+    groups: dict[str, list[int]] = {kind: [] for kind in _REASON_FEATURES}
+    for j, name in enumerate(feature_names):
+        for kind, prefixes in _REASON_FEATURES.items():
+            if name.startswith(prefixes):
+                groups[kind].append(j)
+                break
+    return groups
+
+
+def contributions(
+    score: Callable[[np.ndarray], np.ndarray], X: np.ndarray, baseline: np.ndarray
+) -> np.ndarray:
+    """Per-feature contribution of each row's score: score(x) - score(x with x_j := base_j).
+
+    Args:
+        score: maps (n, n_features) to (n,) scores.
+        X: (n, n_features) the rows to explain.
+        baseline: (n_features,) the reference value of each feature.
+
+    Returns:
+        (n, n_features) float64 contributions (0 where x_j equals the baseline).
+    """
+    X = np.asarray(X, dtype=np.float32)
+    n, f = X.shape
+    if n == 0 or f == 0:
+        return np.zeros((n, f))
+    base = np.asarray(baseline, dtype=np.float32).reshape(1, f)
+    full = np.asarray(score(X), dtype=np.float64).reshape(n)
+    # Row (i, j) of the batch is X[i] with feature j replaced by the baseline.
+    batch = np.repeat(X, f, axis=0).reshape(n, f, f)
+    idx = np.arange(f)
+    batch[:, idx, idx] = base[0, idx]
+    replaced = np.asarray(score(batch.reshape(n * f, f)), dtype=np.float64).reshape(n, f)
+    out = full[:, None] - replaced
+    out[np.isclose(X, base)] = 0.0
+    return out
+
+
+class Explainer:
+    """Builds the Persian reasons of one recommended program.
+
+    Args:
+        sector_labels: Persian name per sector slug (data/sectors.json `name_fa`).
+        sector_keywords: Persian keywords per sector slug, used to tell which of a program's
+            sectors the plan talks about.
+        max_reasons: at most this many reasons per program.
+        quote_chars: the longest quote, in characters (cut at a word boundary, with «…»).
+    """
+
+    def __init__(
+        self,
+        sector_labels: Mapping[str, str] | None = None,
+        sector_keywords: Mapping[str, Sequence[str]] | None = None,
+        max_reasons: int = 3,
+        quote_chars: int = 120,
+    ) -> None:
+        self.sector_labels = dict(sector_labels or {})
+        self.sector_keywords = {k: list(v) for k, v in (sector_keywords or {}).items()}
+        self.max_reasons = max_reasons
+        self.quote_chars = quote_chars
+        self._program_words: dict[str, set[str]] = {}
+
+    # ------------------------------------------------------------------ evidence
+
+    def _words_of(self, program: Program) -> set[str]:
+        words = self._program_words.get(program.id)
+        if words is None:
+            keywords = [" ".join(self.sector_keywords.get(s, ())) for s in program.sectors]
+            words = _words(" ".join([program.name, program.description, *keywords]))
+            if len(self._program_words) > 50_000:
+                self._program_words.clear()
+            self._program_words[program.id] = words
+        return words
+
+    def evidence(
+        self,
+        plan_text: str,
+        chunks: np.ndarray,
+        chunk_spans: Sequence[tuple[int, int]],
+        program: Program,
+        program_vector: np.ndarray,
+    ) -> Evidence | None:
+        """The best-matching passage of the plan for `program`.
+
+        Args:
+            plan_text: the normalized plan (the text `chunk_spans` point into).
+            chunks: (n_chunks, dim) L2-normalized chunk vectors of the plan.
+            chunk_spans: (start, end) of each chunk in `plan_text`.
+            program: the program.
+            program_vector: (dim,) the program's L2-normalized vector.
+
+        Returns:
+            The evidence, or None when the plan has no chunk.
+        """
+        chunks = np.asarray(chunks, dtype=np.float32)
+        if chunks.ndim != 2 or chunks.shape[0] == 0 or not chunk_spans:
+            return None
+        sims = chunks @ np.asarray(program_vector, dtype=np.float32).reshape(-1)
+        best = int(np.argmax(sims[: len(chunk_spans)]))
+        start, end = chunk_spans[best]
+        start, end = max(0, int(start)), min(len(plan_text), int(end))
+        piece_start, piece = self._best_sentence(plan_text[start:end], program)
+        quote, q_start, q_end = self._shorten(piece)
+        a = start + piece_start + q_start
+        return Evidence(chunk=best, span=(a, a + (q_end - q_start)), quote=quote,
+                        similarity=float(sims[best]))
+
+    def _best_sentence(self, chunk_text: str, program: Program) -> tuple[int, str]:
+        """(offset in chunk, sentence) of the chunk's sentence sharing most program words."""
+        wanted = self._words_of(program)
+        best_score, best_pos, best_sentence = -1.0, 0, chunk_text
+        pos = 0
+        for part in _SENTENCE_END.split(chunk_text):
+            found = chunk_text.find(part, pos)
+            if found < 0 or not part.strip():
+                continue
+            pos = found + len(part)
+            shared = len(_words(part) & wanted)
+            score = shared + min(len(part), 200) / 10_000  # ties: the longer sentence
+            if score > best_score:
+                best_score, best_pos, best_sentence = score, found, part
+        lead = len(best_sentence) - len(best_sentence.lstrip())
+        return best_pos + lead, best_sentence.strip()
+
+    def _shorten(self, sentence: str) -> tuple[str, int, int]:
+        """(quote, start, end): the sentence cut to `quote_chars` at a word boundary."""
+        text = sentence.strip().rstrip(".؛!؟?")
+        if len(text) <= self.quote_chars:
+            return text, 0, len(text)
+        cut = text.rfind(" ", 0, self.quote_chars)
+        cut = cut if cut > self.quote_chars // 2 else self.quote_chars
+        return text[:cut].rstrip("،, ") + "…", 0, cut
+
+    # ------------------------------------------------------------------ sentences
+
+    def matching_sector(
+        self, program: Program, facts: ApplicantFacts, plan_text: str
+    ) -> str | None:
+        """The program's sector that matches the applicant: a declared sector they share,
+        else the one whose keywords occur most in the plan; None when neither holds (then
+        no sector is named, so a reason never claims a match that is not there)."""
+        if not program.sectors:
+            return None
+        shared = [s for s in program.sectors if s in facts.sectors]
+        if shared:
+            return shared[0]
+        best, best_hits = None, 0
+        for slug in program.sectors:
+            hits = sum(plan_text.count(k) for k in self.sector_keywords.get(slug, ()) if k)
+            if hits > best_hits:
+                best, best_hits = slug, hits
+        return best
+
+    def _sector_label(self, slug: str) -> str:
+        return self.sector_labels.get(slug, slug.replace("_", " "))
+
+    def content_reason(
+        self, program: Program, evidence: Evidence | None, sector: str | None
+    ) -> str | None:
+        """«این بخش از طرح شما با تمرکز این برنامه بر حوزهٔ «…» هم‌خوان است: «…»», or, with
+        no matching sector, the plan's passage closest to the program."""
+        if sector is not None:
+            focus = f"تمرکز این برنامه بر حوزهٔ «{self._sector_label(sector)}»"
+            if evidence is not None and evidence.quote:
+                return f"این بخش از طرح شما با {focus} هم‌خوان است: «{evidence.quote}»"
+            return f"طرح شما با {focus} هم‌خوان است."
+        if evidence is not None and evidence.quote:
+            return f"نزدیک‌ترین بخش طرح شما به کار این برنامه: «{evidence.quote}»"
+        return None
+
+    @staticmethod
+    def fit_reason(program: Program, facts: ApplicantFacts) -> str | None:
+        """«برنامه، تیم‌های در مرحلهٔ «محصول اولیه» را می‌پذیرد و در همان استان شما، اصفهان، است.»"""
+        parts: list[str] = []
+        if facts.stage is not None and facts.stage in program.stages:
+            label = STAGE_LABELS_FA.get(facts.stage, facts.stage)
+            parts.append(f"تیم‌های در مرحلهٔ «{label}» را می‌پذیرد")
+        if facts.province:
+            if _place_key(facts.province) == _place_key(program.province):
+                parts.append(f"در همان استان شما، {program.province}، است")
+            elif program.accepts_remote:
+                parts.append("حضور از راه دور را هم می‌پذیرد")
+        elif program.accepts_remote and parts:
+            parts.append("حضور از راه دور را هم می‌پذیرد")
+        if not parts:
+            return None
+        return "این برنامه، " + " و ".join(parts) + "."
+
+    @staticmethod
+    def seats_reason(facts: ApplicantFacts, open_seats: int) -> str | None:
+        """«این برنامه ۱۲ جای خالی برای استقرار تیم‌ها دارد.»"""
+        if open_seats <= 0 or facts.needs_residency is False:
+            return None
+        return f"این برنامه {format_number(open_seats)} جای خالی برای استقرار تیم‌ها دارد."
+
+    @staticmethod
+    def money_reason(program: Program, facts: ApplicantFacts) -> str | None:
+        """The ask inside the program's funding range (or the range, when no ask is known)."""
+        if program.funding_max <= 0:
+            return None
+        low, high = format_rial(program.funding_min), format_rial(program.funding_max)
+        if program.funding_min == 0:
+            span = f"تا سقف {high}"
+        else:
+            span = f"از {low} تا {high}"
+        ask = facts.funding_ask
+        if ask is None:
+            return f"این برنامه {span} تأمین مالی می‌کند."
+        if ask > 0 and program.funding_min <= ask <= program.funding_max:
+            return (
+                f"مبلغ درخواستی شما ({format_rial(ask)}) در بازهٔ تأمین مالی این برنامه "
+                f"({span}) است."
+            )
+        return None
+
+    # ------------------------------------------------------------------ all together
+
+    def reasons(
+        self,
+        program: Program,
+        facts: ApplicantFacts,
+        *,
+        plan_text: str = "",
+        evidence: Evidence | None = None,
+        open_seats: int | None = None,
+        group_contributions: Mapping[str, float] | None = None,
+    ) -> list[str]:
+        """Up to `max_reasons` Persian reasons why `program` suits the applicant.
+
+        Args:
+            program: the program.
+            facts: what is known of the applicant.
+            plan_text: the normalized plan (to find the matching sector's keywords).
+            evidence: the best-matching passage (see `evidence`).
+            open_seats: open residency seats (default: the program's seats).
+            group_contributions: summed contribution per reason kind ("fit", "seats",
+                "money"); orders the reasons after the content one.
+
+        Returns:
+            The reasons, content first.
+        """
+        seats = program.residency_seats if open_seats is None else open_seats
+        sector = self.matching_sector(program, facts, plan_text)
+        content = self.content_reason(program, evidence, sector)
+        others = {
+            "fit": self.fit_reason(program, facts),
+            "money": self.money_reason(program, facts),
+            "seats": self.seats_reason(facts, seats),
+        }
+        weights = dict(group_contributions or {})
+        priority = {"fit": 0, "money": 1, "seats": 2}
+        order = sorted(
+            (kind for kind, text in others.items() if text),
+            key=lambda kind: (-weights.get(kind, 0.0), priority[kind]),
+        )
+        out = [content] if content else []
+        out += [others[kind] for kind in order]  # type: ignore[misc]
+        return [r for r in out if r][: self.max_reasons]

@@ -1,0 +1,706 @@
+"""The `Recommender` facade: the one place where the stages run, in order.
+
+    normalize -> embed (the plan as a chunked `DocumentEmbedding`) -> retrieve candidates
+    (`CandidateRetriever`, with filters) -> hard eligibility -> features (`FeatureBuilder`)
+    -> rank (a trained `FitRanker`, else `ranking.unsupervised_score`, with a note saying
+    so) -> explain (`explain.Explainer`) -> items
+
+All components come in fitted, as plain objects; building them from a home folder and its
+settings is `api.services.load_recommender`.
+
+Per-request work is kept small. A plan is prepared once (normalized text, embedding, BM25
+scores against every program) and kept in an in-process LRU keyed by the sha256 of the raw
+text, so a stored application asked about again skips hazm and the embedding model
+entirely; the embedder's own vector cache (keyed by model and normalized text) makes a
+restarted process re-embed nothing. The retriever's BM25 index is wrapped so that `search`
+reuses those scores instead of tokenizing the plan again.
+
+Free text (no stored application) carries no facts about the applicant; the filters stand in
+where they say something (stage, a single province, the funding ask, the sectors). Features
+that need an unknown fact get the benefit of the doubt: stage accepted, place reachable,
+knowledge-based requirement met. Hard eligibility applies to stored applications only; for
+free text the filters are the only hard conditions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from .constants import DEFAULT_CANDIDATES, DEFAULT_TOP_K, MAX_PLAN_CHARS
+from .errors import EmptyTextError, InvalidInputError, ModelMismatchError
+from .explain import ApplicantFacts, Explainer, contributions, reason_groups
+from .features import FEATURE_NAMES, FeatureBuilder, eligibility
+from .normalization import normalize, tokenize
+from .retrieval import Candidate, CandidateRetriever, ProgramFilter
+from .schemas import Application, Program
+
+__all__ = [
+    "ExcludedProgram",
+    "build_retriever",
+    "program_passage_text",
+    "PreparedPlan",
+    "Recommendation",
+    "RecommendationList",
+    "Recommender",
+]
+
+logger = logging.getLogger(__name__)
+
+NOTE_UNSUPERVISED = "no trained model yet: unsupervised score (run `peyvand train`)"
+
+
+class PlanEmbedding(Protocol):
+    """What the pipeline needs of an `embedding.DocumentEmbedding`."""
+
+    chunks: np.ndarray
+    pooled: np.ndarray
+    chunk_spans: list[tuple[int, int]]
+
+
+class PlanEmbedder(Protocol):
+    """What the pipeline needs of an `embedding.Embedder` (fitted)."""
+
+    model_id_: str
+
+    def embed_documents(self, texts: Sequence[str], role: str = ...) -> list[Any]: ...
+
+
+class RankingModel(Protocol):
+    """What the pipeline needs of a fitted `ranking.FitRanker`."""
+
+    def predict(self, X: np.ndarray) -> Any: ...
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Recommendation:
+    """One recommended program.
+
+    Attributes:
+        program_id: the program's id.
+        name: its name.
+        kind: its kind (constants.PROGRAM_KINDS).
+        province: its province.
+        rank: 1-based position, best first.
+        score: the fit score (the ranker's, or the unsupervised fallback's).
+        p_residency: P(residency granted); None without a trained model.
+        p_funding: P(funded); None without a trained model.
+        expected_funding: expected funded amount in rial; None without a trained model.
+        reasons: up to three Persian sentences (they quote the plan: never log them).
+        factors: feature name -> contribution to `score`, largest magnitude first (see
+            `explain.contributions` for the estimate).
+        dense_score: cosine of plan and program vectors.
+        lexical_score: raw BM25 of the plan against the program's text.
+        evidence_span: (start, end) of the quoted passage in the normalized plan.
+    """
+
+    program_id: str
+    name: str
+    kind: str
+    province: str
+    rank: int
+    score: float
+    p_residency: float | None
+    p_funding: float | None
+    expected_funding: float | None
+    reasons: list[str]
+    factors: dict[str, float]
+    dense_score: float
+    lexical_score: float
+    evidence_span: tuple[int, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (the `peyvand recommend --json` item)."""
+        out = asdict(self)
+        out["evidence_span"] = list(self.evidence_span) if self.evidence_span else None
+        return out
+
+
+@dataclass(frozen=True)
+class ExcludedProgram:
+    """A retrieved program that a hard rule of eligibility removed."""
+
+    program_id: str
+    name: str
+    reason: str
+
+
+@dataclass
+class RecommendationList:
+    """The answer to one request.
+
+    Attributes:
+        items: best first, at most `top`.
+        notes: remarks on how the answer was made (English, for operators), e.g. the
+            unsupervised fallback.
+        excluded: retrieved programs removed by eligibility, with the Persian reason.
+        empty_reason: why `items` is empty (Persian), else None.
+        ranker: "model" (a trained ranker) or "unsupervised".
+        model_version: the trained ranker's registry version, when known.
+        embedding_model: the embedding model id.
+    """
+
+    items: list[Recommendation]
+    notes: list[str] = field(default_factory=list)
+    excluded: list[ExcludedProgram] = field(default_factory=list)
+    empty_reason: str | None = None
+    ranker: str = "model"
+    model_version: str | None = None
+    embedding_model: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of everything."""
+        return {
+            "items": [item.to_dict() for item in self.items],
+            "notes": list(self.notes),
+            "excluded": [asdict(e) for e in self.excluded],
+            "empty_reason": self.empty_reason,
+            "ranker": self.ranker,
+            "model_version": self.model_version,
+            "embedding_model": self.embedding_model,
+        }
+
+
+@dataclass(frozen=True)
+class PreparedPlan:
+    """A plan made ready for matching (cached per raw text).
+
+    Attributes:
+        text: the normalized plan.
+        embedding: its `DocumentEmbedding` (chunks, pooled, chunk_spans).
+        lexical: (n_programs,) BM25 of the plan against each indexed program.
+    """
+
+    text: str
+    embedding: Any
+    lexical: np.ndarray
+
+
+# --------------------------------------------------------------------------- index
+
+
+def program_passage_text(program: Program, sector_labels: Mapping[str, str] | None = None) -> str:
+    """The text a program is embedded from: normalized name, description and sector names.
+
+    Args:
+        program: the program.
+        sector_labels: Persian name per sector slug; a slug without one is written as words.
+
+    Returns:
+        One normalized text.
+    """
+    labels = sector_labels or {}
+    sectors = "، ".join(labels.get(s, s.replace("_", " ")) for s in program.sectors)
+    parts = [program.name, program.description] + ([f"حوزه‌ها: {sectors}"] if sectors else [])
+    return normalize("\n".join(parts))
+
+
+def build_retriever(
+    programs: Sequence[Program],
+    embedder: Any,
+    *,
+    sector_labels: Mapping[str, str] | None = None,
+    sector_terms: Mapping[str, Sequence[str]] | None = None,
+    **retriever_params: Any,
+) -> CandidateRetriever:
+    """Embed every program (as a passage, chunk-aware) and fit a `CandidateRetriever`.
+
+    Args:
+        programs: the catalogue (inactive programs included: filters drop them at search).
+        embedder: a fitted `embedding.Embedder` (its vector cache makes rebuilds cheap).
+        sector_labels: Persian name per sector slug (added to the embedded text).
+        sector_terms: Persian keywords per sector slug (added to the BM25 text).
+        **retriever_params: other `CandidateRetriever` arguments.
+
+    Returns:
+        The fitted retriever.
+    """
+    programs = list(programs)
+    if not programs:
+        raise InvalidInputError("there are no programs to index; import some first")
+    texts = [program_passage_text(p, sector_labels) for p in programs]
+    documents = embedder.embed_documents(texts, role="passage")
+    vectors = np.stack([np.asarray(d.pooled, dtype=np.float32).reshape(-1) for d in documents])
+    retriever = CandidateRetriever(sector_terms=sector_terms, **retriever_params)
+    return retriever.fit(programs, vectors, str(embedder.model_id_))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _LexicalMemo:
+    """Stands in for the retriever's `BM25Index` so `search` reuses a prepared plan's scores.
+
+    Scores are remembered by query text (a bounded LRU); anything else is forwarded.
+    """
+
+    def __init__(self, inner: Any, size: int = 128) -> None:
+        self._inner = inner
+        self._size = size
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+    def remember(self, text: str, scores: np.ndarray) -> None:
+        with self._lock:
+            self._memo[text] = scores
+            self._memo.move_to_end(text)
+            while len(self._memo) > self._size:
+                self._memo.popitem(last=False)
+
+    def scores(self, query: str) -> np.ndarray:
+        with self._lock:
+            hit = self._memo.get(query)
+        if hit is not None:
+            return hit
+        return self._inner.scores(query)
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
+def _raw_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _optional(values: Any, i: int) -> float | None:
+    if values is None:
+        return None
+    value = float(np.asarray(values)[i])
+    return value if np.isfinite(value) else None
+
+
+# --------------------------------------------------------------------------- facade
+
+
+class Recommender:
+    """Ranks the indexed programs for one business plan, with reasons.
+
+    Args:
+        embedder: a fitted `embedding.Embedder` (its `model_id_` must be the index's).
+        retriever: a fitted `CandidateRetriever`.
+        feature_builder: a `FeatureBuilder` fitted on the retriever's programs, in the
+            retriever's order.
+        ranker: a fitted `ranking.FitRanker`, or None for the unsupervised fallback.
+        programs: the current catalogue records; they replace the index's copies of the same
+            ids in the output and the eligibility rules (seats, funding may have changed).
+        explainer: builds the reasons (default: no sector labels).
+        ranker_version: the ranker's registry version, reported in the output.
+        fallback: the unsupervised scorer, (n, n_features) -> (n,); default
+            `ranking.unsupervised_score`.
+        candidates: how many candidates to retrieve before ranking (at least `top`).
+        top: default number of recommendations.
+        plan_role: how plans are embedded ("query": e5's asymmetric query side).
+        cache_size: prepared plans kept in memory.
+    """
+
+    def __init__(
+        self,
+        embedder: PlanEmbedder,
+        retriever: CandidateRetriever,
+        feature_builder: FeatureBuilder,
+        ranker: RankingModel | None = None,
+        *,
+        programs: Sequence[Program] | None = None,
+        explainer: Explainer | None = None,
+        ranker_version: str | None = None,
+        fallback: Callable[[np.ndarray], np.ndarray] | None = None,
+        candidates: int = DEFAULT_CANDIDATES,
+        top: int = DEFAULT_TOP_K,
+        plan_role: str = "query",
+        cache_size: int = 256,
+    ) -> None:
+        if candidates < 1 or top < 1:
+            raise InvalidInputError("candidates and top must be >= 1")
+        model_id = getattr(embedder, "model_id_", None)
+        if model_id != retriever.model_id_:
+            raise ModelMismatchError(
+                f"the candidate index was built with embedding model '{retriever.model_id_}' "
+                f"but '{model_id}' is in use; rebuild it (peyvand index build)"
+            )
+        builder_ids = list(getattr(feature_builder, "program_ids_", []))
+        if builder_ids != list(retriever.program_ids_):
+            raise InvalidInputError(
+                "the feature builder was fitted on other programs than the index holds"
+            )
+        self.feature_names = list(getattr(feature_builder, "feature_names_", FEATURE_NAMES))
+        ranker_names = getattr(ranker, "feature_names_", None) if ranker is not None else None
+        if ranker_names is not None and list(ranker_names) != self.feature_names:
+            raise ModelMismatchError(
+                "the trained ranker uses another feature list than this version of Peyvand; "
+                "retrain it (peyvand train)"
+            )
+        self.embedder = embedder
+        self.retriever = retriever
+        self.feature_builder = feature_builder
+        self.ranker = ranker
+        self.ranker_version = ranker_version
+        self.explainer = explainer or Explainer()
+        self.candidates = candidates
+        self.top = top
+        self.plan_role = plan_role
+        self.cache_size = cache_size
+        if fallback is None:
+            from .ranking import unsupervised_score
+
+            fallback = unsupervised_score
+        self._fallback = fallback
+        self._position = {pid: i for i, pid in enumerate(retriever.program_ids_)}
+        current = {p.id: p for p in programs or ()}
+        self._programs = [current.get(p.id, p) for p in retriever.programs_]
+        self._columns = {name: j for j, name in enumerate(self.feature_names)}
+        self._groups = reason_groups(self.feature_names)
+        means = getattr(ranker, "feature_means_", None) if ranker is not None else None
+        self._baseline = (
+            np.asarray(means, dtype=np.float32)
+            if means is not None and len(means) == len(self.feature_names)
+            else None
+        )
+        lexical = retriever.lexical_
+        if not isinstance(lexical, _LexicalMemo):
+            lexical = _LexicalMemo(lexical)
+            retriever.lexical_ = lexical
+        self._lexical: _LexicalMemo = lexical
+        self._plans: OrderedDict[str, PreparedPlan] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def programs(self) -> list[Program]:
+        """The indexed programs (current records), in index order."""
+        return list(self._programs)
+
+    @property
+    def embedding_model(self) -> str:
+        """The embedding model id in use."""
+        return str(self.embedder.model_id_)
+
+    # ------------------------------------------------------------------ plans
+
+    def prepare(self, text: str) -> PreparedPlan:
+        """Normalize, embed and lexically score a plan (cached by the raw text's hash).
+
+        Args:
+            text: the raw plan text.
+
+        Returns:
+            The prepared plan.
+
+        Raises:
+            EmptyTextError: when the text has no letter or digit.
+            InvalidInputError: when it is longer than MAX_PLAN_CHARS.
+        """
+        if len(text) > MAX_PLAN_CHARS:
+            raise InvalidInputError(
+                f"the text is {len(text):,} characters long; the limit is {MAX_PLAN_CHARS:,}"
+            )
+        key = _raw_key(text)
+        with self._lock:
+            cached = self._plans.get(key)
+            if cached is not None:
+                self._plans.move_to_end(key)
+        if cached is not None:
+            self._lexical.remember(cached.text, cached.lexical)
+            return cached
+        if not _has_words(text):
+            raise EmptyTextError("the text is empty: it has no word to match")
+        normalized = normalize(text)
+        if not _has_words(normalized):
+            raise EmptyTextError("the text is empty: it has no word to match")
+        embedding = self.embedder.embed_documents([normalized], role=self.plan_role)[0]
+        inner = self._lexical._inner
+        if hasattr(inner, "scores_for_tokens"):
+            lexical = inner.scores_for_tokens(tokenize(normalized))
+        else:
+            lexical = inner.scores(normalized)
+        plan = PreparedPlan(
+            text=normalized,
+            embedding=embedding,
+            lexical=np.asarray(lexical, dtype=np.float32).reshape(-1),
+        )
+        with self._lock:
+            self._plans[key] = plan
+            while len(self._plans) > self.cache_size:
+                self._plans.popitem(last=False)
+        self._lexical.remember(plan.text, plan.lexical)
+        return plan
+
+    def warm(self, applications: Sequence[Application]) -> int:
+        """Prepare the plans of stored applications ahead of requests.
+
+        Returns:
+            How many were prepared (plans without words are skipped).
+        """
+        done = 0
+        for application in applications:
+            try:
+                self.prepare(application.business_plan)
+                done += 1
+            except EmptyTextError:
+                continue
+        return done
+
+    # ------------------------------------------------------------------ recommend
+
+    def recommend(
+        self,
+        text: str | None = None,
+        application: Application | None = None,
+        filters: ProgramFilter | None = None,
+        top: int | None = None,
+    ) -> RecommendationList:
+        """The best programs for one plan, best first, with reasons.
+
+        Args:
+            text: a business plan as free text; or
+            application: a stored application (exactly one of the two).
+            filters: conditions on the programs (default: active programs).
+            top: how many recommendations (default: the constructor's `top`).
+
+        Returns:
+            The recommendations; an empty list with `empty_reason` when no program passes.
+
+        Raises:
+            InvalidInputError: when neither or both of text/application are given, or `top`
+                is below 1.
+            EmptyTextError: when the plan has no word.
+        """
+        if (text is None) == (application is None):
+            raise InvalidInputError("give exactly one of text or application")
+        top = self.top if top is None else int(top)
+        if top < 1:
+            raise InvalidInputError(f"top must be >= 1, got {top}")
+        raw = text if text is not None else application.business_plan  # type: ignore[union-attr]
+        plan = self.prepare(raw)
+        facts, subject = self._subject(plan, application, filters)
+
+        result = RecommendationList(
+            items=[],
+            ranker="model" if self.ranker is not None else "unsupervised",
+            model_version=self.ranker_version if self.ranker is not None else None,
+            embedding_model=self.embedding_model,
+        )
+        if self.ranker is None:
+            result.notes.append(NOTE_UNSUPERVISED)
+
+        candidates, excluded = self._retrieve(plan, application, filters, top)
+        result.excluded = excluded
+        if not candidates:
+            result.empty_reason = self._why_empty(filters, excluded)
+            return result
+
+        positions = np.array([self._position[c.program_id] for c in candidates], dtype=np.int64)
+        pairs = np.stack([np.zeros_like(positions), positions], axis=1)
+        X = self.feature_builder.transform(
+            [subject], [plan.embedding], plan.lexical[None, :], pairs=pairs
+        )
+        if application is None:
+            self._assume_unknown_facts(X, facts, positions)
+
+        scores, extra = self._score(X)
+        fused = np.array([c.fused_score for c in candidates])
+        order = np.lexsort((-fused, -scores))[:top]
+        baseline = self._baseline if self._baseline is not None else X.mean(axis=0)
+        contrib = contributions(self._score_only, X[order], baseline)
+        open_seats = dict(filters.open_seats) if filters and filters.open_seats else {}
+        for rank, (row, i) in enumerate(zip(contrib, order, strict=True), start=1):
+            result.items.append(
+                self._item(
+                    rank, candidates[i], positions[i], plan, facts,
+                    float(scores[i]), {k: _optional(v, i) for k, v in extra.items()},
+                    row, open_seats,
+                )
+            )
+        return result
+
+    # ------------------------------------------------------------------ stages
+
+    def _subject(
+        self, plan: PreparedPlan, application: Application | None, filters: ProgramFilter | None
+    ) -> tuple[ApplicantFacts, Application]:
+        """What is known of the applicant, and the application the features are built for."""
+        if application is not None:
+            facts = ApplicantFacts(
+                stage=application.stage,
+                province=application.province or None,
+                funding_ask=application.funding_ask,
+                needs_residency=application.needs_residency,
+                sectors=tuple(application.sectors),
+            )
+            return facts, application
+        f = filters or ProgramFilter()
+        provinces = list(f.provinces) if f.provinces is not None else []
+        facts = ApplicantFacts(
+            stage=f.stage,
+            province=provinces[0] if len(provinces) == 1 else None,
+            funding_ask=f.funding_ask if f.funding_ask else None,
+            needs_residency=True if f.min_open_seats else None,
+            sectors=tuple(f.sectors or ()),
+        )
+        subject = Application.model_construct(
+            id="query",
+            startup_name="query",
+            business_plan=plan.text,
+            sectors=list(facts.sectors),
+            stage=facts.stage or "idea",
+            province=facts.province or "",
+            city="",
+            team_size=1,
+            funding_ask=facts.funding_ask or 0,
+            needs_residency=bool(facts.needs_residency),
+            knowledge_based=bool(f.knowledge_based),
+            founded_year=None,
+            round_id=None,
+        )
+        return facts, subject
+
+    def _retrieve(
+        self,
+        plan: PreparedPlan,
+        application: Application | None,
+        filters: ProgramFilter | None,
+        top: int,
+    ) -> tuple[list[Candidate], list[ExcludedProgram]]:
+        """Candidates that pass the filters and (for applications) eligibility.
+
+        Widens the search (x4) while eligibility leaves fewer than `top` of a full list.
+        """
+        k = max(self.candidates, top)
+        while True:
+            found = self.retriever.search(
+                plan.embedding.pooled, plan.text, k=k, filters=filters
+            )
+            if application is None:
+                return found, []
+            kept: list[Candidate] = []
+            excluded: list[ExcludedProgram] = []
+            for candidate in found:
+                program = self._programs[self._position[candidate.program_id]]
+                reason = eligibility(application, program)
+                if reason is None:
+                    kept.append(candidate)
+                else:
+                    excluded.append(ExcludedProgram(program.id, program.name, reason))
+            if len(kept) >= top or len(found) < k:
+                return kept, excluded
+            k *= 4
+
+    def _why_empty(
+        self, filters: ProgramFilter | None, excluded: Sequence[ExcludedProgram]
+    ) -> str:
+        if excluded:
+            return (
+                "هیچ برنامه‌ای باقی نماند: برنامه‌های نزدیک به این طرح به دلیل شرایط پذیرش "
+                "کنار گذاشته شدند (دلیل هر کدام در فهرست برنامه‌های کنارگذاشته آمده است)."
+            )
+        if filters is not None and filters.has_conditions():
+            return filters.explain_no_match(self._programs)
+        return "هیچ برنامهٔ فعالی در نمایه نیست."
+
+    def _assume_unknown_facts(
+        self, X: np.ndarray, facts: ApplicantFacts, positions: np.ndarray
+    ) -> None:
+        """Free text: give unknown applicant facts the benefit of the doubt (in place)."""
+        col = self._columns
+
+        def put(name: str, value: float | np.ndarray) -> None:
+            if name in col:
+                X[:, col[name]] = value
+
+        if facts.stage is None:
+            put("stage_match", 1.0)
+            put("stage_distance", 0.0)
+        if facts.province is None:
+            put("place_ok", 1.0)
+        put("kb_ok", 1.0)
+        if "eligible" in col and "program_active" in col:
+            X[:, col["eligible"]] = X[:, col["program_active"]]
+
+    def _score(self, X: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+        if self.ranker is None:
+            return np.asarray(self._fallback(X), dtype=np.float64), {
+                "p_residency": None, "p_funding": None, "expected_funding": None,
+            }
+        out = self.ranker.predict(X)
+        return np.asarray(out.score, dtype=np.float64), {
+            "p_residency": out.p_residency,
+            "p_funding": out.p_funding,
+            "expected_funding": out.expected_funding,
+        }
+
+    def _score_only(self, X: np.ndarray) -> np.ndarray:
+        if self.ranker is None:
+            return np.asarray(self._fallback(X), dtype=np.float64)
+        return np.asarray(self.ranker.predict(X).score, dtype=np.float64)
+
+    def _item(
+        self,
+        rank: int,
+        candidate: Candidate,
+        position: int,
+        plan: PreparedPlan,
+        facts: ApplicantFacts,
+        score: float,
+        extra: Mapping[str, float | None],
+        contribution: np.ndarray,
+        open_seats: Mapping[str, int],
+    ) -> Recommendation:
+        program = self._programs[position]
+        embedding = plan.embedding
+        evidence = self.explainer.evidence(
+            plan.text,
+            embedding.chunks,
+            list(embedding.chunk_spans),
+            program,
+            self.retriever.vectors_[position],
+        )
+        groups = {
+            kind: float(contribution[cols].sum()) if cols else 0.0
+            for kind, cols in self._groups.items()
+        }
+        reasons = self.explainer.reasons(
+            program,
+            facts,
+            plan_text=plan.text,
+            evidence=evidence,
+            open_seats=open_seats.get(program.id, program.residency_seats),
+            group_contributions=groups,
+        )
+        order = np.argsort(-np.abs(contribution), kind="stable")
+        factors = {
+            self.feature_names[j]: round(float(contribution[j]), 4)
+            for j in order
+            if abs(contribution[j]) > 1e-6
+        }
+        return Recommendation(
+            program_id=program.id,
+            name=program.name,
+            kind=program.kind,
+            province=program.province,
+            rank=rank,
+            score=round(score, 6),
+            p_residency=extra.get("p_residency"),
+            p_funding=extra.get("p_funding"),
+            expected_funding=extra.get("expected_funding"),
+            reasons=reasons,
+            factors=factors,
+            dense_score=round(candidate.dense_score, 6),
+            lexical_score=round(candidate.lexical_score, 6),
+            evidence_span=evidence.span if evidence is not None else None,
+        )

@@ -1,0 +1,263 @@
+"""The Recommender facade on a tiny Persian catalogue with a fake (bag-of-words) embedder."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from recommender.errors import EmptyTextError, InvalidInputError, ModelMismatchError
+from recommender.explain import Explainer
+from recommender.features import FEATURE_NAMES, FeatureBuilder
+from recommender.pipeline import (
+    NOTE_UNSUPERVISED,
+    Recommender,
+    build_retriever,
+    program_passage_text,
+)
+from recommender.retrieval import CandidateRetriever, ProgramFilter
+
+from ._pipeline_fakes import (
+    PLAN_AGRI,
+    PLAN_FINTECH,
+    FakeEmbedder,
+    linear_fallback,
+    make_application,
+    make_programs,
+)
+
+SECTOR_LABELS = {"fintech": "فین‌تک", "agritech": "کشاورزی هوشمند", "health": "سلامت",
+                 "edtech": "آموزش"}
+
+
+class LinearRanker:
+    """A fitted-ranker stand-in: score = X @ w, probabilities from a logistic of it."""
+
+    def __init__(self, weights: np.ndarray, feature_names: list[str] | None = None) -> None:
+        self.w = weights
+        self.feature_names_ = feature_names or list(FEATURE_NAMES)
+        self.calls = 0
+
+    def predict(self, X: np.ndarray) -> SimpleNamespace:
+        self.calls += 1
+        score = np.asarray(X, dtype=np.float64) @ self.w
+        p = 1 / (1 + np.exp(-score))
+        return SimpleNamespace(score=score, p_residency=p, p_funding=p / 2,
+                               expected_funding=p * 1e9)
+
+
+def _parts(embedder=None, programs=None):
+    embedder = embedder or FakeEmbedder()
+    programs = programs or make_programs()
+    retriever = build_retriever(programs, embedder, sector_labels=SECTOR_LABELS)
+    builder = FeatureBuilder().fit(retriever.programs_, retriever.vectors_)
+    return embedder, retriever, builder
+
+
+def _recommender(ranker=None, **kw) -> Recommender:
+    embedder, retriever, builder = _parts()
+    return Recommender(embedder, retriever, builder, ranker, fallback=linear_fallback,
+                       explainer=Explainer(sector_labels=SECTOR_LABELS), **kw)
+
+
+def test_text_query_ranks_the_matching_sector_first_with_reasons_and_a_note():
+    rec = _recommender(top=3)
+    out = rec.recommend(text=PLAN_FINTECH)
+    assert len(out.items) == 3
+    assert out.items[0].program_id in {"fin-teh", "fin-isf", "grant-tech"}
+    assert [i.rank for i in out.items] == [1, 2, 3]
+    scores = [i.score for i in out.items]
+    assert scores == sorted(scores, reverse=True)
+    assert out.ranker == "unsupervised" and NOTE_UNSUPERVISED in out.notes
+    first = out.items[0]
+    assert first.p_residency is None and first.p_funding is None
+    assert 1 <= len(first.reasons) <= 3
+    assert "«" in first.reasons[0]  # quotes the plan
+    assert first.factors and all(isinstance(v, float) for v in first.factors.values())
+    assert "old-acc" not in {i.program_id for i in out.items}  # inactive
+
+
+def test_exactly_one_of_text_or_application():
+    rec = _recommender()
+    with pytest.raises(InvalidInputError):
+        rec.recommend()
+    with pytest.raises(InvalidInputError):
+        rec.recommend(text="متن", application=make_application())
+    with pytest.raises(InvalidInputError):
+        rec.recommend(text=PLAN_FINTECH, top=0)
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t ", "؟!... ،؛ «»", "\u200c\u200c"])
+def test_empty_text_is_a_plain_error(text):
+    rec = _recommender()
+    with pytest.raises(EmptyTextError) as info:
+        rec.recommend(text=text)
+    assert "empty" in str(info.value)
+
+
+def test_error_messages_never_contain_the_plan():
+    rec = _recommender()
+    with pytest.raises(InvalidInputError) as info:
+        rec.recommend(text="طرح محرمانه " * 6000)
+    assert "محرمانه" not in str(info.value)
+
+
+def test_application_hard_eligibility_excludes_with_a_reason():
+    rec = _recommender(top=10)
+    app = make_application(stage="idea", knowledge_based=False)
+    out = rec.recommend(application=app)
+    ids = {i.program_id for i in out.items}
+    # health-vc requires a knowledge-based company; fin-teh does not take "idea" teams
+    assert "health-vc" not in ids and "fin-teh" not in ids
+    reasons = {e.program_id: e.reason for e in out.excluded}
+    assert "دانش‌بنیان" in reasons["health-vc"]
+    assert "ایده" in reasons["fin-teh"]
+    assert ids  # others remain
+
+
+def test_eligibility_widens_the_search_to_fill_top():
+    rec = _recommender(candidates=1, top=3)
+    app = make_application(stage="idea")
+    out = rec.recommend(application=app, top=3)
+    assert len(out.items) == 3
+
+
+def test_filter_that_nothing_passes_gives_an_empty_list_with_a_reason():
+    rec = _recommender()
+    out = rec.recommend(text=PLAN_FINTECH, filters=ProgramFilter(provinces=["کرمان"]))
+    assert out.items == []
+    assert out.empty_reason and "استان" in out.empty_reason
+
+
+def test_all_ineligible_gives_an_empty_list_with_a_reason():
+    rec = _recommender()
+    app = make_application(stage="growth", knowledge_based=False)
+    flt = ProgramFilter(program_ids=["health-vc", "fin-teh"])
+    out = rec.recommend(application=app, filters=flt)
+    assert out.items == [] and out.empty_reason
+    assert {e.program_id for e in out.excluded} == {"health-vc", "fin-teh"}
+
+
+def test_filters_restrict_candidates():
+    rec = _recommender()
+    out = rec.recommend(text=PLAN_FINTECH, filters=ProgramFilter(kinds=["incubator"]))
+    assert [i.program_id for i in out.items] == ["agri-isf"]
+
+
+def test_plan_is_prepared_once_and_answers_repeat():
+    rec = _recommender()
+    app = make_application()
+    first = rec.recommend(application=app)
+    calls = rec.embedder.calls
+    second = rec.recommend(application=app)
+    assert rec.embedder.calls == calls
+    assert [i.to_dict() for i in first.items] == [i.to_dict() for i in second.items]
+
+
+def test_search_reuses_the_prepared_lexical_scores(monkeypatch):
+    rec = _recommender()
+    rec.recommend(text=PLAN_AGRI)
+    inner = rec.retriever.lexical_._inner
+
+    def boom(*_a, **_k):
+        raise AssertionError("BM25 scored the plan again")
+
+    monkeypatch.setattr(inner, "scores", boom)
+    monkeypatch.setattr(inner, "scores_for_tokens", boom)
+    out = rec.recommend(text=PLAN_AGRI)
+    assert out.items[0].program_id in {"agri-isf", "park-mhd"}
+
+
+def test_trained_ranker_gives_probabilities_and_exact_linear_contributions():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=len(FEATURE_NAMES))
+    ranker = LinearRanker(w)
+    ranker.feature_means_ = np.full(len(FEATURE_NAMES), 0.25)
+    rec = _recommender(ranker=ranker, ranker_version="v3", top=4)
+    app = make_application()
+    out = rec.recommend(application=app)
+    assert out.ranker == "model" and out.model_version == "v3" and not out.notes
+    item = out.items[0]
+    assert 0 < item.p_residency < 1 and item.expected_funding > 0
+    # reference: the features of that pair, contribution = w_j * (x_j - 0.25)
+    plan = rec.prepare(app.business_plan)
+    pos = rec.retriever.program_ids_.index(item.program_id)
+    X = rec.feature_builder.transform([app], [plan.embedding], plan.lexical[None, :],
+                                      pairs=np.array([[0, pos]]))
+    expected = w * (X[0] - 0.25)
+    for name, value in item.factors.items():
+        assert value == pytest.approx(expected[FEATURE_NAMES.index(name)], abs=1e-3)
+    assert item.score == pytest.approx(float(X[0] @ w), rel=1e-4)
+
+
+def test_mismatched_embedding_model_is_refused():
+    embedder, retriever, builder = _parts()
+    other = FakeEmbedder(model_id="another-model")
+    with pytest.raises(ModelMismatchError, match="index build"):
+        Recommender(other, retriever, builder, fallback=linear_fallback)
+
+
+def test_ranker_with_another_feature_list_is_refused():
+    embedder, retriever, builder = _parts()
+    ranker = LinearRanker(np.zeros(3), feature_names=["a", "b", "c"])
+    with pytest.raises(ModelMismatchError, match="train"):
+        Recommender(embedder, retriever, builder, ranker, fallback=linear_fallback)
+
+
+def test_free_text_gets_the_benefit_of_the_doubt_on_stage():
+    rec = _recommender(top=10)
+    out = rec.recommend(text=PLAN_FINTECH)
+    # without a stated stage, programs that do not take "idea" teams still appear
+    assert "fin-teh" in {i.program_id for i in out.items}
+    staged = rec.recommend(text=PLAN_FINTECH, filters=ProgramFilter(stage="idea"))
+    assert "fin-teh" not in {i.program_id for i in staged.items}
+
+
+def test_filters_stand_in_for_facts_in_reasons():
+    rec = _recommender(top=7)
+    flt = ProgramFilter(provinces=["اصفهان"], stage="mvp", funding_ask=2_000_000_000)
+    out = rec.recommend(text=PLAN_FINTECH, filters=flt)
+    assert out.items and out.items[0].program_id == "fin-isf"
+    text = " ".join(out.items[0].reasons)
+    assert "اصفهان" in text and "محصول اولیه" in text
+
+
+def test_saved_and_loaded_index_answers_the_same(tmp_path):
+    embedder, retriever, builder = _parts()
+    retriever.save(tmp_path / "index")
+    loaded = CandidateRetriever.load(tmp_path / "index", expected_model_id=embedder.model_id_)
+    builder2 = FeatureBuilder().fit(loaded.programs_, loaded.vectors_)
+    a = Recommender(embedder, retriever, builder, fallback=linear_fallback)
+    b = Recommender(embedder, loaded, builder2, fallback=linear_fallback)
+    ids_a = [i.program_id for i in a.recommend(text=PLAN_AGRI).items]
+    ids_b = [i.program_id for i in b.recommend(text=PLAN_AGRI).items]
+    assert ids_a == ids_b
+
+
+def test_current_program_records_replace_the_index_copies():
+    embedder, retriever, builder = _parts()
+    programs = make_programs()
+    programs[1] = programs[1].model_copy(update={"name": "نام تازه"})
+    rec = Recommender(embedder, retriever, builder, programs=programs, fallback=linear_fallback)
+    out = rec.recommend(text=PLAN_FINTECH, top=10)
+    names = {i.program_id: i.name for i in out.items}
+    assert names["fin-isf"] == "نام تازه"
+
+
+def test_program_passage_text_has_name_description_and_sector_names():
+    program = make_programs()[0]
+    text = program_passage_text(program, SECTOR_LABELS)
+    assert "پرداخت نوین" in text and "فین‌تک" in text and "کیف پول" in text
+
+
+def test_to_dict_is_json_ready():
+    import json
+
+    rec = _recommender(top=2)
+    out = rec.recommend(text=PLAN_FINTECH)
+    payload = json.loads(json.dumps(out.to_dict(), ensure_ascii=False))
+    item = payload["items"][0]
+    for key in ("program_id", "name", "score", "p_residency", "p_funding",
+                "expected_funding", "reasons", "factors"):
+        assert key in item
