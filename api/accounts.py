@@ -1,0 +1,361 @@
+"""Accounts: users with a role, their API tokens and web sessions, and which applicant owns which
+application. Rows live in the store's database (tables in `api/models.py`).
+
+Roles: `admin` (everything, incl. managing users), `staff` (every application, matching, programs,
+rounds, imports, outcomes), `applicant` (only their own applications and suggestions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from recommender.errors import InvalidInputError, NotFoundError
+from recommender.store import Store
+
+from .models import ROLES, ApiTokenRow, ApplicationOwnerRow, UserRow, WebSessionRow, utcnow
+from .security import MIN_PASSWORD_CHARS, hash_password, hash_token, new_token, verify_password
+
+USER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,99}$"
+SESSION_TTL = dt.timedelta(hours=12)
+_TOUCH_EVERY = dt.timedelta(minutes=1)  # how stale api_tokens.last_used_at may get
+STAFF_ROLES = frozenset({"staff", "admin"})
+DEMO_ACCOUNTS_FILE = "demo_accounts.json"
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in or stored account, as handlers see it."""
+
+    id: int
+    name: str
+    role: str
+    active: bool
+    has_password: bool
+    created_at: dt.datetime
+
+    @property
+    def is_staff(self) -> bool:
+        """Staff or admin: may see every application."""
+        return self.role in STAFF_ROLES
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this user."""
+        return f"user:{self.name}"
+
+
+def _to_user(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        name=row.name,
+        role=row.role,
+        active=row.active,
+        has_password=row.password_hash is not None,
+        created_at=row.created_at,
+    )
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # SQLite gives back naive datetimes; everything stored is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def check_user_name(name: str) -> str:
+    """Raises InvalidInputError unless `name` is 2-100 latin letters, digits or `_ . @ -`."""
+    if not re.match(USER_NAME_PATTERN, name or ""):
+        raise InvalidInputError(
+            "a user name is 2-100 latin letters, digits or _ . @ -"
+            " and starts with a letter or digit"
+        )
+    return name
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InvalidInputError(f"unknown role '{role}'; use one of: {', '.join(ROLES)}")
+    return role
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidInputError(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+    return password
+
+
+class Accounts:
+    """Users, tokens, sessions and application owners on one store.
+
+    Args:
+        store: a migrated `Store` (revision 0002 or later).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # ------------------------------------------------------------------ users
+    def add_user(
+        self, name: str, role: str, password: str | None = None, *, token_label: str = "initial"
+    ) -> tuple[User, str]:
+        """Create an account and its first API token.
+
+        Returns:
+            (user, token): the token is shown once; only its hash is kept.
+
+        Raises:
+            InvalidInputError: bad name/role/password, or the name is taken.
+        """
+        check_user_name(name)
+        check_role(role)
+        password_hash = hash_password(check_password(password)) if password is not None else None
+        token = new_token()
+        try:
+            with self.store.session() as s:
+                row = UserRow(
+                    name=name,
+                    role=role,
+                    password_hash=password_hash,
+                    active=True,
+                    created_at=utcnow(),
+                )
+                s.add(row)
+                s.flush()
+                s.add(
+                    ApiTokenRow(
+                        user_id=row.id,
+                        token_hash=hash_token(token),
+                        label=token_label,
+                        created_at=utcnow(),
+                    )
+                )
+                user = _to_user(row)
+        except IntegrityError:
+            raise InvalidInputError(f"the user name '{name}' is already taken") from None
+        return user, token
+
+    def get_user(self, user_id: int) -> User:
+        """Raises: NotFoundError."""
+        with self.store.session() as s:
+            row = s.get(UserRow, user_id)
+            if row is None:
+                raise NotFoundError(f"no user with id {user_id}")
+            return _to_user(row)
+
+    def find_user(self, name: str) -> User | None:
+        with self.store.session() as s:
+            row = s.scalar(sa.select(UserRow).where(UserRow.name == name))
+            return _to_user(row) if row else None
+
+    def list_users(self) -> list[User]:
+        with self.store.session() as s:
+            return [_to_user(r) for r in s.scalars(sa.select(UserRow).order_by(UserRow.id))]
+
+    def set_password(self, user_id: int, password: str) -> None:
+        """Raises: NotFoundError, InvalidInputError (too short)."""
+        password_hash = hash_password(check_password(password))
+        with self.store.session() as s:
+            row = s.get(UserRow, user_id)
+            if row is None:
+                raise NotFoundError(f"no user with id {user_id}")
+            row.password_hash = password_hash
+
+    def set_active(self, user_id: int, active: bool) -> User:
+        """Enable or disable an account; disabling ends its web sessions and revokes its tokens.
+
+        Raises: NotFoundError.
+        """
+        now = utcnow()
+        with self.store.session() as s:
+            row = s.get(UserRow, user_id)
+            if row is None:
+                raise NotFoundError(f"no user with id {user_id}")
+            row.active = active
+            if not active:
+                s.execute(
+                    sa.update(ApiTokenRow)
+                    .where(ApiTokenRow.user_id == user_id, ApiTokenRow.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                )
+                s.execute(sa.delete(WebSessionRow).where(WebSessionRow.user_id == user_id))
+            return _to_user(row)
+
+    # ----------------------------------------------------------------- tokens
+    def issue_token(self, user_id: int, label: str = "") -> str:
+        """A new API token for the user (shown once). Raises: NotFoundError."""
+        token = new_token()
+        with self.store.session() as s:
+            if s.get(UserRow, user_id) is None:
+                raise NotFoundError(f"no user with id {user_id}")
+            s.add(
+                ApiTokenRow(
+                    user_id=user_id,
+                    token_hash=hash_token(token),
+                    label=label[:100],
+                    created_at=utcnow(),
+                )
+            )
+        return token
+
+    def user_for_token(self, token: str) -> User | None:
+        """The active user of a valid, unrevoked token, else None."""
+        if not token or len(token) > 200:
+            return None
+        now = utcnow()
+        with self.store.session() as s:
+            found = s.execute(
+                sa.select(ApiTokenRow, UserRow)
+                .join(UserRow, UserRow.id == ApiTokenRow.user_id)
+                .where(ApiTokenRow.token_hash == hash_token(token))
+            ).first()
+            if found is None:
+                return None
+            token_row, user_row = found
+            if token_row.revoked_at is not None or not user_row.active:
+                return None
+            last = token_row.last_used_at
+            if last is None or now - _aware(last) > _TOUCH_EVERY:
+                token_row.last_used_at = now
+            return _to_user(user_row)
+
+    def revoke_tokens(self, user_id: int) -> int:
+        """Revoke every token of the user; returns how many."""
+        with self.store.session() as s:
+            result = s.execute(
+                sa.update(ApiTokenRow)
+                .where(ApiTokenRow.user_id == user_id, ApiTokenRow.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+            return int(result.rowcount or 0)
+
+    # --------------------------------------------------------------- passwords
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The active user with this name and password, else None (same time either way)."""
+        with self.store.session() as s:
+            row = s.scalar(sa.select(UserRow).where(UserRow.name == name[:100]))
+            stored = row.password_hash if row is not None else None
+            ok = verify_password(stored, password[:1000])
+            if row is None or not ok or not row.active:
+                return None
+            return _to_user(row)
+
+    # ------------------------------------------------------------ web sessions
+    def start_session(self, user_id: int, ttl: dt.timedelta = SESSION_TTL) -> str:
+        """A new web-session id for the user (goes into the signed cookie)."""
+        raw = new_token()
+        now = utcnow()
+        with self.store.session() as s:
+            s.execute(sa.delete(WebSessionRow).where(WebSessionRow.expires_at < now))
+            s.add(
+                WebSessionRow(
+                    id=hash_token(raw), user_id=user_id, created_at=now, expires_at=now + ttl
+                )
+            )
+        return raw
+
+    def user_for_session(self, raw: str) -> User | None:
+        """The active user of an unexpired session id, else None."""
+        if not raw or len(raw) > 200:
+            return None
+        with self.store.session() as s:
+            found = s.execute(
+                sa.select(WebSessionRow, UserRow)
+                .join(UserRow, UserRow.id == WebSessionRow.user_id)
+                .where(WebSessionRow.id == hash_token(raw))
+            ).first()
+            if found is None:
+                return None
+            session_row, user_row = found
+            if _aware(session_row.expires_at) < utcnow() or not user_row.active:
+                return None
+            return _to_user(user_row)
+
+    def end_session(self, raw: str) -> None:
+        with self.store.session() as s:
+            s.execute(sa.delete(WebSessionRow).where(WebSessionRow.id == hash_token(raw)))
+
+    # ------------------------------------------------------ application owners
+    def set_owner(self, application_id: str, user_id: int, *, session: Session) -> None:
+        """Record that `user_id` owns `application_id` (inside the caller's transaction)."""
+        session.merge(
+            ApplicationOwnerRow(application_id=application_id, user_id=user_id, created_at=utcnow())
+        )
+
+    def owner_of(self, application_id: str) -> int | None:
+        with self.store.session() as s:
+            row = s.get(ApplicationOwnerRow, application_id)
+            return row.user_id if row else None
+
+    def owned_ids(self, user_id: int) -> list[str]:
+        """Ids of the applications this user owns, oldest first."""
+        with self.store.session() as s:
+            return list(
+                s.scalars(
+                    sa.select(ApplicationOwnerRow.application_id)
+                    .where(ApplicationOwnerRow.user_id == user_id)
+                    .order_by(ApplicationOwnerRow.created_at, ApplicationOwnerRow.application_id)
+                )
+            )
+
+
+# ------------------------------------------------------------------ demo accounts
+@dataclass(frozen=True)
+class DemoAccount:
+    name: str
+    role: str
+    password: str
+
+
+DEMO_NAMES: tuple[tuple[str, str], ...] = (
+    ("demo-admin", "admin"),
+    ("demo-staff", "staff"),
+    ("demo-applicant", "applicant"),
+)
+
+
+def create_demo_accounts(store: Store, home: Path) -> list[DemoAccount]:
+    """Create the demo admin, staff and applicant accounts (once) with random passwords, kept in
+    `home/demo_accounts.json` (mode 0600) so `peyvand serve` can say how to sign in.
+
+    Existing demo accounts are left alone; returns every demo account of the file.
+    """
+    accounts = Accounts(store)
+    path = home / DEMO_ACCOUNTS_FILE
+    known = {a.name: a for a in read_demo_accounts(home)}
+    for name, role in DEMO_NAMES:
+        if name in known and accounts.find_user(name) is not None:
+            continue
+        password = secrets.token_urlsafe(9)
+        user = accounts.find_user(name)
+        if user is None:
+            accounts.add_user(name, role, password, token_label="demo")
+        else:
+            accounts.set_password(user.id, password)
+        known[name] = DemoAccount(name, role, password)
+    home.mkdir(parents=True, exist_ok=True)
+    data = [vars(a) for a in known.values()]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=2)
+    return list(known.values())
+
+
+def read_demo_accounts(home: Path) -> list[DemoAccount]:
+    """The demo accounts written by `create_demo_accounts` (empty when there are none)."""
+    path = home / DEMO_ACCOUNTS_FILE
+    if not path.exists():
+        return []
+    try:
+        data: Iterable[dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+        return [DemoAccount(d["name"], d["role"], d["password"]) for d in data]
+    except (ValueError, KeyError, TypeError):
+        return []

@@ -1,0 +1,171 @@
+"""The one place where domain errors become HTTP status codes.
+
+| error | status |
+|---|---|
+| NotFoundError | 404 |
+| ImportValidationError | 422, with every bad row (row, field, reason) |
+| InvalidInputError (incl. EmptyTextError), request validation | 422, a readable message |
+| InfeasibleError | 409 |
+| ModelMismatchError, CorruptArtifactError, NotFittedError, ConfigurationError | 503 |
+| NotReadyError (the model and index are not loaded) | 503 |
+| any other PeyvandError | 400 |
+| anything else | 500, logged with a traceback that carries no messages |
+
+Bodies are `{"detail": "<plain words>"}` (+ `"errors": [...]` for row and field problems) on
+`/v1`, `/healthz`, `/readyz`; web pages get a Persian HTML page instead. Nothing echoes the
+request's input back (a 422 for a 50,000-character plan must not quote the plan).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from recommender.errors import (
+    ConfigurationError,
+    CorruptArtifactError,
+    ImportValidationError,
+    InfeasibleError,
+    InvalidInputError,
+    ModelMismatchError,
+    NotFittedError,
+    NotFoundError,
+    PeyvandError,
+)
+
+from .engine import NotReadyError
+from .security import safe_traceback
+
+logger = logging.getLogger(__name__)
+
+_UNAVAILABLE = (
+    ModelMismatchError,
+    CorruptArtifactError,
+    NotFittedError,
+    ConfigurationError,
+    NotReadyError,
+)
+_JSON_PREFIXES = ("/v1", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
+
+PERSIAN_TITLES = {
+    400: "درخواست نادرست است",
+    401: "لطفاً وارد شوید",
+    403: "اجازهٔ دسترسی ندارید",
+    404: "پیدا نشد",
+    405: "این کار مجاز نیست",
+    409: "ناسازگاری با وضعیت فعلی",
+    413: "فایل یا متن بیش از حد بزرگ است",
+    422: "داده‌ها درست نیستند",
+    429: "درخواست‌ها زیاد است؛ کمی بعد دوباره تلاش کنید",
+    500: "خطای داخلی سامانه",
+    503: "سرویس موقتاً در دسترس نیست",
+}
+
+
+def status_for(exc: BaseException) -> int:
+    """The HTTP status of a domain error."""
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, InvalidInputError):
+        return 422
+    if isinstance(exc, InfeasibleError):
+        return 409
+    if isinstance(exc, _UNAVAILABLE):
+        return 503
+    return 400
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) or "body"
+
+
+def readable_errors(errors: list[Any]) -> list[dict[str, str]]:
+    """Pydantic/FastAPI errors as `{"field", "message"}` pairs, without the input values."""
+    out = []
+    for error in errors:
+        loc = error.get("loc", ()) if isinstance(error, dict) else ()
+        message = str(error.get("msg", "invalid value")) if isinstance(error, dict) else str(error)
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        out.append({"field": _location(loc), "message": message})
+    return out
+
+
+def summary(errors: list[dict[str, str]]) -> str:
+    shown = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return f"invalid request: {shown}{more}"
+
+
+def wants_json(request: Request) -> bool:
+    """JSON for the API; everything else is a web page."""
+    return request.url.path.startswith(_JSON_PREFIXES) or request.url.path.startswith("/static")
+
+
+def _respond(
+    request: Request,
+    status: int,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    if 300 <= status < 400 and headers and "Location" in headers:
+        return RedirectResponse(headers["Location"], status_code=status)
+    if wants_json(request):
+        body: dict[str, Any] = {"detail": detail}
+        if errors is not None:
+            body["errors"] = errors
+        return JSONResponse(body, status_code=status, headers=headers)
+    from .web.views import render_error  # the web UI is optional for the JSON API
+
+    return render_error(request, status, detail, errors, headers)
+
+
+async def _on_domain_error(request: Request, exc: Exception) -> Response:
+    status = status_for(exc)
+    if isinstance(exc, ImportValidationError):
+        rows = [{"row": e.row, "field": e.field, "message": e.reason} for e in exc.errors]
+        head = str(exc).splitlines()[0]
+        return _respond(request, status, head, rows)
+    if status >= 500:
+        logger.warning("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+    return _respond(request, status, str(exc) or type(exc).__name__)
+
+
+async def _on_request_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError | ValidationError)
+    errors = readable_errors(list(exc.errors()))
+    return _respond(request, 422, summary(errors), errors)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    return _respond(request, exc.status_code, str(exc.detail), None, headers or None)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    logger.error(
+        "unexpected %s on %s %s\n%s",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        safe_traceback(exc),
+    )
+    return _respond(request, 500, "internal error; the details are in the server log")
+
+
+def install(app: FastAPI) -> None:
+    """Register every handler on `app`."""
+    app.add_exception_handler(PeyvandError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_request_validation)
+    app.add_exception_handler(ValidationError, _on_request_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

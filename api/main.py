@@ -1,0 +1,181 @@
+"""Builds the FastAPI app: the JSON API under `/v1` (OpenAPI at `/openapi.json`), health and
+metrics, and the Persian web UI.
+
+    uvicorn --factory api.main:create_app     # or: peyvand serve
+
+At start-up the store is migrated (idempotent), jobs left running by a dead process are failed,
+the job worker thread starts and the recommender (model + index) loads in the background;
+`/readyz` says 503 until it is loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+
+from recommender.constants import MAX_IMPORT_BYTES
+from recommender.store import Store
+
+from . import errors
+from .accounts import SESSION_TTL, Accounts
+from .engine import RecommenderHolder
+from .jobs import JobRegistry, JobStore, JobWorker, default_registry
+from .metrics import Metrics
+from .middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
+from .ratelimit import RateLimiter, Rule
+from .round_jobs import register as register_round_jobs
+from .routes import (
+    applications,
+    health,
+    imports,
+    jobs,
+    outcomes,
+    programs,
+    rounds,
+    staff,
+    users,
+)
+from .security import session_secret
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+API_VERSION = "1"
+DEFAULT_BODY_LIMIT = 1024 * 1024  # JSON bodies; a 50,000-character plan is ~300 KB escaped
+UPLOAD_BODY_LIMIT = MAX_IMPORT_BYTES + 256 * 1024  # file uploads (+ multipart overhead)
+UPLOAD_PREFIXES = ("/v1/imports", "/me/applications", "/staff/imports")
+SESSION_COOKIE = "peyvand_session"
+
+
+def _default_loader(settings: Settings) -> Callable[[], Any]:
+    def load() -> Any:
+        try:
+            from .services import load_recommender
+        except ImportError as exc:
+            from recommender.errors import ConfigurationError
+
+            raise ConfigurationError(
+                "the recommender is not installed in this build (api.services is missing)"
+            ) from exc
+        return load_recommender(settings)
+
+    return load
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    recommender: Any | None = None,
+    recommender_loader: Callable[[], Any] | None = None,
+    job_registry: JobRegistry | None = None,
+    rate_rules: dict[str, Rule] | None = None,
+    start_worker: bool = True,
+    job_poll_interval: float = 2.0,
+    max_concurrent_matches: int = 4,
+    body_limit: int = DEFAULT_BODY_LIMIT,
+    upload_limit: int = UPLOAD_BODY_LIMIT,
+    web: bool = True,
+) -> FastAPI:
+    """The app of one Peyvand home.
+
+    Args:
+        settings: PEYVAND_* settings (read from the environment when None).
+        store: the store to use (default: `Store(settings.db_url)`, closed at shutdown).
+        recommender: an already-loaded Recommender (tests pass a fake).
+        recommender_loader: how to load one (default `api.services.load_recommender`).
+        job_registry: job kinds (default: the shared registry + `round_score`).
+        rate_rules: rate-limit rules (default `api.ratelimit.DEFAULT_RULES`).
+        start_worker: run the in-process job worker.
+        job_poll_interval: seconds between looks at the job queue.
+        max_concurrent_matches: recommend calls allowed at once.
+        body_limit: largest request body in bytes (413 beyond).
+        upload_limit: largest body on upload paths.
+        web: serve the Persian web UI.
+    """
+    settings = settings or Settings()
+    own_store = store is None
+    store = store or Store(settings.db_url)
+    registry = (job_registry or default_registry).copy()
+    register_round_jobs(registry)
+    metrics = Metrics()
+    holder = RecommenderHolder(
+        loader=None
+        if recommender is not None
+        else (recommender_loader or _default_loader(settings)),
+        instance=recommender,
+        max_concurrent=max_concurrent_matches,
+    )
+    job_store = JobStore(store, settings.resolved_home / "jobs")
+    worker = JobWorker(
+        job_store,
+        registry,
+        {"recommender": holder.get, "settings": settings},
+        poll_interval=job_poll_interval,
+        on_done=lambda job: metrics.jobs_finished.labels(job.kind, job.status).inc(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store.upgrade()
+        if start_worker:
+            worker.start()
+        else:
+            worker.recover()
+        holder.load_in_background()
+        try:
+            yield
+        finally:
+            worker.stop()
+            if own_store:
+                store.close()
+
+    app = FastAPI(
+        title="Peyvand",
+        version=API_VERSION,
+        description=(
+            "Matches Persian business plans with accelerators, funds and support programs. "
+            "Authenticate with `Authorization: Bearer <token>` (see `peyvand users add`)."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.accounts = Accounts(store)
+    app.state.recommender = holder
+    app.state.jobs = job_store
+    app.state.worker = worker
+    app.state.registry = registry
+    app.state.metrics = metrics
+    app.state.limiter = RateLimiter(rate_rules)
+
+    errors.install(app)
+    for module in (health, users, applications, staff, programs, imports, rounds, jobs, outcomes):
+        app.include_router(module.router)
+    if web:
+        from .web import install as install_web
+
+        install_web(app)
+    # Added last = runs first: observability wraps everything, then the size limit.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(
+            settings.resolved_home, getattr(settings, "session_secret", None)
+        ),
+        session_cookie=SESSION_COOKIE,
+        max_age=int(SESSION_TTL.total_seconds()),
+        same_site="lax",
+        https_only=bool(getattr(settings, "secure_cookies", False)),
+    )
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        default_limit=body_limit,
+        limits=[(prefix, upload_limit) for prefix in UPLOAD_PREFIXES],
+    )
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    return app

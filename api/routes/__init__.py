@@ -1,0 +1,1 @@
+"""One APIRouter per resource (prefix + tags); `api.main.create_app` includes them all."""

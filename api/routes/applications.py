@@ -1,0 +1,146 @@
+"""Applications: an applicant submits, reads, edits their own and gets suggestions; staff see
+every application (each read is written to the audit log)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from recommender import schemas as contracts
+from recommender.errors import InvalidInputError
+from recommender.retrieval import ProgramFilter
+
+from ..deps import (
+    AccountsDep,
+    CurrentUserDep,
+    MetricsDep,
+    RecommenderDep,
+    StoreDep,
+    rate_limited,
+)
+from ..matching import run_match, visible_application
+from ..schemas import (
+    ApplicationCreate,
+    ApplicationCreated,
+    ApplicationPublic,
+    ApplicationSummary,
+    ApplicationUpdate,
+    SuggestionsResponse,
+)
+
+router = APIRouter(prefix="/v1/applications", tags=["applications"])
+
+
+def new_application_id() -> str:
+    return f"app-{secrets.token_hex(6)}"
+
+
+def _check_round(store: StoreDep, round_id: str | None) -> None:
+    if round_id is not None and not store.existing_ids("rounds", [round_id]):
+        raise InvalidInputError(f"round_id: no intake round with id '{round_id}'")
+
+
+def create_application(
+    store: StoreDep, accounts: AccountsDep, user: CurrentUserDep, body: ApplicationCreate
+) -> str:
+    """Store a new application (owned by the user when an applicant); returns its id."""
+    _check_round(store, body.round_id)
+    application = body.to_contract(new_application_id())
+    with store.session() as session:
+        store.upsert_applications([application], session=session)
+        if user.role == "applicant":
+            accounts.set_owner(application.id, user.id, session=session)
+        else:
+            store.audit(user.actor, "create", "application", application.id, session=session)
+    return application.id
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApplicationCreated,
+    dependencies=[Depends(rate_limited("applicant_write"))],
+)
+def submit(
+    body: ApplicationCreate, store: StoreDep, accounts: AccountsDep, user: CurrentUserDep
+) -> ApplicationCreated:
+    """Submit a business plan. Applicants own what they submit; staff may enter one for
+    someone."""
+    return ApplicationCreated(id=create_application(store, accounts, user, body))
+
+
+@router.get("", response_model=list[ApplicationSummary])
+def list_applications(
+    store: StoreDep,
+    accounts: AccountsDep,
+    user: CurrentUserDep,
+    round_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[ApplicationSummary]:
+    """An applicant's own applications; for staff every application (or one round's)."""
+    if user.is_staff:
+        found = store.list_applications(round_id=round_id)
+        store.audit(user.actor, "list", "application", round_id or "*")
+    else:
+        owned = set(accounts.owned_ids(user.id))
+        found = [a for a in store.list_applications(round_id=round_id) if a.id in owned]
+    return [ApplicationSummary.of(a) for a in found]
+
+
+@router.get("/{application_id}", response_model=ApplicationPublic)
+def get_application(
+    application_id: str, store: StoreDep, accounts: AccountsDep, user: CurrentUserDep
+) -> ApplicationPublic:
+    """One application with its plan (owner or staff; another applicant's id is 404)."""
+    return ApplicationPublic.of(visible_application(store, accounts, user, application_id, "read"))
+
+
+@router.put(
+    "/{application_id}",
+    response_model=ApplicationPublic,
+    dependencies=[Depends(rate_limited("applicant_write"))],
+)
+def update_application(
+    application_id: str,
+    body: ApplicationUpdate,
+    store: StoreDep,
+    accounts: AccountsDep,
+    user: CurrentUserDep,
+) -> ApplicationPublic:
+    """Replace an application (owner or staff)."""
+    visible_application(store, accounts, user, application_id, "read")
+    _check_round(store, body.round_id)
+    application: contracts.Application = body.to_contract(application_id)
+    with store.session() as session:
+        store.upsert_applications([application], session=session)
+        if user.is_staff:
+            store.audit(user.actor, "update", "application", application_id, session=session)
+    return ApplicationPublic.of(application)
+
+
+@router.get(
+    "/{application_id}/suggestions",
+    response_model=SuggestionsResponse,
+    dependencies=[Depends(rate_limited("applicant_suggest"))],
+)
+def suggestions(
+    application_id: str,
+    store: StoreDep,
+    accounts: AccountsDep,
+    user: CurrentUserDep,
+    recommender: RecommenderDep,
+    metrics: MetricsDep,
+    top: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> SuggestionsResponse:
+    """Ranked programs for an application, with reasons and chances (owner or staff)."""
+    application = visible_application(store, accounts, user, application_id, "suggest")
+    result = run_match(
+        recommender,
+        metrics,
+        "suggest",
+        application=application,
+        filters=ProgramFilter(),
+        top=top,
+    )
+    return SuggestionsResponse(application_id=application_id, **result.model_dump())

@@ -1,0 +1,73 @@
+"""Background jobs: status, progress and output files (staff); a self-test job (admin)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from fastapi.responses import FileResponse
+
+from recommender.errors import NotFoundError
+
+from ..deps import AdminDep, JobsDep, StaffDep, WorkerDep
+from ..jobs import Job
+from ..schemas import JobCreated, JobFile, JobPublic, SelftestRequest
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+_MEDIA = {
+    ".csv": "text/csv; charset=utf-8",
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".txt": "text/plain; charset=utf-8",
+}
+
+
+def job_public(job: Job) -> JobPublic:
+    return JobPublic(
+        id=job.id,
+        kind=job.kind,
+        subject=job.subject,
+        status=job.status,  # type: ignore[arg-type]
+        progress=job.progress,
+        message=job.message,
+        error=job.error,
+        result=job.result,
+        files=[JobFile(name=n, url=f"/v1/jobs/{job.id}/files/{n}") for n in job.files],
+        created_by=job.created_by,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+def job_created(job: Job) -> JobCreated:
+    return JobCreated(job_id=job.id, status_url=f"/v1/jobs/{job.id}")
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+def get_job(job_id: str, jobs: JobsDep, user: StaffDep) -> JobPublic:
+    """A job's status (queued, running, succeeded, failed), progress 0..1 and result links."""
+    return job_public(jobs.get(job_id))
+
+
+@router.get("/{job_id}/files/{name}", response_class=FileResponse)
+def job_file(job_id: str, name: str, jobs: JobsDep, user: StaffDep) -> FileResponse:
+    """Download one output file of a finished job."""
+    job = jobs.get(job_id)
+    if name not in job.files:
+        raise NotFoundError(f"job '{job_id}' has no file '{name}'")
+    path = jobs.output_dir(job_id) / name
+    if not path.is_file():
+        raise NotFoundError(f"the file '{name}' of job '{job_id}' is gone")
+    suffix = path.suffix.lower()
+    return FileResponse(
+        path, media_type=_MEDIA.get(suffix, "application/octet-stream"), filename=name
+    )
+
+
+@router.post("/selftest", status_code=status.HTTP_202_ACCEPTED, response_model=JobCreated)
+def selftest(body: SelftestRequest, jobs: JobsDep, worker: WorkerDep, user: AdminDep) -> JobCreated:
+    """Queue a job that only counts steps (checks that the worker runs)."""
+    job = jobs.submit("selftest", body.model_dump(), created_by=user.actor)
+    worker.wake()
+    return job_created(job)

@@ -1,0 +1,78 @@
+"""Programs: list, create, change, deactivate (staff). Every change is audited."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import ValidationError
+
+from recommender import schemas as contracts
+from recommender.errors import InvalidInputError
+
+from ..deps import StaffDep, StoreDep
+from ..errors import readable_errors, summary
+from ..schemas import ProgramCreate, ProgramPatch, ProgramPublic
+
+router = APIRouter(prefix="/v1/programs", tags=["programs"])
+
+
+def _public(program: contracts.Program) -> ProgramPublic:
+    return ProgramPublic.model_validate(program.model_dump())
+
+
+@router.get("", response_model=list[ProgramPublic])
+def list_programs(
+    store: StoreDep, user: StaffDep, active_only: bool = False
+) -> list[ProgramPublic]:
+    """Every program, ordered by id."""
+    return [_public(p) for p in store.list_programs(active_only=active_only)]
+
+
+@router.get("/{program_id}", response_model=ProgramPublic)
+def get_program(program_id: str, store: StoreDep, user: StaffDep) -> ProgramPublic:
+    return _public(store.get_program(program_id))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ProgramPublic)
+def create_program(body: ProgramCreate, store: StoreDep, user: StaffDep) -> ProgramPublic:
+    """Add a program (409 when the id is taken)."""
+    program = contracts.Program.model_validate(body.model_dump())
+    with store.session() as session:
+        if store.existing_ids("programs", [program.id], session=session):
+            raise HTTPException(409, f"a program with id '{program.id}' already exists")
+        store.upsert_programs([program], session=session)
+        store.audit(user.actor, "create", "program", program.id, session=session)
+    return _public(program)
+
+
+def patch_program(store: StoreDep, user: StaffDep, program_id: str, changes: dict) -> ProgramPublic:
+    """Apply `changes` to a stored program (validated as a whole) and audit it."""
+    with store.session() as session:
+        current = store.get_program(program_id, session=session)
+        try:
+            program = contracts.Program.model_validate({**current.model_dump(), **changes})
+        except ValidationError as exc:
+            raise InvalidInputError(summary(readable_errors(list(exc.errors())))) from None
+        store.upsert_programs([program], session=session)
+        store.audit(
+            user.actor,
+            "update",
+            "program",
+            program_id,
+            {"fields": sorted(changes)},
+            session=session,
+        )
+    return _public(program)
+
+
+@router.patch("/{program_id}", response_model=ProgramPublic)
+def update_program(
+    program_id: str, body: ProgramPatch, store: StoreDep, user: StaffDep
+) -> ProgramPublic:
+    """Change some fields of a program."""
+    return patch_program(store, user, program_id, body.model_dump(exclude_unset=True))
+
+
+@router.post("/{program_id}/deactivate", response_model=ProgramPublic)
+def deactivate_program(program_id: str, store: StoreDep, user: StaffDep) -> ProgramPublic:
+    """Stop offering a program (kept for history; matching skips inactive programs)."""
+    return patch_program(store, user, program_id, {"active": False})

@@ -1,0 +1,36 @@
+"""Staff matching: free text or a stored application against every program, with filters."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..deps import AccountsDep, MetricsDep, RecommenderDep, StaffDep, StoreDep
+from ..matching import run_match, visible_application
+from ..schemas import MatchRequest, MatchResponse
+
+router = APIRouter(prefix="/v1/staff", tags=["staff"])
+
+
+@router.post("/match", response_model=MatchResponse)
+def match(
+    body: MatchRequest,
+    store: StoreDep,
+    accounts: AccountsDep,
+    user: StaffDep,
+    recommender: RecommenderDep,
+    metrics: MetricsDep,
+) -> MatchResponse:
+    """Rank programs for a business plan (`text`) or a stored application (`application_id`):
+    the same items as `peyvand recommend --json`, best first."""
+    application = None
+    if body.application_id is not None:
+        application = visible_application(store, accounts, user, body.application_id, "match")
+    return run_match(
+        recommender,
+        metrics,
+        "match",
+        text=body.text,
+        application=application,
+        filters=body.filters.to_program_filter(),
+        top=body.top,
+    )

@@ -1,0 +1,369 @@
+"""What the HTTP API takes in and gives out. Separate in/out models; handlers never return ORM
+rows. Field limits mirror `recommender.schemas` (the data contracts), so what passes here also
+passes there."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from recommender import schemas as contracts
+from recommender.constants import DEFAULT_TOP_K, MAX_PLAN_CHARS, PROGRAM_KINDS, STAGES
+from recommender.retrieval import ProgramFilter
+
+from .accounts import USER_NAME_PATTERN
+from .models import ROLES
+
+Stage = Literal[STAGES]  # type: ignore[valid-type]
+Kind = Literal[PROGRAM_KINDS]  # type: ignore[valid-type]
+Role = Literal[ROLES]  # type: ignore[valid-type]
+SectorSlug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+ShortText = Annotated[str, StringConstraints(max_length=100, strip_whitespace=True)]
+PlanText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PLAN_CHARS)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- matching
+class MatchFilters(_In):
+    """Conditions on programs (all optional)."""
+
+    provinces: list[ShortText] | None = Field(default=None, max_length=50)
+    kinds: list[Kind] | None = Field(default=None, max_length=len(PROGRAM_KINDS))
+    sectors: list[SectorSlug] | None = Field(default=None, max_length=50)
+    stage: Stage | None = None
+    min_open_seats: int | None = Field(default=None, ge=0, le=100_000)
+    funding_ask: int | None = Field(default=None, ge=0, le=10**15)
+    funding_min: int | None = Field(default=None, ge=0, le=10**15)
+    funding_max: int | None = Field(default=None, ge=0, le=10**15)
+    accepts_remote: bool | None = None
+    knowledge_based: bool | None = None
+    active_only: bool = True
+
+    @model_validator(mode="after")
+    def _range(self) -> MatchFilters:
+        if (
+            self.funding_min is not None
+            and self.funding_max is not None
+            and self.funding_min > self.funding_max
+        ):
+            raise ValueError("funding_min is larger than funding_max")
+        return self
+
+    def to_program_filter(self, program_ids: list[str] | None = None) -> ProgramFilter:
+        funding_range = None
+        if self.funding_min is not None or self.funding_max is not None:
+            funding_range = (self.funding_min or 0, self.funding_max or 10**15)
+        return ProgramFilter(
+            provinces=self.provinces or None,
+            kinds=self.kinds or None,
+            sectors=self.sectors or None,
+            stage=self.stage,
+            active_only=self.active_only,
+            min_open_seats=self.min_open_seats,
+            funding_ask=self.funding_ask,
+            funding_range=funding_range,
+            accepts_remote=self.accepts_remote,
+            knowledge_based=self.knowledge_based,
+            program_ids=program_ids,
+        )
+
+
+class MatchRequest(_In):
+    """Free text or a stored application, with filters. Exactly one of text/application_id."""
+
+    text: PlanText | None = None
+    application_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    filters: MatchFilters = Field(default_factory=MatchFilters)
+    top: int = Field(default=DEFAULT_TOP_K, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MatchRequest:
+        if (self.text is None) == (self.application_id is None):
+            raise ValueError("give exactly one of 'text' and 'application_id'")
+        if self.text is not None and not self.text.strip():
+            raise ValueError("the text is empty")
+        return self
+
+
+class RecommendationItem(BaseModel):
+    """One ranked program, as `peyvand recommend --json` prints it. The probabilities and the
+    expected funding are null while no ranker is trained (the unsupervised fallback)."""
+
+    program_id: str
+    name: str
+    score: float
+    p_residency: float | None
+    p_funding: float | None
+    expected_funding: float | None = Field(description="rial")
+    reasons: list[str] = Field(description="up to three Persian sentences")
+    factors: dict[str, float] = Field(description="feature name -> contribution to the score")
+    kind: str | None = None
+    province: str | None = None
+    rank: int | None = None
+    dense_score: float | None = None
+    lexical_score: float | None = None
+    evidence_span: tuple[int, int] | None = None
+
+
+class MatchResponse(BaseModel):
+    items: list[RecommendationItem]
+    notes: list[str] = Field(default_factory=list, description="how the answer was made")
+    empty_reason: str | None = Field(default=None, description="why no program fits (Persian)")
+    ranker: str | None = Field(default=None, description="'model' or 'unsupervised'")
+    model_version: str | None = None
+    embedding_model: str | None = None
+
+
+class SuggestionsResponse(MatchResponse):
+    application_id: str
+
+
+# ------------------------------------------------------------------------ applications
+class ApplicationCreate(_In):
+    """A business plan as an applicant submits it (the server picks the id)."""
+
+    startup_name: Annotated[
+        str, StringConstraints(min_length=1, max_length=300, strip_whitespace=True)
+    ]
+    business_plan: PlanText
+    sectors: list[SectorSlug] = Field(default_factory=list, max_length=50)
+    stage: Stage = "idea"
+    province: ShortText = ""
+    city: ShortText = ""
+    team_size: int = Field(default=1, ge=1, le=100_000)
+    funding_ask: int = Field(default=0, ge=0, le=10**15)
+    needs_residency: bool = False
+    knowledge_based: bool = False
+    founded_year: int | None = Field(default=None, ge=1300, le=2100)
+    round_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+    @model_validator(mode="after")
+    def _plan(self) -> ApplicationCreate:
+        if not self.business_plan.strip():
+            raise ValueError("the business plan is empty")
+        if not self.startup_name:
+            raise ValueError("the startup name is empty")
+        return self
+
+    def to_contract(self, application_id: str) -> contracts.Application:
+        return contracts.Application(id=application_id, **self.model_dump())
+
+
+class ApplicationUpdate(ApplicationCreate):
+    """The whole application again (PUT replaces it)."""
+
+
+class ApplicationCreated(BaseModel):
+    id: str
+
+
+class ApplicationPublic(BaseModel):
+    id: str
+    startup_name: str
+    business_plan: str
+    sectors: list[str]
+    stage: str
+    province: str
+    city: str
+    team_size: int
+    funding_ask: int
+    needs_residency: bool
+    knowledge_based: bool
+    founded_year: int | None
+    round_id: str | None
+
+    @classmethod
+    def of(cls, application: contracts.Application) -> ApplicationPublic:
+        return cls.model_validate(application.model_dump())
+
+
+class ApplicationSummary(BaseModel):
+    """An application without its plan (lists)."""
+
+    id: str
+    startup_name: str
+    stage: str
+    province: str
+    funding_ask: int
+    needs_residency: bool
+    round_id: str | None
+
+    @classmethod
+    def of(cls, application: contracts.Application) -> ApplicationSummary:
+        data = application.model_dump(include=set(cls.model_fields))
+        return cls.model_validate(data)
+
+
+# ------------------------------------------------------------------------------ programs
+class ProgramCreate(contracts.Program):
+    """A new program (the data contract)."""
+
+
+class ProgramPublic(contracts.Program):
+    """A stored program."""
+
+
+class ProgramPatch(_In):
+    """Fields to change; missing fields keep their stored value."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+    kind: Kind | None = None
+    description: Annotated[str, StringConstraints(min_length=1, max_length=20_000)] | None = None
+    sectors: list[SectorSlug] | None = Field(default=None, max_length=50)
+    stages: list[Stage] | None = None
+    province: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    city: Annotated[str, StringConstraints(max_length=100)] | None = None
+    residency_seats: int | None = Field(default=None, ge=0, le=100_000)
+    funding_min: int | None = Field(default=None, ge=0, le=10**15)
+    funding_max: int | None = Field(default=None, ge=0, le=10**15)
+    equity_percent: float | None = Field(default=None, ge=0, le=100)
+    requires_knowledge_based: bool | None = None
+    accepts_remote: bool | None = None
+    active: bool | None = None
+
+
+# ------------------------------------------------------------------------------- imports
+class RowProblem(BaseModel):
+    row: int
+    field: str
+    message: str
+
+
+class ImportResult(BaseModel):
+    kind: str
+    created: int
+    updated: int
+    skipped: list[RowProblem] = Field(default_factory=list)
+
+
+# -------------------------------------------------------------------------------- rounds
+class RoundProgramIn(_In):
+    program_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    seats: int | None = Field(default=None, ge=0, le=100_000)
+    budget: int | None = Field(default=None, ge=0, le=10**15)
+
+
+class RoundCreate(_In):
+    id: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.-]+$")]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    opens_on: dt.date
+    closes_on: dt.date
+    programs: list[RoundProgramIn] = Field(default_factory=list, max_length=5000)
+
+    @model_validator(mode="after")
+    def _dates(self) -> RoundCreate:
+        if self.closes_on < self.opens_on:
+            raise ValueError("closes_on is before opens_on")
+        ids = [p.program_id for p in self.programs]
+        if len(ids) != len(set(ids)):
+            raise ValueError("a program appears more than once")
+        return self
+
+
+class RoundProgramsIn(_In):
+    """Programs to attach (or update) with optional seat and budget overrides."""
+
+    programs: list[RoundProgramIn] = Field(min_length=1, max_length=5000)
+    replace: bool = False
+
+
+class RoundPublic(BaseModel):
+    id: str
+    name: str
+    opens_on: dt.date
+    closes_on: dt.date
+    programs: list[RoundProgramIn]
+    n_applications: int | None = None
+
+
+class RoundScoreRequest(_In):
+    top: int = Field(default=DEFAULT_TOP_K, ge=1, le=1000)
+    allocate: bool = False
+
+
+# ---------------------------------------------------------------------------------- jobs
+class JobFile(BaseModel):
+    name: str
+    url: str
+
+
+class JobPublic(BaseModel):
+    id: str
+    kind: str
+    subject: str | None
+    status: Literal["queued", "running", "succeeded", "failed"]
+    progress: float
+    message: str
+    error: str | None
+    result: dict[str, Any] | None
+    files: list[JobFile]
+    created_by: str
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+
+class JobCreated(BaseModel):
+    job_id: str
+    status_url: str
+
+
+class SelftestRequest(_In):
+    steps: int = Field(default=3, ge=1, le=100)
+    delay: float = Field(default=0.0, ge=0, le=2)
+    fail: bool = False
+
+
+# ------------------------------------------------------------------------------ outcomes
+class OutcomesIn(_In):
+    outcomes: list[contracts.Outcome] = Field(min_length=1, max_length=10_000)
+
+
+class Counts(BaseModel):
+    created: int
+    updated: int
+
+
+# --------------------------------------------------------------------------------- users
+class UserCreate(_In):
+    name: Annotated[str, StringConstraints(pattern=USER_NAME_PATTERN)]
+    role: Role
+    password: Annotated[str, StringConstraints(min_length=8, max_length=1000)] | None = None
+
+
+class UserPublic(BaseModel):
+    id: int
+    name: str
+    role: str
+    active: bool
+    has_password: bool
+    created_at: dt.datetime
+
+
+class UserCreated(BaseModel):
+    user: UserPublic
+    token: str = Field(description="Shown once; only its hash is stored.")
+
+
+class UserPatch(_In):
+    active: bool | None = None
+    password: Annotated[str, StringConstraints(min_length=8, max_length=1000)] | None = None
+
+
+class TokenCreated(BaseModel):
+    token: str
+
+
+# -------------------------------------------------------------------------------- health
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, str]

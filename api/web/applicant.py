@@ -1,0 +1,210 @@
+"""Applicant pages: my applications, submit or edit a plan (pasted or uploaded as
+.txt/.docx/.pdf), and ranked suggestions with reasons and chances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from recommender.errors import InvalidInputError, PeyvandError
+from recommender.retrieval import ProgramFilter
+
+from ..accounts import User
+from ..deps import check_rate
+from ..errors import readable_errors
+from ..matching import run_match, visible_application
+from ..routes.applications import create_application
+from ..schemas import ApplicationCreate, MatchResponse
+from ..uploads import MAX_PLAN_FILE_BYTES, extract_text
+from .views import WebApplicantDep, form_data, render
+
+router = APIRouter(prefix="/me", tags=["web"], include_in_schema=False)
+
+FIELD_LABELS = {
+    "startup_name": "نام استارتاپ",
+    "business_plan": "طرح کسب‌وکار",
+    "stage": "مرحله",
+    "province": "استان",
+    "city": "شهر",
+    "team_size": "اندازهٔ تیم",
+    "funding_ask": "سرمایهٔ درخواستی",
+    "founded_year": "سال تأسیس",
+    "sectors": "حوزه‌ها",
+    "plan_file": "فایل طرح",
+}
+
+
+def _state(request: Request) -> Any:
+    return request.app.state
+
+
+async def read_application_form(request: Request) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The posted application fields (the plan from the file when one is uploaded), and the
+    problems found, as (values, errors)."""
+    form = await form_data(request)
+    values: dict[str, Any] = {
+        "startup_name": str(form.get("startup_name", "")).strip(),
+        "business_plan": str(form.get("business_plan", "")),
+        "stage": str(form.get("stage", "idea")),
+        "province": str(form.get("province", "")).strip(),
+        "city": str(form.get("city", "")).strip(),
+        "team_size": str(form.get("team_size", "1")).strip() or "1",
+        "funding_ask": str(form.get("funding_ask", "0")).strip().replace(",", "") or "0",
+        "founded_year": str(form.get("founded_year", "")).strip() or None,
+        "needs_residency": form.get("needs_residency") == "on",
+        "knowledge_based": form.get("knowledge_based") == "on",
+        "sectors": [str(s) for s in form.getlist("sectors") if s],
+    }
+    errors: list[dict[str, str]] = []
+    upload = form.get("plan_file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read(MAX_PLAN_FILE_BYTES + 1)
+        if data:
+            try:
+                values["business_plan"] = await run_in_threadpool(
+                    extract_text, upload.filename, data
+                )
+            except InvalidInputError as exc:
+                errors.append({"field": "plan_file", "message": str(exc)})
+    return values, errors
+
+
+def validate_application(
+    values: dict[str, Any], errors: list[dict[str, str]]
+) -> ApplicationCreate | None:
+    digits = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+    cleaned = {
+        k: (v.translate(digits) if isinstance(v, str) and k != "business_plan" else v)
+        for k, v in values.items()
+    }
+    try:
+        body = ApplicationCreate.model_validate(cleaned)
+    except ValidationError as exc:
+        errors.extend(readable_errors(list(exc.errors())))
+        return None
+    return None if errors else body
+
+
+def _labelled(errors: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [
+        {"field": FIELD_LABELS.get(e["field"].split(".")[0], e["field"]), "message": e["message"]}
+        for e in errors
+    ]
+
+
+def _form(
+    request: Request,
+    user: User,
+    values: dict[str, Any],
+    errors: list,
+    action: str,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "applicant_form.html",
+        status_code=status_code,
+        user=user,
+        values=values,
+        errors=_labelled(errors),
+        action=action,
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+def my_applications(request: Request, user: WebApplicantDep) -> Response:
+    state = _state(request)
+    owned = state.accounts.owned_ids(user.id)
+    found = []
+    for application_id in owned:
+        try:
+            found.append(state.store.get_application(application_id))
+        except PeyvandError:
+            continue
+    return render(request, "applicant_home.html", user=user, applications=found)
+
+
+@router.get("/applications/new", response_class=HTMLResponse)
+def new_application(request: Request, user: WebApplicantDep) -> Response:
+    return _form(
+        request,
+        user,
+        {"stage": "idea", "team_size": 1, "funding_ask": 0},
+        [],
+        "/me/applications/new",
+    )
+
+
+@router.post("/applications/new", response_class=HTMLResponse)
+async def submit_application(request: Request, user: WebApplicantDep) -> Response:
+    check_rate(request, "applicant_write", f"user:{user.id}")
+    values, errors = await read_application_form(request)
+    body = validate_application(values, errors)
+    if body is None:
+        return _form(request, user, values, errors, "/me/applications/new", 422)
+    state = _state(request)
+    application_id = await run_in_threadpool(
+        create_application, state.store, state.accounts, user, body
+    )
+    return RedirectResponse(f"/me/applications/{application_id}", status_code=303)
+
+
+@router.get("/applications/{application_id}", response_class=HTMLResponse)
+def show_application(request: Request, application_id: str, user: WebApplicantDep) -> Response:
+    state = _state(request)
+    application = visible_application(state.store, state.accounts, user, application_id, "read")
+    check_rate(request, "applicant_suggest", f"user:{user.id}")
+    result: MatchResponse | None = None
+    problem = None
+    try:
+        result = run_match(
+            state.recommender,
+            state.metrics,
+            "web",
+            application=application,
+            filters=ProgramFilter(),
+            top=10,
+        )
+    except PeyvandError as exc:
+        problem = str(exc)
+    return render(
+        request,
+        "applicant_application.html",
+        user=user,
+        application=application,
+        result=result,
+        problem=problem,
+    )
+
+
+@router.get("/applications/{application_id}/edit", response_class=HTMLResponse)
+def edit_application(request: Request, application_id: str, user: WebApplicantDep) -> Response:
+    state = _state(request)
+    application = visible_application(state.store, state.accounts, user, application_id, "read")
+    return _form(
+        request, user, application.model_dump(), [], f"/me/applications/{application_id}/edit"
+    )
+
+
+@router.post("/applications/{application_id}/edit", response_class=HTMLResponse)
+async def save_application(
+    request: Request, application_id: str, user: WebApplicantDep
+) -> Response:
+    state = _state(request)
+    current = await run_in_threadpool(
+        visible_application, state.store, state.accounts, user, application_id, "read"
+    )
+    check_rate(request, "applicant_write", f"user:{user.id}")
+    values, errors = await read_application_form(request)
+    values["round_id"] = current.round_id
+    body = validate_application(values, errors)
+    action = f"/me/applications/{application_id}/edit"
+    if body is None:
+        return _form(request, user, values, errors, action, 422)
+    await run_in_threadpool(state.store.upsert_applications, [body.to_contract(application_id)])
+    return RedirectResponse(f"/me/applications/{application_id}", status_code=303)

@@ -1,0 +1,246 @@
+"""Shared parts of the Persian web UI: templates and their filters (Persian digits, Jalali
+dates, rial), the signed-in user of a browser session, CSRF tokens, error pages, and the sign-in
+and sign-out pages.
+
+Sessions: the signed cookie (Starlette SessionMiddleware) carries a random session id and a
+CSRF token; the `web_sessions` table holds the id's hash, its user and expiry, so signing out
+or disabling an account ends the session on the server. Every form post carries the CSRF token
+(`csrf_token` field) and is refused (403) without the session's token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from recommender.constants import KIND_LABELS_FA, STAGE_LABELS_FA
+from recommender.persian import (
+    format_jalali,
+    format_number,
+    format_percent,
+    format_rial,
+    to_persian_digits,
+)
+
+from ..accounts import User
+from ..deps import check_rate, client_key
+from ..errors import PERSIAN_TITLES
+
+WEB_DIR = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+
+ROLE_LABELS_FA = {"admin": "مدیر سامانه", "staff": "کارشناس", "applicant": "متقاضی"}
+ROLE_HOME = {"admin": "/staff", "staff": "/staff", "applicant": "/me"}
+
+
+def _sector_labels() -> dict[str, str]:
+    try:
+        from data.catalog import load_sectors
+
+        return {s["slug"]: s.get("name_fa", s["slug"]) for s in load_sectors()}
+    except Exception:  # the catalogue is optional for the UI
+        return {}
+
+
+SECTOR_LABELS = _sector_labels()
+
+
+def _fa(value: Any) -> str:
+    return "" if value is None else to_persian_digits(value)
+
+
+def _num(value: Any, decimals: int = 0) -> str:
+    return "—" if value is None else format_number(value, decimals)
+
+
+def _pct(value: Any) -> str:
+    return "—" if value is None else format_percent(float(value))
+
+
+def _rial(value: Any) -> str:
+    return "—" if value is None else format_rial(value)
+
+
+def _jalali(value: Any, long: bool = False) -> str:
+    return "—" if value is None else format_jalali(value, long=long)
+
+
+templates.env.filters.update(
+    fa=_fa,
+    num=_num,
+    pct=_pct,
+    rial=_rial,
+    jalali=_jalali,
+    kind_fa=lambda k: KIND_LABELS_FA.get(k, k),
+    stage_fa=lambda s: STAGE_LABELS_FA.get(s, s),
+    sector_fa=lambda s: SECTOR_LABELS.get(s, s),
+    role_fa=lambda r: ROLE_LABELS_FA.get(r, r),
+)
+templates.env.globals.update(
+    KIND_LABELS_FA=KIND_LABELS_FA,
+    STAGE_LABELS_FA=STAGE_LABELS_FA,
+    SECTOR_LABELS=SECTOR_LABELS,
+)
+
+
+# ---------------------------------------------------------------------------- sessions
+def csrf_token(request: Request) -> str:
+    """This browser session's CSRF token (created on first use)."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return str(token)
+
+
+def check_csrf(request: Request, submitted: Any) -> None:
+    """403 unless the form's token is this session's."""
+    expected = request.session.get("csrf")
+    if (
+        not expected
+        or not isinstance(submitted, str)
+        or not secrets.compare_digest(expected, submitted)
+    ):
+        raise HTTPException(403, "فرم منقضی شده است؛ صفحه را دوباره باز کنید و دوباره بفرستید.")
+
+
+def session_user(request: Request) -> User | None:
+    sid = request.session.get("sid")
+    if not sid:
+        return None
+    user = request.app.state.accounts.user_for_session(str(sid))
+    if user is None:
+        request.session.pop("sid", None)
+    return user
+
+
+def _login_redirect(request: Request) -> HTTPException:
+    target = request.url.path
+    return HTTPException(303, "sign in", headers={"Location": f"/login?next={quote(target)}"})
+
+
+def web_user(request: Request) -> User:
+    user = session_user(request)
+    if user is None:
+        raise _login_redirect(request)
+    request.state.user = user
+    return user
+
+
+def web_staff(user: Annotated[User, Depends(web_user)]) -> User:
+    if not user.is_staff:
+        raise HTTPException(403, "این صفحه فقط برای کارشناسان است.")
+    return user
+
+
+def web_applicant(user: Annotated[User, Depends(web_user)]) -> User:
+    if user.role != "applicant":
+        raise HTTPException(403, "این صفحه فقط برای متقاضیان است.")
+    return user
+
+
+WebUserDep = Annotated[User, Depends(web_user)]
+WebStaffDep = Annotated[User, Depends(web_staff)]
+WebApplicantDep = Annotated[User, Depends(web_applicant)]
+
+
+async def form_data(request: Request) -> Any:
+    """The posted form, after checking its CSRF token."""
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    return form
+
+
+# ------------------------------------------------------------------------------ render
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    user = getattr(request.state, "user", None)
+    context.setdefault("user", user)
+    context["csrf_token"] = csrf_token(request)
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def render_error(
+    request: Request,
+    status: int,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An error as a Persian page (or a redirect for 3xx)."""
+    if 300 <= status < 400 and headers and "Location" in headers:
+        return RedirectResponse(headers["Location"], status_code=status)
+    title = PERSIAN_TITLES.get(status, "خطا")
+    response = render(
+        request,
+        "error.html",
+        status_code=status,
+        title=title,
+        detail=detail,
+        errors=errors or [],
+    )
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+# ------------------------------------------------------------------------- sign in/out
+router = APIRouter(tags=["web"], include_in_schema=False)
+
+
+def _safe_next(target: str | None, user: User) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return ROLE_HOME.get(user.role, "/")
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    user = session_user(request)
+    return RedirectResponse(ROLE_HOME.get(user.role, "/login") if user else "/login", 303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "login.html", next=next or "", error=None, name="")
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    form = await form_data(request)
+    name = str(form.get("name", "")).strip()[:100]
+    password = str(form.get("password", ""))
+    target = str(form.get("next", ""))
+    check_rate(request, "login", f"{client_key(request)}|{name.lower()}")
+    accounts = request.app.state.accounts
+    from starlette.concurrency import run_in_threadpool
+
+    user = await run_in_threadpool(accounts.authenticate, name, password)
+    if user is None:
+        return render(
+            request,
+            "login.html",
+            status_code=401,
+            next=target,
+            name=name,
+            error="نام کاربری یا گذرواژه درست نیست.",
+        )
+    request.session.clear()
+    request.session["sid"] = await run_in_threadpool(accounts.start_session, user.id)
+    request.session["csrf"] = secrets.token_urlsafe(32)
+    return RedirectResponse(_safe_next(target, user), status_code=303)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await form_data(request)
+    sid = request.session.get("sid")
+    if sid:
+        request.app.state.accounts.end_session(str(sid))
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
