@@ -307,6 +307,8 @@ class Recommender:
         top: default number of recommendations.
         plan_role: how plans are embedded ("query": e5's asymmetric query side).
         cache_size: prepared plans kept in memory.
+        notes: standing remarks added to every answer (e.g. "the index is older than the
+            catalogue").
     """
 
     def __init__(
@@ -324,6 +326,7 @@ class Recommender:
         top: int = DEFAULT_TOP_K,
         plan_role: str = "query",
         cache_size: int = 256,
+        notes: Sequence[str] = (),
     ) -> None:
         if candidates < 1 or top < 1:
             raise InvalidInputError("candidates and top must be >= 1")
@@ -355,6 +358,7 @@ class Recommender:
         self.top = top
         self.plan_role = plan_role
         self.cache_size = cache_size
+        self.notes = list(notes)
         if fallback is None:
             from .ranking import unsupervised_score
 
@@ -363,6 +367,10 @@ class Recommender:
         self._position = {pid: i for i, pid in enumerate(retriever.program_ids_)}
         current = {p.id: p for p in programs or ()}
         self._programs = [current.get(p.id, p) for p in retriever.programs_]
+        # Records that changed since indexing are re-checked against the filters at search.
+        self._changed = {
+            p.id for p, now in zip(retriever.programs_, self._programs, strict=True) if p != now
+        }
         self._columns = {name: j for j, name in enumerate(self.feature_names)}
         self._groups = reason_groups(self.feature_names)
         means = getattr(ranker, "feature_means_", None) if ranker is not None else None
@@ -498,6 +506,7 @@ class Recommender:
         )
         if self.ranker is None:
             result.notes.append(NOTE_UNSUPERVISED)
+        result.notes.extend(self.notes)
 
         candidates, excluded = self._retrieve(plan, application, filters, top)
         result.excluded = excluded
@@ -582,12 +591,21 @@ class Recommender:
         Widens the search (x4) while eligibility leaves fewer than `top` of a full list.
         """
         k = max(self.candidates, top)
+        conditions = filters or ProgramFilter()
         while True:
-            found = self.retriever.search(
+            retrieved = self.retriever.search(
                 plan.embedding.pooled, plan.text, k=k, filters=filters
             )
+            found = [
+                c for c in retrieved
+                if c.program_id not in self._changed
+                or conditions.matches(self._programs[self._position[c.program_id]])[0]
+            ]
             if application is None:
-                return found, []
+                if len(found) >= top or len(retrieved) < k:
+                    return found, []
+                k *= 4
+                continue
             kept: list[Candidate] = []
             excluded: list[ExcludedProgram] = []
             for candidate in found:
@@ -597,7 +615,7 @@ class Recommender:
                     kept.append(candidate)
                 else:
                     excluded.append(ExcludedProgram(program.id, program.name, reason))
-            if len(kept) >= top or len(found) < k:
+            if len(kept) >= top or len(retrieved) < k:
                 return kept, excluded
             k *= 4
 

@@ -261,3 +261,13 @@ def test_to_dict_is_json_ready():
     for key in ("program_id", "name", "score", "p_residency", "p_funding",
                 "expected_funding", "reasons", "factors"):
         assert key in item
+
+
+def test_a_program_deactivated_since_indexing_is_not_recommended():
+    embedder, retriever, builder = _parts()
+    programs = make_programs()
+    programs[0] = programs[0].model_copy(update={"active": False})  # fin-teh
+    rec = Recommender(embedder, retriever, builder, programs=programs, fallback=linear_fallback)
+    out = rec.recommend(text=PLAN_FINTECH, top=10)
+    assert "fin-teh" not in {i.program_id for i in out.items}
+    assert "fin-isf" in {i.program_id for i in out.items}

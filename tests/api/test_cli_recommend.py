@@ -1,0 +1,258 @@
+"""`peyvand recommend` and `peyvand index build`, through `api.cli.main`, with a fake embedder
+(the real model is exercised by the slow end-to-end test at the bottom)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import api.services as services
+from api.cli import app, main
+from api.settings import Settings
+from recommender.store import Store
+from tests.recommender._pipeline_fakes import (
+    PLAN_FINTECH,
+    FakeEmbedder,
+    make_application,
+    make_programs,
+)
+
+
+def _ensure_index_commands() -> None:
+    # The lead wires index_cmds into api/cli/__init__.py; until then, register it here.
+    if not any(group.name == "index" for group in app.registered_groups):
+        from api.cli import index_cmds
+
+        index_cmds.register(app)
+
+
+_ensure_index_commands()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("PEYVAND_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PEYVAND_HOME", raising=False)
+    monkeypatch.setattr(services, "load_embedder", lambda settings: FakeEmbedder())
+    home = tmp_path / "home"
+    settings = Settings(home=home)
+    store = services.open_store(settings)
+    with store:
+        store.upsert_programs(make_programs())
+        store.upsert_applications([make_application(), make_application(
+            id="app-idea", stage="idea", knowledge_based=False)])
+    return home
+
+
+@pytest.fixture
+def indexed(home: Path) -> Path:
+    services.build_index(Settings(home=home))
+    return home
+
+
+@pytest.fixture
+def plan_file(tmp_path: Path) -> Path:
+    path = tmp_path / "plan.txt"
+    path.write_text(PLAN_FINTECH, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def e5_model_dir() -> Path:
+    """The converted default model (built once into PEYVAND_MODEL_CACHE, then reused)."""
+    import os
+
+    from recommender.e5_convert import build_default_model
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    root = Path(__file__).resolve().parents[2]
+    cache = Path(os.environ.get("PEYVAND_MODEL_CACHE", root / ".cache" / "models"))
+    return build_default_model(cache / "multilingual-e5-small")
+
+
+def run(home: Path, *args: str) -> int:
+    return main(["--home", str(home), *args])
+
+
+def _no_traceback(err: str) -> None:
+    assert "Traceback" not in err
+
+
+def test_json_output_is_a_list_best_first_with_the_contract_fields(
+    indexed: Path, plan_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(indexed, "recommend", "--text-file", str(plan_file), "--top", "3", "--json") == 0
+    captured = capsys.readouterr()
+    items = json.loads(captured.out)
+    assert isinstance(items, list) and len(items) == 3
+    for item in items:
+        for key in ("program_id", "name", "score", "p_residency", "p_funding",
+                    "expected_funding", "reasons", "factors"):
+            assert key in item
+        assert 1 <= len(item["reasons"]) <= 3
+    scores = [item["score"] for item in items]
+    assert scores == sorted(scores, reverse=True)
+    assert items[0]["p_residency"] is None  # no trained model yet
+    assert "no trained model yet" in captured.err
+    _no_traceback(captured.err)
+
+
+def test_stored_application_with_filters(
+    indexed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(indexed, "recommend", "--application", "app-1", "--json",
+               "--province", "اصفهان", "--kind", "innovation_center", "--kind", "incubator")
+    assert code == 0
+    items = json.loads(capsys.readouterr().out)
+    assert [i["program_id"] for i in items] == ["fin-isf", "agri-isf"] or \
+        [i["program_id"] for i in items] == ["agri-isf", "fin-isf"]
+
+
+def test_ineligible_programs_are_named_on_stderr(
+    indexed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(indexed, "recommend", "--application", "app-idea", "--json") == 0
+    captured = capsys.readouterr()
+    ids = {i["program_id"] for i in json.loads(captured.out)}
+    assert "health-vc" not in ids
+    assert "left out health-vc" in captured.err and "دانش‌بنیان" in captured.err
+
+
+def test_table_output_in_persian(
+    indexed: Path, plan_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(indexed, "recommend", "--text-file", str(plan_file), "--top", "2") == 0
+    out = capsys.readouterr().out
+    assert "برنامه‌های پیشنهادی" in out and "دلیل‌ها" in out
+
+
+def test_a_filter_nothing_passes_is_an_empty_list_and_a_reason(
+    indexed: Path, plan_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(indexed, "recommend", "--text-file", str(plan_file), "--json",
+               "--province", "کرمان")
+    captured = capsys.readouterr()
+    assert code == 0
+    assert json.loads(captured.out) == []
+    assert "استان" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--application", "nope"], "no application with id 'nope'"),
+        ([], "exactly one of --text-file or --application"),
+        (["--text-file", "/no/such/plan.txt"], "no such file"),
+        (["--kind", "spaceship", "--application", "app-1"], "unknown kind"),
+        (["--stage", "adult", "--application", "app-1"], "unknown stage"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(
+    indexed: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(indexed, "recommend", *args) == 1
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    _no_traceback(err)
+
+
+@pytest.mark.parametrize("content", ["", "   \n\n  ", "... ؟! «» ،،"])
+def test_empty_text_file_is_an_error(
+    indexed: Path, tmp_path: Path, content: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_text(content, encoding="utf-8")
+    assert run(indexed, "recommend", "--text-file", str(path)) == 1
+    err = capsys.readouterr().err
+    assert "empty" in err or "no word" in err
+    _no_traceback(err)
+
+
+def test_no_index_yet_says_what_to_run(
+    home: Path, plan_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(home, "recommend", "--text-file", str(plan_file)) == 1
+    err = capsys.readouterr().err
+    assert "peyvand index build" in err
+    _no_traceback(err)
+
+
+def test_index_built_with_another_model_is_refused(
+    indexed: Path, plan_file: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(services, "load_embedder", lambda s: FakeEmbedder("another-model"))
+    assert run(indexed, "recommend", "--text-file", str(plan_file)) == 1
+    err = capsys.readouterr().err
+    assert "another-model" in err and "peyvand index build" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_corrupt_live_model_is_a_clear_error(
+    indexed: Path, plan_file: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from recommender.errors import CorruptArtifactError
+
+    def corrupt(settings: Settings, model_id: str) -> None:
+        raise CorruptArtifactError("cannot read the ranker in registry/v1: bad checksum")
+
+    monkeypatch.setattr(services, "load_live_ranker", corrupt)
+    assert run(indexed, "recommend", "--text-file", str(plan_file)) == 1
+    err = capsys.readouterr().err
+    assert "cannot read the ranker" in err
+    _no_traceback(err)
+
+
+def test_index_build_command(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(home, "index", "build") == 0
+    out = capsys.readouterr().out
+    assert f"indexed {len(make_programs())} program(s) with fake-bow-48" in out
+    assert (home / "index" / "CURRENT").is_file()
+
+
+def test_index_build_with_no_programs_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(services, "load_embedder", lambda settings: FakeEmbedder())
+    assert run(tmp_path / "empty-home", "index", "build") == 1
+    assert "no programs to index" in capsys.readouterr().err
+
+
+def test_programs_added_after_indexing_are_picked_up(
+    indexed: Path, plan_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    new = make_programs()[1].model_copy(
+        update={"id": "fin-new", "name": "شتاب‌دهنده تازه پرداخت", "province": "یزد"}
+    )
+    with Store(Settings(home=indexed).db_url) as store:
+        store.upsert_programs([new])
+    assert run(indexed, "recommend", "--text-file", str(plan_file), "--json",
+               "--province", "یزد") == 0
+    items = json.loads(capsys.readouterr().out)
+    assert [i["program_id"] for i in items] == ["fin-new"]
+
+
+@pytest.mark.slow
+def test_end_to_end_with_the_real_default_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, e5_model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The offline multilingual-e5-small: index the sample catalogue, recommend for the
+    sample plan."""
+    from data.catalog import load_programs, sample_plan
+
+    monkeypatch.delenv("PEYVAND_DATABASE_URL", raising=False)
+    monkeypatch.setenv("PEYVAND_MODEL_CACHE", str(e5_model_dir.parent))
+    home = tmp_path / "home"
+    with services.open_store(Settings(home=home)) as store:
+        store.upsert_programs(load_programs())
+    plan = tmp_path / "plan.txt"
+    plan.write_text(sample_plan(), encoding="utf-8")
+    assert run(home, "index", "build") == 0
+    assert run(home, "recommend", "--text-file", str(plan), "--json", "--top", "5") == 0
+    items = json.loads(capsys.readouterr().out)
+    assert len(items) == 5 and all(item["reasons"] for item in items)
