@@ -1,0 +1,252 @@
+"""The synthetic history: schema-valid, deterministic, varied text, capacity respected."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+from collections import Counter, defaultdict
+
+import pytest
+
+from data.catalog import load_programs, load_sectors, sector_slugs
+from data.synthetic import (
+    LatentModel,
+    SyntheticHistory,
+    fit_components,
+    generate_history,
+    generate_plan,
+)
+from recommender.constants import SEED
+from recommender.schemas import Application, IntakeRound, Outcome, Program
+
+_COLLOQUIAL = re.compile(r"(^|\s)(یه|می‌خوایم|اپلیکیشن‌مون|می‌کنه|می‌شه|نشدیم|حرف زدیم)(\s|[.،!؟])")
+
+
+def _is_colloquial(plan: str) -> bool:
+    return bool(_COLLOQUIAL.search(plan.replace("ي", "ی").replace("ك", "ک")))
+
+
+@pytest.fixture(scope="module")
+def history() -> SyntheticHistory:
+    return generate_history()  # the defaults: 8 rounds x 80 applications
+
+
+@pytest.fixture(scope="module")
+def programs() -> dict[str, Program]:
+    return {p.id: p for p in load_programs()}
+
+
+def test_everything_validates_against_the_contracts(history):
+    assert len(history.applications) == 8 * 80
+    for app in history.applications:
+        Application.model_validate(app)
+    for round_ in history.rounds:
+        IntakeRound.model_validate(round_)
+    for outcome in history.outcomes:
+        Outcome.model_validate(outcome)
+    assert len(history.outcomes) == len(history.truth["pairs"])
+
+
+def test_same_seed_same_history_other_seed_other_history():
+    first = generate_history(seed=7, n_rounds=6, applications_per_round=15)
+    again = generate_history(seed=7, n_rounds=6, applications_per_round=15)
+    other = generate_history(seed=8, n_rounds=6, applications_per_round=15)
+    assert first.applications == again.applications
+    assert first.rounds == again.rounds
+    assert first.outcomes == again.outcomes
+    assert first.truth == again.truth
+    assert first.applications != other.applications
+
+
+def test_default_seed_is_the_shared_constant(history):
+    small = generate_history(seed=SEED, n_rounds=1, applications_per_round=3)
+    assert small.rounds[0] == history.rounds[0]
+
+
+def test_rounds_dates_and_programs(history, programs):
+    assert len(history.rounds) >= 6
+    ids = [r["id"] for r in history.rounds]
+    assert len(ids) == len(set(ids))
+    previous_close = None
+    for round_ in history.rounds:
+        opens = dt.date.fromisoformat(round_["opens_on"])
+        closes = dt.date.fromisoformat(round_["closes_on"])
+        assert opens < closes
+        if previous_close is not None:
+            assert opens > previous_close
+        previous_close = closes
+        assert len(round_["programs"]) >= 3
+        assert round_["program_ids"] == [e["program_id"] for e in round_["programs"]]
+        for entry in round_["programs"]:
+            program = programs[entry["program_id"]]
+            assert program.active
+            assert 0 <= entry["seats"] <= program.residency_seats
+            assert (entry["seats"] > 0) == (program.residency_seats > 0)
+            assert entry["budget"] >= 0
+
+
+def test_applications_apply_to_three_to_six_programs_of_their_round(history):
+    per_app = Counter(o["application_id"] for o in history.outcomes)
+    round_programs = {r["id"]: set(r["program_ids"]) for r in history.rounds}
+    apps = {a["id"]: a for a in history.applications}
+    assert set(per_app) == set(apps)
+    assert all(3 <= n <= 6 for n in per_app.values())
+    for outcome in history.outcomes:
+        assert outcome["round_id"] == apps[outcome["application_id"]]["round_id"]
+        assert outcome["program_id"] in round_programs[outcome["round_id"]]
+    pairs = [(o["application_id"], o["program_id"]) for o in history.outcomes]
+    assert len(pairs) == len(set(pairs))
+
+
+def test_capacity_is_respected(history, programs):
+    granted: Counter = Counter()
+    funded: defaultdict = defaultdict(int)
+    for outcome in history.outcomes:
+        key = (outcome["round_id"], outcome["program_id"])
+        granted[key] += outcome["residency_granted"]
+        funded[key] += outcome["funded_amount"]
+        amount = outcome["funded_amount"]
+        if amount:
+            program = programs[outcome["program_id"]]
+            assert program.funding_min <= amount <= program.funding_max
+    for round_ in history.rounds:
+        for entry in round_["programs"]:
+            key = (round_["id"], entry["program_id"])
+            assert granted[key] <= entry["seats"]
+            assert funded[key] <= entry["budget"]
+    # capacity binds somewhere (the allocation problem is not trivial)
+    full = [
+        (r["id"], e["program_id"]) for r in history.rounds for e in r["programs"]
+        if e["seats"] and granted[(r["id"], e["program_id"])] == e["seats"]
+    ]
+    assert full
+
+
+def test_ineligible_applications_are_never_granted(history, programs):
+    apps = {a["id"]: a for a in history.applications}
+    ineligible = 0
+    for outcome, pair in zip(history.outcomes, history.truth["pairs"], strict=True):
+        assert (pair["application_id"], pair["program_id"]) == (
+            outcome["application_id"], outcome["program_id"]
+        )
+        program = programs[outcome["program_id"]]
+        holds_certificate = apps[outcome["application_id"]]["knowledge_based"]
+        if program.requires_knowledge_based and not holds_certificate:
+            ineligible += 1
+            assert not pair["eligible"]
+            assert not outcome["residency_granted"]
+            assert outcome["funded_amount"] == 0
+    assert ineligible > 0
+
+
+def test_outcomes_follow_the_latent_fit(history):
+    """Granted pairs have higher fit; decisions come after the round closes."""
+    closes = {r["id"]: dt.date.fromisoformat(r["closes_on"]) for r in history.rounds}
+    granted_fit, refused_fit = [], []
+    for outcome, pair in zip(history.outcomes, history.truth["pairs"], strict=True):
+        won = outcome["residency_granted"] or outcome["funded_amount"] > 0
+        (granted_fit if won else refused_fit).append(pair["signal"])
+        assert not won or pair["accepted"]
+        assert dt.date.fromisoformat(outcome["decided_on"]) > closes[outcome["round_id"]]
+    assert granted_fit and refused_fit
+    assert sum(granted_fit) / len(granted_fit) > sum(refused_fit) / len(refused_fit) + 0.8
+    rate = len(granted_fit) / len(history.outcomes)
+    assert 0.1 < rate < 0.6
+
+
+def test_plan_lengths_and_sectors(history):
+    lengths = [len(a["business_plan"]) for a in history.applications]
+    assert min(lengths) >= 300 and max(lengths) <= 6000
+    assert min(lengths) < 600 and max(lengths) > 4000  # really varied
+    known = sector_slugs()
+    for app in history.applications:
+        assert set(app["sectors"]) <= known
+        truth = history.truth["applications"][app["id"]]
+        assert truth["primary_sector"] in known
+        if app["sectors"]:
+            assert app["sectors"][0] == truth["primary_sector"]
+    assert any(not a["sectors"] for a in history.applications)
+
+
+def test_register_variety(history):
+    plans = [a["business_plan"] for a in history.applications]
+    with_arabic = [p for p in plans if "ي" in p or "ك" in p]
+    assert len(with_arabic) >= 0.05 * len(plans)
+    assert any(re.search(r"[0-9]", p) for p in plans)
+    assert any(re.search(r"[۰-۹]", p) for p in plans)
+    assert any(re.search(r"[٠-٩]", p) for p in plans)
+    colloquial = [p for p in plans if _is_colloquial(p)]
+    assert len(colloquial) >= 0.15 * len(plans)
+    assert any("می‌خوایم" in p for p in plans)
+    formal_only = [p for p in plans if not _is_colloquial(p)]
+    assert len(formal_only) >= 0.3 * len(plans)
+    english = [p for p in plans if re.search(r"\b(SaaS|MVP|API|B2B|KPI)\b", p)]
+    assert len(english) >= 0.2 * len(plans)
+    registers = Counter(t["register"] for t in history.truth["applications"].values())
+    assert set(registers) == {"formal", "colloquial", "mixed"}
+    for app in history.applications:  # the recorded register is what the text shows
+        register = history.truth["applications"][app["id"]]["register"]
+        if register == "formal":
+            assert not _is_colloquial(app["business_plan"]), app["id"]
+        if register == "colloquial":
+            assert _is_colloquial(app["business_plan"]), app["id"]
+
+
+def test_plans_use_their_primary_sector_vocabulary(history):
+    keywords = {s["slug"]: s["keywords_fa"] for s in load_sectors()}
+    for app in history.applications[:200]:
+        primary = history.truth["applications"][app["id"]]["primary_sector"]
+        text = app["business_plan"].replace("ي", "ی").replace("ك", "ک")
+        assert sum(text.count(k) for k in keywords[primary]) >= 2, app["id"]
+
+
+def test_generate_plan_respects_bounds():
+    sectors = load_sectors()
+    app = {
+        "startup_name": "نمونه", "stage": "idea", "city": "یزد", "province": "یزد",
+        "team_size": 3, "funding_ask": 0, "needs_residency": True, "knowledge_based": False,
+        "founded_year": 2024,
+    }
+    rng = random.Random(1)
+    for target in (10, 300, 2000, 100_000):
+        text, style = generate_plan(rng, app, sectors[0], sectors[1], sectors, target_chars=target)
+        assert 300 <= len(text) <= 6000
+        assert style["register"] in {"formal", "colloquial", "mixed"}
+
+
+def test_fit_components_by_hand():
+    program = Program(
+        id="p", name="n", kind="accelerator", description="d", sectors=["fintech"],
+        stages=["mvp"], province="فارس", city="شیراز", residency_seats=5,
+        funding_min=1_000_000_000, funding_max=5_000_000_000, requires_knowledge_based=True,
+        accepts_remote=True,
+    )
+    app = {
+        "stage": "mvp", "province": "فارس", "city": "شیراز", "funding_ask": 2_000_000_000,
+        "needs_residency": True, "knowledge_based": False,
+    }
+    assert fit_components(app, program, "fintech", None) == {
+        "text": 1.0, "stage": 1.0, "place": 1.0, "money": 1.0, "seats": 1.0, "eligible": False,
+    }
+    other = dict(app, province="یزد", city="یزد", funding_ask=0, stage="idea",
+                 needs_residency=False, knowledge_based=True)
+    assert fit_components(other, program, "health", "fintech") == {
+        "text": 0.5, "stage": 0.0, "place": 0.4, "money": 0.5, "seats": 0.5, "eligible": True,
+    }
+
+
+def test_custom_programs_and_model():
+    programs = [p.model_dump() for p in load_programs() if p.active][:5]
+    history = generate_history(seed=3, n_rounds=2, applications_per_round=10, programs=programs,
+                               model=LatentModel(accept_threshold=99.0))
+    assert {o["program_id"] for o in history.outcomes} <= {p["id"] for p in programs}
+    assert not any(o["residency_granted"] or o["funded_amount"] for o in history.outcomes)
+    assert history.truth["model"]["accept_threshold"] == 99.0
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError):
+        generate_history(n_rounds=0)
+    with pytest.raises(ValueError):
+        generate_history(programs=[p for p in load_programs() if p.active][:2])
