@@ -45,9 +45,25 @@ def _global(
 
 def _register() -> None:
     # Imported here so each module can `from . import app` without a cycle.
-    from . import data_cmds, demo_cmds, model_cmds, recommend_cmds, round_cmds, serve_cmds
+    from . import (
+        data_cmds,
+        demo_cmds,
+        index_cmds,
+        model_cmds,
+        recommend_cmds,
+        round_cmds,
+        serve_cmds,
+    )
 
-    for module in (data_cmds, model_cmds, recommend_cmds, round_cmds, demo_cmds, serve_cmds):
+    for module in (
+        data_cmds,
+        model_cmds,
+        index_cmds,
+        recommend_cmds,
+        round_cmds,
+        demo_cmds,
+        serve_cmds,
+    ):
         module.register(app)
 
 
