@@ -399,6 +399,31 @@ class CandidateRetriever:
             "bm25_b": self.bm25_b,
         }
 
+    def set_params(self, **params: Any) -> CandidateRetriever:
+        """Change constructor arguments (sklearn style). Search-time ones (fusion, weights,
+        normalization, pool) apply at once to a fitted retriever; index-time ones (hnsw_*,
+        bm25_*, sector_terms) at the next `fit`.
+
+        Returns:
+            self.
+
+        Raises:
+            InvalidInputError: an unknown name or an invalid value.
+        """
+        unknown = set(params) - set(self.get_params())
+        if unknown:
+            raise InvalidInputError(f"unknown parameter(s): {sorted(unknown)}")
+        old = self.get_params()
+        for name, value in params.items():
+            setattr(self, name, value)
+        try:
+            self._validate_params()
+        except InvalidInputError:
+            for name in params:
+                setattr(self, name, old[name])
+            raise
+        return self
+
     def _validate_params(self) -> None:
         if self.fusion not in FUSION_METHODS:
             raise InvalidInputError(f"unknown fusion '{self.fusion}'; use one of {FUSION_METHODS}")
@@ -567,37 +592,97 @@ class CandidateRetriever:
         Raises:
             InvalidInputError: on a vector of the wrong shape or with non-finite values.
         """
-        self._check_fitted()
         if k < 1:
             raise InvalidInputError(f"k must be >= 1, got {k}")
+        query = self._query(query_vector)
+        passing = self.passing_positions(filters)
+        if passing.size == 0:
+            return []
+        scored = self._score(query, query_text, passing, k, np.empty(0, dtype=np.int64))
+        return self._candidates(*scored, k=k)
+
+    def score_programs(
+        self,
+        query_vector: np.ndarray,
+        query_text: str,
+        program_ids: Sequence[str],
+        filters: ProgramFilter | None = None,
+    ) -> list[Candidate]:
+        """The scores `search` would give the named programs, whether or not they make its top.
+
+        The fusion's normalization uses the same top lists as `search` with these `filters`,
+        so a fused score here equals the one `search` returns for that program.
+
+        Args:
+            query_vector: (dim,) the query embedding.
+            query_text: the query text for BM25.
+            program_ids: the programs to score (each must be in the index).
+            filters: the filters whose passing programs set the normalization.
+
+        Returns:
+            One candidate per requested program, best first, ranks 1..n among them.
+
+        Raises:
+            KeyError: an id that is not in the index.
+        """
+        query = self._query(query_vector)
+        wanted = np.unique(np.asarray([self._position[pid] for pid in program_ids], np.int64))
+        passing = self.passing_positions(filters)
+        if passing.size == 0:
+            passing = wanted
+        union, dense, lexical, fused = self._score(query, query_text, passing, 1, wanted)
+        keep = np.isin(union, wanted)
+        return self._candidates(union[keep], dense[keep], lexical[keep], fused[keep], k=None)
+
+    def _query(self, query_vector: np.ndarray) -> np.ndarray:
+        self._check_fitted()
         query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
         if query.shape != (self.dim_,):
             raise InvalidInputError(
                 f"query vector has {query.size} values, the index expects {self.dim_}"
             )
-        query = self._normalized(query[None, :])[0]
-        passing = self.passing_positions(filters)
-        if passing.size == 0:
-            return []
-        n_pool = min(max(self.candidate_pool, k), passing.size)
+        return self._normalized(query[None, :])[0]
 
+    def _score(
+        self,
+        query: np.ndarray,
+        query_text: str,
+        passing: np.ndarray,
+        k: int,
+        extra: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Dense, lexical and fused scores of each signal's top list (+ `extra` positions).
+
+        Returns:
+            (positions, dense, lexical, fused), positions sorted.
+        """
+        n_pool = min(max(self.candidate_pool, k), passing.size)
         dense_pos = self._dense_top(query, passing, n_pool)
-        use_lexical = self.fusion != "dense" and bool(query_text and query_text.strip())
-        lexical_all: np.ndarray | None = None
         lexical_pool = np.empty(0, dtype=np.float64)
         lexical_pos = np.empty(0, dtype=np.int64)
-        if use_lexical:
+        lexical_all: np.ndarray | None = None
+        if self.fusion != "dense" and query_text and query_text.strip():
             lexical_all = self.lexical_.scores(query_text)
             lexical_top = passing[_top(lexical_all[passing], n_pool)]
             lexical_pool = lexical_all[lexical_top].astype(np.float64)
             lexical_pos = lexical_top[lexical_pool > 0]
-
-        union = np.unique(np.concatenate([dense_pos, lexical_pos]))
-        dense = self.vectors_[union] @ query
+        union = np.unique(np.concatenate([dense_pos, lexical_pos, extra]))
+        dense = (self.vectors_[union] @ query).astype(np.float64)
         lexical = (
-            lexical_all[union] if lexical_all is not None else np.zeros(union.size, np.float32)
+            lexical_all[union].astype(np.float64) if lexical_all is not None
+            else np.zeros(union.size)
         )
         fused = self._fuse(union, dense, lexical, dense_pos, lexical_pos, lexical_pool)
+        return union, dense, lexical, fused
+
+    def _candidates(
+        self,
+        union: np.ndarray,
+        dense: np.ndarray,
+        lexical: np.ndarray,
+        fused: np.ndarray,
+        k: int | None,
+    ) -> list[Candidate]:
         # Best fused first; ties broken by the dense score, then by catalogue order.
         order = np.lexsort((union, -dense, -fused))[:k]
         return [
@@ -630,11 +715,10 @@ class CandidateRetriever:
             lexical_pos: the lexical top list with a positive score (positions, best first).
             lexical_pool: BM25 scores of the lexical top list, zeros included, best first.
         """
-        dense = dense.astype(np.float64)
         if self.fusion == "dense" or lexical_pos.size == 0:
             return dense
         if self.fusion == "lexical":
-            return lexical.astype(np.float64)
+            return lexical
         weight = self.lexical_weight
         if self.fusion == "rrf":
             fused = np.zeros(union.size)
@@ -644,9 +728,7 @@ class CandidateRetriever:
             return fused
         dense_pool = dense[np.searchsorted(union, dense_pos)]
         dense_norm = _normalize_scores(dense, dense_pool, self.score_normalization)
-        lexical_norm = _normalize_scores(
-            lexical.astype(np.float64), lexical_pool, self.score_normalization
-        )
+        lexical_norm = _normalize_scores(lexical, lexical_pool, self.score_normalization)
         if self.lexical_confidence:
             weight *= self._lexical_margin(lexical_pool)
         return dense_norm + weight * lexical_norm

@@ -275,6 +275,26 @@ def test_no_query_words_in_common_means_dense_order(catalogue) -> None:
     assert all(c.lexical_score == 0.0 for c in fused)
 
 
+@pytest.mark.parametrize("fusion", ["weighted", "rrf"])
+def test_score_programs_agrees_with_search(catalogue, fusion) -> None:
+    programs, vectors = catalogue
+    retriever = CandidateRetriever(fusion=fusion, candidate_pool=10).fit(programs, vectors, "m1")
+    query, text = vectors[5] + 0.2, "فناوری پرداخت سلامت"
+    top = retriever.search(query, text, k=5)
+    by_id = {c.program_id: c for c in top}
+    scored = retriever.score_programs(query, text, [top[3].program_id, top[1].program_id])
+    assert [c.program_id for c in scored] == [top[1].program_id, top[3].program_id]
+    for cand in scored:
+        assert cand.fused_score == pytest.approx(by_id[cand.program_id].fused_score)
+        assert cand.dense_score == pytest.approx(by_id[cand.program_id].dense_score)
+    # a program far outside the top list still gets its scores
+    outside = next(p.id for p in programs if p.id not in by_id and p.active)
+    (far,) = retriever.score_programs(query, text, [outside])
+    assert far.fused_score <= top[-1].fused_score
+    with pytest.raises(KeyError):
+        retriever.score_programs(query, text, ["no-such-program"])
+
+
 def test_program_lexical_text_uses_sector_terms() -> None:
     program = base_program(sectors=["fintech", "food_tech"])
     text = program_lexical_text(program, {"fintech": ["فناوری مالی", "پرداخت"]})
