@@ -175,3 +175,25 @@ def _latent_fit(app: Application, sector: str, prog: Program) -> float:
     if prog.funding_max > 0 and prog.funding_min <= app.funding_ask <= prog.funding_max:
         fit += 0.5
     return fit
+
+
+def history_matrix(history: History) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Features of the history's outcome pairs (no lexical), and their labels."""
+    from recommender.features import FeatureBuilder
+
+    builder = FeatureBuilder().fit(history.programs, history.program_vectors)
+    app_index = {a.id: i for i, a in enumerate(history.applications)}
+    prog_index = {p.id: j for j, p in enumerate(history.programs)}
+    pairs = np.array(
+        [[app_index[o.application_id], prog_index[o.program_id]] for o in history.outcomes]
+    )
+    plans = [history.plans[a.id] for a in history.applications]
+    X = builder.transform(history.applications, plans, None, pairs=pairs)
+    labels = {
+        "residency": np.array([o.residency_granted for o in history.outcomes], dtype=int),
+        "funding": np.array([o.funded_amount > 0 for o in history.outcomes], dtype=int),
+        "amount": np.array([o.funded_amount for o in history.outcomes], dtype=float),
+        "group": np.array([o.application_id for o in history.outcomes]),
+        "round": np.array([o.round_id for o in history.outcomes]),
+    }
+    return X, labels
