@@ -213,19 +213,26 @@ class Accounts:
         now = utcnow()
         with self.store.session() as s:
             found = s.execute(
-                sa.select(ApiTokenRow, UserRow)
+                sa.select(ApiTokenRow.id, ApiTokenRow.revoked_at, ApiTokenRow.last_used_at, UserRow)
                 .join(UserRow, UserRow.id == ApiTokenRow.user_id)
                 .where(ApiTokenRow.token_hash == hash_token(token))
             ).first()
             if found is None:
                 return None
-            token_row, user_row = found
-            if token_row.revoked_at is not None or not user_row.active:
+            token_id, revoked_at, last_used_at, user_row = found
+            if revoked_at is not None or not user_row.active:
                 return None
-            last = token_row.last_used_at
-            if last is None or now - _aware(last) > _TOUCH_EVERY:
-                token_row.last_used_at = now
-            return _to_user(user_row)
+            user = _to_user(user_row)
+        if last_used_at is None or now - _aware(last_used_at) > _TOUCH_EVERY:
+            # A separate write-only transaction: on SQLite a read transaction that turns
+            # into a write can fail at once when another thread wrote meanwhile.
+            with self.store.session() as s:
+                s.execute(
+                    sa.update(ApiTokenRow)
+                    .where(ApiTokenRow.id == token_id)
+                    .values(last_used_at=now)
+                )
+        return user
 
     def revoke_tokens(self, user_id: int) -> int:
         """Revoke every token of the user; returns how many."""

@@ -48,6 +48,8 @@ class RecommenderHolder:
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max(1, max_concurrent))
         self._thread: threading.Thread | None = None
+        self._reloading = False
+        self._reload_again = False
 
     @property
     def state(self) -> str:
@@ -91,6 +93,32 @@ class RecommenderHolder:
             self._instance = instance
             self._state, self._reason = "ready", ""
         logger.info("recommender loaded in %.1f s", time.monotonic() - started)
+
+    def reload_in_background(self) -> None:
+        """Load a fresh recommender (after the catalogue changed) and swap it in when done;
+        the current one keeps answering meanwhile. Calls during a reload coalesce into one
+        more reload."""
+        if self.loader is None:
+            return
+        with self._lock:
+            if self._reloading:
+                self._reload_again = True
+                return
+            self._reloading = True
+        threading.Thread(target=self._reload_loop, name="peyvand-reload", daemon=True).start()
+
+    def _reload_loop(self) -> None:
+        while True:
+            had = self._instance is not None
+            self.load()
+            if had and self._state == "failed":
+                # Keep answering from the previous instance; the failure is logged.
+                self._state = "ready"
+            with self._lock:
+                if not self._reload_again:
+                    self._reloading = False
+                    return
+                self._reload_again = False
 
     def get(self) -> Any:
         """The loaded recommender. Raises: NotReadyError."""

@@ -395,6 +395,7 @@ class JobWorker:
         poll_interval: seconds between looks at the queue when nobody calls `wake()`.
         heartbeat_interval: seconds between heartbeats of a running job.
         stale_after: a running job without a heartbeat for this long is failed by `recover`.
+        report_interval: least seconds between two progress writes of a job.
         on_done: called with each finished Job (metrics).
     """
 
@@ -407,6 +408,7 @@ class JobWorker:
         poll_interval: float = 2.0,
         heartbeat_interval: float = 5.0,
         stale_after: dt.timedelta = dt.timedelta(minutes=2),
+        report_interval: float = 0.25,
         on_done: Callable[[Job], None] | None = None,
     ) -> None:
         self.jobs = jobs
@@ -415,6 +417,7 @@ class JobWorker:
         self.poll_interval = poll_interval
         self.heartbeat_interval = heartbeat_interval
         self.stale_after = stale_after
+        self.report_interval = report_interval
         self.on_done = on_done
         self.identity = worker_identity()
         self._wake = threading.Event()
@@ -476,7 +479,7 @@ class JobWorker:
             store=self.jobs.store,
             output_dir=out,
             services=self.services,
-            _report=lambda p, m: self.jobs.report(job.id, p, m),
+            _report=self._reporter(job.id),
         )
         beating = threading.Event()
         beat = threading.Thread(target=self._beat, args=(job.id, beating), daemon=True)
@@ -505,6 +508,19 @@ class JobWorker:
             beating.set()
             beat.join(2)
         return self._done(job.id)
+
+    def _reporter(self, job_id: str) -> Callable[[float, str], None]:
+        """Progress writes, at most one every `report_interval` seconds (the last one of a
+        job is written by `finish`)."""
+        last = [0.0]
+
+        def report(fraction: float, message: str) -> None:
+            now = time.monotonic()
+            if now - last[0] >= self.report_interval:
+                last[0] = now
+                self.jobs.report(job_id, fraction, message)
+
+        return report
 
     def _done(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)

@@ -13,7 +13,7 @@ from recommender import io as record_io
 from recommender.constants import MAX_IMPORT_BYTES
 from recommender.errors import InvalidInputError
 
-from ..deps import StaffDep, StoreDep
+from ..deps import RecommenderDep, StaffDep, StoreDep
 from ..schemas import ImportResult, RowProblem
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
@@ -74,6 +74,7 @@ async def upload(
     file: Annotated[UploadFile, File(description=".json, .csv or .xlsx")],
     user: StaffDep,
     store: StoreDep,
+    recommender: RecommenderDep,
     skip_invalid: Annotated[bool, Query()] = False,
 ) -> ImportResult:
     """Import programs, applications, rounds or outcomes from a .json, .csv or .xlsx file.
@@ -81,6 +82,9 @@ async def upload(
     data = await file.read(MAX_IMPORT_BYTES + 1)
     from starlette.concurrency import run_in_threadpool
 
-    return await run_in_threadpool(
+    result = await run_in_threadpool(
         import_file, store, user, kind, file.filename or "", data, skip_invalid
     )
+    if kind == "programs" and (result.created or result.updated):
+        recommender.reload_in_background()
+    return result

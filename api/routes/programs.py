@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from recommender import schemas as contracts
 from recommender.errors import InvalidInputError
 
-from ..deps import StaffDep, StoreDep
+from ..deps import RecommenderDep, StaffDep, StoreDep
 from ..errors import readable_errors, summary
 from ..schemas import ProgramCreate, ProgramPatch, ProgramPublic
 
@@ -33,14 +33,18 @@ def get_program(program_id: str, store: StoreDep, user: StaffDep) -> ProgramPubl
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProgramPublic)
-def create_program(body: ProgramCreate, store: StoreDep, user: StaffDep) -> ProgramPublic:
-    """Add a program (409 when the id is taken)."""
+def create_program(
+    body: ProgramCreate, store: StoreDep, user: StaffDep, recommender: RecommenderDep
+) -> ProgramPublic:
+    """Add a program (409 when the id is taken). Matching picks it up after a background
+    reload of the recommender (the index embeds only new or changed programs)."""
     program = contracts.Program.model_validate(body.model_dump())
     with store.session() as session:
         if store.existing_ids("programs", [program.id], session=session):
             raise HTTPException(409, f"a program with id '{program.id}' already exists")
         store.upsert_programs([program], session=session)
         store.audit(user.actor, "create", "program", program.id, session=session)
+    recommender.reload_in_background()
     return _public(program)
 
 
@@ -66,13 +70,23 @@ def patch_program(store: StoreDep, user: StaffDep, program_id: str, changes: dic
 
 @router.patch("/{program_id}", response_model=ProgramPublic)
 def update_program(
-    program_id: str, body: ProgramPatch, store: StoreDep, user: StaffDep
+    program_id: str,
+    body: ProgramPatch,
+    store: StoreDep,
+    user: StaffDep,
+    recommender: RecommenderDep,
 ) -> ProgramPublic:
     """Change some fields of a program."""
-    return patch_program(store, user, program_id, body.model_dump(exclude_unset=True))
+    program = patch_program(store, user, program_id, body.model_dump(exclude_unset=True))
+    recommender.reload_in_background()
+    return program
 
 
 @router.post("/{program_id}/deactivate", response_model=ProgramPublic)
-def deactivate_program(program_id: str, store: StoreDep, user: StaffDep) -> ProgramPublic:
+def deactivate_program(
+    program_id: str, store: StoreDep, user: StaffDep, recommender: RecommenderDep
+) -> ProgramPublic:
     """Stop offering a program (kept for history; matching skips inactive programs)."""
-    return patch_program(store, user, program_id, {"active": False})
+    program = patch_program(store, user, program_id, {"active": False})
+    recommender.reload_in_background()
+    return program

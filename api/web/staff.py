@@ -233,6 +233,7 @@ async def create_program(request: Request, user: WebStaffDep) -> Response:
     with store.session() as session:
         store.upsert_programs([program], session=session)
         store.audit(user.actor, "create", "program", program.id, session=session)
+    request.app.state.recommender.reload_in_background()
     return RedirectResponse("/staff/programs", status_code=303)
 
 
@@ -273,6 +274,7 @@ async def save_program(request: Request, program_id: str, user: WebStaffDep) -> 
             False,
             422,
         )
+    request.app.state.recommender.reload_in_background()
     return RedirectResponse("/staff/programs", status_code=303)
 
 
@@ -282,6 +284,7 @@ async def deactivate_program(request: Request, program_id: str, user: WebStaffDe
     await run_in_threadpool(
         patch_program, request.app.state.store, user, program_id, {"active": False}
     )
+    request.app.state.recommender.reload_in_background()
     return RedirectResponse("/staff/programs", status_code=303)
 
 

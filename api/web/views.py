@@ -158,11 +158,13 @@ async def form_data(request: Request) -> Any:
 
 
 # ------------------------------------------------------------------------------ render
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
     user = getattr(request.state, "user", None)
     context.setdefault("user", user)
     context["csrf_token"] = csrf_token(request)
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
 def render_error(
