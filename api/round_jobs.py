@@ -106,7 +106,27 @@ def score_round_job(ctx: JobContext) -> dict[str, Any]:
     }
 
 
+def _real_implementation() -> Any | None:
+    """`api.round_scoring.register` when it and `recommender.rounds` are installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("recommender.rounds") is None:
+        return None
+    try:
+        from . import round_scoring
+    except ImportError:
+        return None
+    return round_scoring.register
+
+
 def register(registry: JobRegistry) -> None:
-    """Add `round_score` to `registry` unless a real implementation is already there."""
-    if registry.get("round_score") is None:
+    """Give `registry` a `round_score` kind unless it has one: the full round scoring
+    (`api.round_scoring`, with allocation and the committee reports) when installed, else
+    this module's simple version."""
+    if registry.get("round_score") is not None:
+        return
+    real = _real_implementation()
+    if real is not None:
+        real(registry)
+    else:
         registry.register("round_score", score_round_job, "امتیازدهی دوره")

@@ -16,8 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.accounts import Accounts
+from api.jobs import default_registry
 from api.main import create_app
 from api.ratelimit import Rule
+from api.round_jobs import score_round_job
 from api.settings import Settings
 from recommender import schemas
 from recommender.errors import EmptyTextError
@@ -214,6 +216,11 @@ def make_env(
 ) -> Iterator[Env]:
     settings = Settings(home=home, database_url=db_url)
     fake = FakeRecommender(PROGRAMS)
+    if "job_registry" not in app_kwargs:
+        # The fake recommender drives the service's simple round scoring, not the full one.
+        registry = default_registry.copy()
+        registry.register("round_score", score_round_job)
+        app_kwargs["job_registry"] = registry
     app = create_app(
         settings,
         recommender=fake,
