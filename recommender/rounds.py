@@ -86,6 +86,7 @@ __all__ = [
     "read_province_minimums",
     "result_from_dict",
     "round_capacity",
+    "round_inputs",
     "run_round",
     "score_round",
 ]
@@ -430,7 +431,7 @@ def _sha256(*parts: str | bytes) -> str:
     return digest.hexdigest()
 
 
-def _round_inputs(
+def round_inputs(
     store: Store, round_id: str, *, session: Session | None = None
 ) -> tuple[schemas.IntakeRound, list[schemas.Program], list[schemas.Application]]:
     """The round, its programs (round order) and its applications (sorted by id).
@@ -641,7 +642,7 @@ def score_round(
     timings = dict.fromkeys(
         ("prepare", "embed", "lexical", "features", "predict", "write", "load"), 0.0
     )
-    intake, programs, applications = _round_inputs(store, round_id)
+    intake, programs, applications = round_inputs(store, round_id)
     builder = model.feature_builder
     if not hasattr(builder, "program_ids_"):
         raise InvalidInputError("the feature builder is not fitted")
@@ -1415,7 +1416,7 @@ def run_round(
         seat_changes, budget_changes = parse_what_if(what_if)
     elif what_if is not None:
         seat_changes, budget_changes = dict(what_if[0]), dict(what_if[1])
-    intake, programs, applications = _round_inputs(store, round_id)
+    intake, programs, applications = round_inputs(store, round_id)
     program_map = {p.id: p for p in programs}
     unknown = [p for p in {**seat_changes, **budget_changes} if p not in program_map]
     if unknown:

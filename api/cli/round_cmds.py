@@ -1,9 +1,278 @@
-"""CLI commands: placeholder until its issue lands."""
+"""`peyvand round score ROUND_ID`: score every application of an intake round against every
+program of the round with the live model, optionally allocate seats and budgets, and write
+the committee files (scores.csv, shortlists.csv, top_programs.csv, allocation.csv,
+summary.json, report.xlsx, report.html) into `--out DIR` (default HOME/rounds/ROUND_ID).
+
+Scores are kept in the store per application batch, so an interrupted run continues where
+it stopped when started again, and a round already scored with the same model and data is
+not scored twice (see `recommender.rounds`).
+"""
 
 from __future__ import annotations
 
+import getpass
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from .context import state
+
+if TYPE_CHECKING:
+    from api.settings import Settings
+    from recommender.rounds import RoundOutcome, ScoringModel
+
+round_app = typer.Typer(
+    name="round",
+    help="Intake rounds: score every application, allocate seats and budgets, report.",
+    no_args_is_help=True,
+)
+
+
+def load_scoring_model(settings: Settings) -> ScoringModel:
+    """The live model of the home (the recommender's embedder, index, features, ranker).
+
+    Raises:
+        ConfigurationError: the recommender cannot be loaded (no index, no model ...).
+    """
+    from recommender.errors import ConfigurationError
+    from recommender.rounds import ScoringModel
+
+    try:
+        from api.services import load_recommender
+    except ImportError as exc:  # pragma: no cover - the facade ships with the package
+        raise ConfigurationError(
+            "the recommender is not installed in this build (api.services is missing)"
+        ) from exc
+    return ScoringModel.from_recommender(load_recommender(settings))
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@contextmanager
+def _progress(round_id: str, quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback: a rich bar with ETA on a terminal, else a line per ~10%."""
+    if quiet:
+        yield lambda done, total: None
+        return
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        with Progress(
+            TextColumn("scoring round [bold]{task.description}[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("applications"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        ) as bar:
+            task = bar.add_task(round_id, total=None)
+            yield lambda done, total: bar.update(task, completed=done, total=total)
+        return
+    last = [-1]
+
+    def lines(done: int, total: int) -> None:
+        step = max(1, total // 10)
+        if done == total or done // step != last[0]:
+            last[0] = done // step
+            print(f"scored {done}/{total} applications", file=sys.stderr, flush=True)
+
+    yield lines
+
+
+def _money(value: int) -> str:
+    return f"{value:,} rial"
+
+
+def _print_outcome(outcome: RoundOutcome, out: Path, seconds: float) -> None:
+    scoring = outcome.scoring
+    scores = scoring.scores
+    n_app, n_prog = scores.shape
+    typer.echo(
+        f"round {scores.round_id}: {n_app} applications x {n_prog} programs, model "
+        f"{scores.model_version}; scored {scoring.n_scored}, reused {scoring.n_reused} "
+        f"({scoring.seconds:.1f} s)"
+    )
+    alloc = outcome.allocation
+    if alloc is not None:
+        gap = "unknown" if alloc.gap == float("inf") else f"{alloc.gap:.4%}"
+        typer.echo(
+            f"allocation: {alloc.status_code} (optimal: {'yes' if alloc.optimal else 'no'}, "
+            f"gap {gap}, objective {alloc.objective:.4f}); {alloc.n_placed} applications "
+            f"placed, {alloc.unfilled_seats} seats unfilled, {_money(alloc.unused_budget)} unused"
+        )
+    w = outcome.what_if
+    if w is not None:
+        d = w.diff
+        typer.echo(
+            f"what-if: objective {d.objective_before:.4f} -> {d.objective_after:.4f}; "
+            f"residencies +{len(d.residency_gained)} / -{len(d.residency_lost)}; "
+            f"{len(d.funding_changes)} funding changes"
+        )
+        for p in d.programs:
+            typer.echo(
+                f"  {p['program_id']}: seats {p['seats_before']} -> {p['seats_after']} "
+                f"(used {p['seats_used_before']} -> {p['seats_used_after']}), budget "
+                f"{_money(p['budget_before'])} -> {_money(p['budget_after'])} (used "
+                f"{_money(p['budget_used_before'])} -> {_money(p['budget_used_after'])})"
+            )
+        shown = 0
+        for item in d.residency_gained:
+            if shown >= 10:
+                break
+            typer.echo(f"  + residency {item['application_id']} at {item['program_id']}")
+            shown += 1
+        for item in d.residency_lost:
+            if shown >= 10:
+                break
+            typer.echo(f"  - residency {item['application_id']} at {item['program_id']}")
+            shown += 1
+        for item in d.funding_changes[: max(0, 10 - shown)]:
+            typer.echo(
+                f"  ~ funding {item['application_id']} at {item['program_id']}: "
+                f"{_money(item['before'])} -> {_money(item['after'])}"
+            )
+    for note in outcome.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"files in {out}: {', '.join(sorted(p.name for p in outcome.files.values()))}")
+    typer.echo(f"done in {seconds:.1f} s")
+
+
+@round_app.command("score")
+def score_command(
+    ctx: typer.Context,
+    round_id: Annotated[str, typer.Argument(help="The intake round's id.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the committee files (default HOME/rounds/ID)."),
+    ] = None,
+    allocate: Annotated[
+        bool, typer.Option("--allocate", help="Allocate seats and budgets (MILP).")
+    ] = False,
+    what_if: Annotated[
+        str | None,
+        typer.Option(
+            "--what-if",
+            help="Re-solve with other capacities, e.g. 'P-12:seats=5,budget=2000000000;"
+            "P-3:seats=0', and show the difference from the allocation saved in --out.",
+        ),
+    ] = None,
+    top: Annotated[
+        int, typer.Option("--top", min=1, help="Shortlist / top-list length.")
+    ] = 10,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.1, help="Allocation time limit, seconds.")
+    ] = 30.0,
+    pins: Annotated[
+        Path | None,
+        typer.Option("--pins", help="JSON/CSV of (application_id, program_id) to allocate."),
+    ] = None,
+    vetoes: Annotated[
+        Path | None,
+        typer.Option("--vetoes", help="JSON/CSV of (application_id, program_id) to exclude."),
+    ] = None,
+    province_min: Annotated[
+        Path | None,
+        typer.Option(
+            "--province-min",
+            help="JSON/CSV of minimum residencies per province (province, program_id, min_seats).",
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Applications per stored batch.")
+    ] = 100,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Processes for text normalization (default: CPUs, max 4)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Score again even where stored scores are current.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Score every application of ROUND_ID against the round's programs; write the reports."""
+    from recommender.reports import ensure_writable
+    from recommender.rounds import (
+        parse_what_if,
+        read_pairs,
+        read_province_minimums,
+        round_inputs,
+        run_round,
+    )
+
+    from .data_cmds import open_store
+
+    settings = state(ctx).settings
+    started = time.perf_counter()
+    folder = out if out is not None else settings.resolved_home / "rounds" / round_id
+    # Everything that can be checked cheaply is checked before the model loads.
+    if what_if is not None:
+        parse_what_if(what_if)
+    pin_pairs = read_pairs(pins, "pins") if pins is not None else None
+    veto_pairs = read_pairs(vetoes, "vetoes") if vetoes is not None else None
+    minimums = read_province_minimums(province_min) if province_min is not None else None
+    store = open_store(settings)
+    try:
+        round_inputs(store, round_id)
+        folder = ensure_writable(folder)
+        model = load_scoring_model(settings)
+        with _progress(round_id, quiet) as progress:
+            outcome = run_round(
+                store,
+                round_id,
+                model,
+                folder,
+                top=top,
+                allocate=allocate,
+                what_if=what_if,
+                pins=pin_pairs,
+                vetoes=veto_pairs,
+                province_min_seats=minimums,
+                time_limit_s=time_limit,
+                batch_size=batch_size,
+                workers=workers or _default_workers(),
+                force=force,
+                progress=progress,
+            )
+        detail: dict[str, Any] = {
+            "model_version": outcome.scoring.scores.model_version,
+            "n_scored": outcome.scoring.n_scored,
+            "n_reused": outcome.scoring.n_reused,
+            "allocate": allocate,
+            "what_if": what_if,
+        }
+        store.audit(_actor(), "score", "round", round_id, detail)
+    finally:
+        store.close()
+    _print_outcome(outcome, folder, time.perf_counter() - started)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add the `round` command group to the root app."""
+    app.add_typer(round_app, name="round")
