@@ -1,0 +1,190 @@
+"""Committee files of a round (`recommender.reports`), made through `rounds.run_round`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from recommender.errors import InvalidInputError
+from recommender.reports import ALLOCATION_COLUMNS, SCORE_COLUMNS, ensure_writable
+from recommender.rounds import RoundOutcome, run_round
+from recommender.store import Store
+from tests.recommender._round_fixtures import (
+    PLANS,
+    ROUND_ID,
+    fill_store,
+    make_applications,
+    make_model,
+)
+
+N_APPS, N_PROGS = 12, 6
+PERSIAN = re.compile(r"[\u0600-\u06FF]")
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture
+def allocated(store: Store, tmp_path: Path) -> tuple[Path, RoundOutcome]:
+    fill_store(store, N_APPS)
+    out = tmp_path / "committee"
+    outcome = run_round(store, ROUND_ID, make_model(), out, allocate=True, top=3)
+    return out, outcome
+
+
+def test_all_files_are_written(allocated: tuple[Path, RoundOutcome]) -> None:
+    out, outcome = allocated
+    names = {p.name for p in out.iterdir()}
+    assert {"scores.csv", "shortlists.csv", "top_programs.csv", "allocation.csv",
+            "allocation.json", "summary.json", "report.xlsx", "report.html"} <= names
+    assert not [n for n in names if n.startswith(".")]  # no temporary files left
+    assert {p.name for p in outcome.files.values()} <= names
+
+
+def test_scores_csv_has_every_pair_and_consistent_ranks(allocated: tuple[Path, RoundOutcome]
+                                                        ) -> None:
+    out, outcome = allocated
+    rows = read_csv(out / "scores.csv")
+    assert list(rows[0]) == SCORE_COLUMNS
+    assert len(rows) == N_APPS * N_PROGS
+    by_app: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_app.setdefault(row["application_id"], []).append(row)
+    for app_rows in by_app.values():
+        ranks = sorted(int(r["rank_for_application"]) for r in app_rows)
+        assert ranks == list(range(1, N_PROGS + 1))
+        best = min(app_rows, key=lambda r: int(r["rank_for_application"]))
+        eligible = [r for r in app_rows if r["eligible"] == "true"]
+        if eligible:
+            assert float(best["score"]) == max(float(r["score"]) for r in eligible)
+    for pid in {r["program_id"] for r in rows}:
+        ranks = sorted(int(r["rank_for_program"]) for r in rows if r["program_id"] == pid)
+        assert ranks == list(range(1, N_APPS + 1))
+    shortlist = read_csv(out / "shortlists.csv")
+    assert list(shortlist[0]) == ["program_id", "position", "application_id", "score"]
+    assert max(int(r["position"]) for r in shortlist) <= 3
+    top = read_csv(out / "top_programs.csv")
+    assert {r["application_id"] for r in top} <= set(by_app)
+
+
+def test_allocation_csv_matches_the_result(allocated: tuple[Path, RoundOutcome]) -> None:
+    out, outcome = allocated
+    rows = read_csv(out / "allocation.csv")
+    assert list(rows[0]) == ALLOCATION_COLUMNS
+    assert len(rows) == len(outcome.allocation.decisions)
+    for row, d in zip(rows, outcome.allocation.decisions, strict=True):
+        assert (row["application_id"], row["program_id"]) == (d.application_id, d.program_id)
+        assert row["residency"] == ("true" if d.residency else "false")
+        assert int(row["funding_amount"]) == d.funding_amount
+
+
+def test_summary_is_optimal_on_a_small_round(allocated: tuple[Path, RoundOutcome]) -> None:
+    out, outcome = allocated
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["optimal"] is True and summary["solver_status"] == "optimal"
+    assert summary["gap"] is not None and summary["gap"] <= 1e-4
+    assert summary["objective"] == pytest.approx(outcome.allocation.objective)
+    assert summary["model_version"] == "v1"
+    assert summary["round"]["opens_on_jalali"] == "۱۴۰۵/۰۷/۰۱"
+    assert len(summary["programs"]) == N_PROGS
+    for p in summary["programs"]:
+        assert {"program_id", "seats", "seats_used", "budget", "budget_used"} <= set(p)
+        assert 0 <= p["seats_used"] <= p["seats"] and 0 <= p["budget_used"] <= p["budget"]
+    totals = summary["totals"]
+    assert totals["seats_used"] == sum(p["seats_used"] for p in summary["programs"])
+    assert totals["unfilled_seats"] == totals["seats"] - totals["seats_used"]
+    assert totals["unused_budget"] == totals["budget"] - totals["budget_used"]
+    fair = summary["fairness"]
+    assert 0.0 <= fair["top1_share"] <= fair["top3_share"] <= 1.0
+    assert sum(fair["applicants_by_province"].values()) == N_APPS
+    assert sum(fair["placements_by_province"].values()) == totals["n_placed"]
+    counts = fair["choice_counts"]
+    assert counts["top3"] + counts["other"] + counts["not_placed"] == N_APPS
+
+
+def test_xlsx_is_rtl_persian_with_jalali_dates_and_money_format(
+    allocated: tuple[Path, RoundOutcome],
+) -> None:
+    out, _ = allocated
+    wb = load_workbook(out / "report.xlsx")
+    assert {"خلاصه", "برنامه‌ها", "تخصیص", "فهرست کوتاه برنامه‌ها"} <= set(wb.sheetnames)
+    for ws in wb.worksheets:
+        assert ws.sheet_view.rightToLeft is True
+        headers = [c.value for c in ws[1]]
+        assert headers and all(PERSIAN.search(str(h)) for h in headers)
+    summary = {row[0]: row[1] for row in wb["خلاصه"].iter_rows(min_row=2, values_only=True)}
+    assert summary["تاریخ شروع"] == "۱۴۰۵/۰۷/۰۱" and summary["تاریخ پایان"] == "۱۴۰۵/۰۸/۳۰"
+    assert summary["بهینه"] == "بله"
+    programs = wb["برنامه‌ها"]
+    header = [c.value for c in programs[1]]
+    budget_col = header.index("بودجه (ریال)") + 1
+    cell = programs.cell(row=2, column=budget_col)
+    assert isinstance(cell.value, int) and cell.number_format == "#,##0"
+    funding = wb["تخصیص"]
+    header = [c.value for c in funding[1]]
+    col = header.index("مبلغ تأمین مالی (ریال)") + 1
+    assert funding.cell(row=2, column=col).number_format == "#,##0"
+
+
+def test_html_is_persian_rtl_with_embedded_plots(allocated: tuple[Path, RoundOutcome]) -> None:
+    out, _ = allocated
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<html lang='fa' dir='rtl'>" in page
+    assert len(re.findall(r"src='data:image/png;base64,[A-Za-z0-9+/=]{200,}'", page)) >= 5
+    assert "دوره پاییز ۱۴۰۵" in page and "۱۴۰۵/۰۷/۰۱" in page
+    assert "http://" not in page and "https://" not in page  # self-contained
+
+
+def test_reports_never_quote_business_plans(allocated: tuple[Path, RoundOutcome]) -> None:
+    out, _ = allocated
+    plan_sentences = [  # whole sentences (short phrases like program names may coincide)
+        s.strip() for text in PLANS.values() for s in text.split(".") if len(s.split()) > 4
+    ]
+    assert len(plan_sentences) >= 4
+    texts = [(out / n).read_text(encoding="utf-8-sig") for n in
+             ("scores.csv", "summary.json", "report.html", "allocation.json")]
+    wb = load_workbook(out / "report.xlsx")
+    texts += [str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True)
+              for v in row]
+    blob = "\n".join(texts)
+    assert not [s for s in plan_sentences if s in blob]
+
+
+def test_without_allocation_there_is_no_solver_status(store: Store, tmp_path: Path) -> None:
+    fill_store(store, N_APPS)
+    out = tmp_path / "scores-only"
+    run_round(store, ROUND_ID, make_model(trained=False), out)
+    assert not (out / "allocation.csv").exists()
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["optimal"] is None and summary["model_version"] == "unsupervised"
+    assert summary["programs"][0]["seats_used"] is None
+    rows = read_csv(out / "scores.csv")
+    assert rows[0]["p_residency"] == "" and len(rows) == N_APPS * N_PROGS
+    assert len(make_applications(N_APPS)) == len({r["application_id"] for r in rows})
+    wb = load_workbook(out / "report.xlsx")
+    assert "تخصیص" not in wb.sheetnames and all(ws.sheet_view.rightToLeft for ws in wb)
+
+
+def test_unwritable_folder_is_one_line(tmp_path: Path) -> None:
+    a_file = tmp_path / "taken"
+    a_file.write_text("x")
+    with pytest.raises(InvalidInputError, match="it is a file, not a folder") as info:
+        ensure_writable(a_file)
+    assert "\n" not in str(info.value)
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        try:
+            with pytest.raises(InvalidInputError, match="cannot write the reports"):
+                ensure_writable(locked / "sub")
+        finally:
+            locked.chmod(0o700)
