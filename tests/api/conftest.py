@@ -81,6 +81,18 @@ PLAN = (
 WORD = re.compile(r"[\w\u200c]+")
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 with test-sized costs (the real defaults take ~0.5 s per hash on a busy box)."""
+    from argon2 import PasswordHasher
+
+    from api import security
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(security, "_hasher", cheap)
+    monkeypatch.setattr(security, "_DUMMY_HASH", cheap.hash("dummy"))
+
+
 @dataclass
 class FakeItem:
     program_id: str
