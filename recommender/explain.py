@@ -43,6 +43,7 @@ __all__ = [
     "ApplicantFacts",
     "Evidence",
     "Explainer",
+    "PlanReading",
     "contributions",
     "reason_groups",
 ]
@@ -113,6 +114,21 @@ class Evidence:
     span: tuple[int, int]
     quote: str
     similarity: float
+
+
+@dataclass(frozen=True)
+class PlanReading:
+    """What the explainer reads once per plan and reuses for every program.
+
+    Attributes:
+        sentences: (start, end) of each sentence in the normalized plan.
+        words: the content words of each sentence.
+        sector_hits: sector slug -> occurrences of its keywords in the plan.
+    """
+
+    sentences: list[tuple[int, int]]
+    words: list[frozenset[str]]
+    sector_hits: dict[str, int]
 
 
 def reason_groups(feature_names: Sequence[str]) -> dict[str, list[int]]:
@@ -198,6 +214,26 @@ class Explainer:
             self._program_words[program.id] = words
         return words
 
+    def read(self, plan_text: str) -> PlanReading:
+        """Split the plan into sentences with their words and count sector keywords (once
+        per plan; pass the result to `evidence` and `reasons`)."""
+        spans: list[tuple[int, int]] = []
+        words: list[frozenset[str]] = []
+        pos = 0
+        for part in _SENTENCE_END.split(plan_text):
+            found = plan_text.find(part, pos)
+            if found < 0 or not part.strip():
+                continue
+            pos = found + len(part)
+            lead = len(part) - len(part.lstrip())
+            spans.append((found + lead, found + len(part.rstrip())))
+            words.append(frozenset(_words(part)))
+        hits = {
+            slug: sum(plan_text.count(k) for k in keywords if k)
+            for slug, keywords in self.sector_keywords.items()
+        }
+        return PlanReading(sentences=spans, words=words, sector_hits=hits)
+
     def evidence(
         self,
         plan_text: str,
@@ -205,8 +241,13 @@ class Explainer:
         chunk_spans: Sequence[tuple[int, int]],
         program: Program,
         program_vector: np.ndarray,
+        reading: PlanReading | None = None,
     ) -> Evidence | None:
         """The best-matching passage of the plan for `program`.
+
+        The plan chunk with the highest cosine to the program; inside it, the sentence
+        sharing most words with the program's name, description and sector keywords (ties:
+        the longer one), cut to `quote_chars`.
 
         Args:
             plan_text: the normalized plan (the text `chunk_spans` point into).
@@ -214,6 +255,7 @@ class Explainer:
             chunk_spans: (start, end) of each chunk in `plan_text`.
             program: the program.
             program_vector: (dim,) the program's L2-normalized vector.
+            reading: `read(plan_text)`, when already made.
 
         Returns:
             The evidence, or None when the plan has no chunk.
@@ -221,32 +263,25 @@ class Explainer:
         chunks = np.asarray(chunks, dtype=np.float32)
         if chunks.ndim != 2 or chunks.shape[0] == 0 or not chunk_spans:
             return None
+        reading = reading or self.read(plan_text)
         sims = chunks @ np.asarray(program_vector, dtype=np.float32).reshape(-1)
         best = int(np.argmax(sims[: len(chunk_spans)]))
         start, end = chunk_spans[best]
         start, end = max(0, int(start)), min(len(plan_text), int(end))
-        piece_start, piece = self._best_sentence(plan_text[start:end], program)
-        quote, q_start, q_end = self._shorten(piece)
-        a = start + piece_start + q_start
+        wanted = self._words_of(program)
+        best_key: tuple[int, int] = (-1, -1)
+        span = (start, end)
+        for (a, b), words in zip(reading.sentences, reading.words, strict=True):
+            if b <= start or a >= end:
+                continue
+            a, b = max(a, start), min(b, end)
+            key = (len(words & wanted), min(b - a, 200))
+            if key > best_key:
+                best_key, span = key, (a, b)
+        quote, q_start, q_end = self._shorten(plan_text[span[0] : span[1]])
+        a = span[0] + q_start
         return Evidence(chunk=best, span=(a, a + (q_end - q_start)), quote=quote,
                         similarity=float(sims[best]))
-
-    def _best_sentence(self, chunk_text: str, program: Program) -> tuple[int, str]:
-        """(offset in chunk, sentence) of the chunk's sentence sharing most program words."""
-        wanted = self._words_of(program)
-        best_score, best_pos, best_sentence = -1.0, 0, chunk_text
-        pos = 0
-        for part in _SENTENCE_END.split(chunk_text):
-            found = chunk_text.find(part, pos)
-            if found < 0 or not part.strip():
-                continue
-            pos = found + len(part)
-            shared = len(_words(part) & wanted)
-            score = shared + min(len(part), 200) / 10_000  # ties: the longer sentence
-            if score > best_score:
-                best_score, best_pos, best_sentence = score, found, part
-        lead = len(best_sentence) - len(best_sentence.lstrip())
-        return best_pos + lead, best_sentence.strip()
 
     def _shorten(self, sentence: str) -> tuple[str, int, int]:
         """(quote, start, end): the sentence cut to `quote_chars` at a word boundary."""
@@ -260,7 +295,11 @@ class Explainer:
     # ------------------------------------------------------------------ sentences
 
     def matching_sector(
-        self, program: Program, facts: ApplicantFacts, plan_text: str
+        self,
+        program: Program,
+        facts: ApplicantFacts,
+        plan_text: str,
+        reading: PlanReading | None = None,
     ) -> str | None:
         """The program's sector that matches the applicant: a declared sector they share,
         else the one whose keywords occur most in the plan; None when neither holds (then
@@ -271,8 +310,12 @@ class Explainer:
         if shared:
             return shared[0]
         best, best_hits = None, 0
+        counts = reading.sector_hits if reading is not None else None
         for slug in program.sectors:
-            hits = sum(plan_text.count(k) for k in self.sector_keywords.get(slug, ()) if k)
+            if counts is not None and slug in counts:
+                hits = counts[slug]
+            else:
+                hits = sum(plan_text.count(k) for k in self.sector_keywords.get(slug, ()) if k)
             if hits > best_hits:
                 best, best_hits = slug, hits
         return best
@@ -347,6 +390,7 @@ class Explainer:
         facts: ApplicantFacts,
         *,
         plan_text: str = "",
+        reading: PlanReading | None = None,
         evidence: Evidence | None = None,
         open_seats: int | None = None,
         group_contributions: Mapping[str, float] | None = None,
@@ -357,6 +401,7 @@ class Explainer:
             program: the program.
             facts: what is known of the applicant.
             plan_text: the normalized plan (to find the matching sector's keywords).
+            reading: `read(plan_text)`, when already made.
             evidence: the best-matching passage (see `evidence`).
             open_seats: open residency seats (default: the program's seats).
             group_contributions: summed contribution per reason kind ("fit", "seats",
@@ -366,7 +411,7 @@ class Explainer:
             The reasons, content first.
         """
         seats = program.residency_seats if open_seats is None else open_seats
-        sector = self.matching_sector(program, facts, plan_text)
+        sector = self.matching_sector(program, facts, plan_text, reading)
         content = self.content_reason(program, evidence, sector)
         others = {
             "fit": self.fit_reason(program, facts),

@@ -24,6 +24,7 @@ free text the filters are the only hard conditions.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -179,11 +180,13 @@ class PreparedPlan:
         text: the normalized plan.
         embedding: its `DocumentEmbedding` (chunks, pooled, chunk_spans).
         lexical: (n_programs,) BM25 of the plan against each indexed program.
+        memo: derived data computed on first use (the explainer's reading of the plan).
     """
 
     text: str
     embedding: Any
     lexical: np.ndarray
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 # --------------------------------------------------------------------------- index
@@ -270,6 +273,21 @@ class _LexicalMemo:
         return self._inner.scores(query)
 
 
+_controller: Any = None
+
+
+def _blas_limit(threads: int | None) -> Any:
+    """A context that caps BLAS threads (a no-op context for None)."""
+    global _controller
+    if threads is None:
+        return contextlib.nullcontext()
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=threads, user_api="blas")
+
+
 def _has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
@@ -309,6 +327,10 @@ class Recommender:
         cache_size: prepared plans kept in memory.
         notes: standing remarks added to every answer (e.g. "the index is older than the
             catalogue").
+        blas_threads: BLAS threads for the per-request array work after the plan is
+            prepared (None: the library default). The products are small; several BLAS
+            threads per request only contend with each other and with concurrent requests
+            (measured: 0.8 ms single-threaded vs 8.7 ms with 2 threads on a busy 2-core host).
     """
 
     def __init__(
@@ -327,6 +349,7 @@ class Recommender:
         plan_role: str = "query",
         cache_size: int = 256,
         notes: Sequence[str] = (),
+        blas_threads: int | None = 1,
     ) -> None:
         if candidates < 1 or top < 1:
             raise InvalidInputError("candidates and top must be >= 1")
@@ -359,6 +382,7 @@ class Recommender:
         self.plan_role = plan_role
         self.cache_size = cache_size
         self.notes = list(notes)
+        self.blas_threads = blas_threads
         if fallback is None:
             from .ranking import unsupervised_score
 
@@ -496,6 +520,16 @@ class Recommender:
             raise InvalidInputError(f"top must be >= 1, got {top}")
         raw = text if text is not None else application.business_plan  # type: ignore[union-attr]
         plan = self.prepare(raw)
+        with _blas_limit(self.blas_threads):
+            return self._recommend_prepared(plan, application, filters, top)
+
+    def _recommend_prepared(
+        self,
+        plan: PreparedPlan,
+        application: Application | None,
+        filters: ProgramFilter | None,
+        top: int,
+    ) -> RecommendationList:
         facts, subject = self._subject(plan, application, filters)
 
         result = RecommendationList(
@@ -681,12 +715,16 @@ class Recommender:
     ) -> Recommendation:
         program = self._programs[position]
         embedding = plan.embedding
+        reading = plan.memo.get("reading")
+        if reading is None:
+            reading = plan.memo["reading"] = self.explainer.read(plan.text)
         evidence = self.explainer.evidence(
             plan.text,
             embedding.chunks,
             list(embedding.chunk_spans),
             program,
             self.retriever.vectors_[position],
+            reading,
         )
         groups = {
             kind: float(contribution[cols].sum()) if cols else 0.0
@@ -696,6 +734,7 @@ class Recommender:
             program,
             facts,
             plan_text=plan.text,
+            reading=reading,
             evidence=evidence,
             open_seats=open_seats.get(program.id, program.residency_seats),
             group_contributions=groups,

@@ -253,6 +253,7 @@ def test_end_to_end_with_the_real_default_model(
     plan = tmp_path / "plan.txt"
     plan.write_text(sample_plan(), encoding="utf-8")
     assert run(home, "index", "build") == 0
+    capsys.readouterr()
     assert run(home, "recommend", "--text-file", str(plan), "--json", "--top", "5") == 0
     items = json.loads(capsys.readouterr().out)
     assert len(items) == 5 and all(item["reasons"] for item in items)
