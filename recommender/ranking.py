@@ -264,6 +264,8 @@ class FitRanker(BaseEstimator):
         embedding_model_id_: embedding model the semantic features came from (or None).
         data_fingerprint_: hash of the training outcomes (or None).
         n_train_: number of training pairs.
+        feature_means_: (n_features,) mean of the training rows (the reference point of
+            per-feature explanations).
     """
 
     def __init__(
@@ -381,6 +383,7 @@ class FitRanker(BaseEstimator):
                 self.amount_model_ = ConstantRegressor(value)
                 self.chosen_["amount"] = "constant"
         self.weights_ = weights
+        self.feature_means_ = X.mean(axis=0)
         self.feature_names_ = names
         self.embedding_model_id_ = embedding_model_id
         self.data_fingerprint_ = data_fingerprint
@@ -509,6 +512,7 @@ class FitRanker(BaseEstimator):
             "residency": self.residency_model_,
             "funding": self.funding_model_,
             "amount": self.amount_model_,
+            "feature_means": self.feature_means_,
         }
         joblib.dump(models, folder / _MODEL_FILE)
         config = {
@@ -569,6 +573,7 @@ class FitRanker(BaseEstimator):
             ranker.residency_model_ = models["residency"]
             ranker.funding_model_ = models["funding"]
             ranker.amount_model_ = models["amount"]
+            ranker.feature_means_ = np.asarray(models["feature_means"], dtype=np.float64)
         except Exception as exc:  # json, joblib/pickle, KeyError each raise their own kind
             raise CorruptArtifactError(f"cannot read the ranker in {folder}: {exc}") from exc
         if expected_feature_names is not None and list(expected_feature_names) != names:

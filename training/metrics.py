@@ -1,4 +1,5 @@
-"""Ranking metrics as pure numpy functions: Recall@k, MRR@k, nDCG@k.
+"""Ranking metrics as pure numpy functions: Recall@k, MRR@k, nDCG@k, MAP@k; and the
+calibration metrics of probabilities: Brier score, expected calibration error, reliability curve.
 
 Every function takes a relevance matrix: row i holds the relevance of the items ranked for
 query i, best first (0 = not relevant; binary 0/1 or graded gains). Rows shorter than k are
@@ -12,7 +13,16 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["mrr_at_k", "ndcg_at_k", "recall_at_k", "relevance_matrix"]
+__all__ = [
+    "brier_score",
+    "expected_calibration_error",
+    "map_at_k",
+    "mrr_at_k",
+    "ndcg_at_k",
+    "recall_at_k",
+    "relevance_matrix",
+    "reliability_curve",
+]
 
 
 def relevance_matrix(
@@ -138,3 +148,91 @@ def ndcg_at_k(
     answerable = idcg > 0
     ndcg = np.divide(dcg, idcg, out=np.zeros_like(dcg), where=answerable)
     return _mean_over_answerable(ndcg, answerable)
+
+
+def map_at_k(
+    relevance: np.ndarray, k: int, n_relevant: np.ndarray | Sequence[int] | None = None
+) -> float:
+    """Mean average precision at k (binary: relevance > 0 counts as relevant).
+
+    AP@k of a query = sum over relevant positions i <= k of precision@i, divided by
+    min(k, relevant items of the query).
+
+    Args:
+        relevance: (n_queries, n_ranked) relevance of the ranked items, best first.
+        k: cut-off.
+        n_relevant: (n_queries,) relevant items per query; default: those found in the row.
+
+    Returns:
+        MAP@k in [0, 1].
+    """
+    rel = _check(relevance, k)
+    total = _n_relevant(rel, n_relevant)
+    hits = (rel[:, :k] > 0).astype(np.float64)
+    precision = np.cumsum(hits, axis=1) / np.arange(1, hits.shape[1] + 1)
+    denom = np.minimum(total, k)
+    answerable = total > 0
+    ap = np.divide(
+        (precision * hits).sum(axis=1), denom, out=np.zeros_like(total), where=answerable
+    )
+    return _mean_over_answerable(ap, answerable)
+
+
+def _check_probabilities(y_true: np.ndarray, y_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y_true, dtype=np.float64).ravel()
+    p = np.asarray(y_prob, dtype=np.float64).ravel()
+    if y.shape != p.shape or y.size == 0:
+        raise ValueError(f"y_true and y_prob must be non-empty and equal in length: {y.shape}")
+    if np.any((p < 0) | (p > 1)) or not np.isfinite(p).all():
+        raise ValueError("probabilities must lie in [0, 1]")
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("y_true must be 0/1")
+    return y, p
+
+
+def brier_score(y_true: np.ndarray, y_prob: np.ndarray) -> float:
+    """Mean squared difference of the probabilities and the 0/1 outcomes (0 = perfect)."""
+    y, p = _check_probabilities(y_true, y_prob)
+    return float(np.mean((p - y) ** 2))
+
+
+def reliability_curve(
+    y_true: np.ndarray, y_prob: np.ndarray, n_bins: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per equal-width probability bin: mean predicted probability, observed rate, count.
+
+    Args:
+        y_true: (n,) 0/1 outcomes.
+        y_prob: (n,) predicted probabilities.
+        n_bins: bins over [0, 1]; the last bin includes 1.
+
+    Returns:
+        (mean_predicted, observed_rate, count), each (n_bins,); empty bins hold NaN, NaN, 0.
+    """
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    y, p = _check_probabilities(y_true, y_prob)
+    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    count = np.bincount(bins, minlength=n_bins).astype(np.float64)
+    sum_p = np.bincount(bins, weights=p, minlength=n_bins)
+    sum_y = np.bincount(bins, weights=y, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_p = np.where(count > 0, sum_p / count, np.nan)
+        rate = np.where(count > 0, sum_y / count, np.nan)
+    return mean_p, rate, count
+
+
+def expected_calibration_error(y_true: np.ndarray, y_prob: np.ndarray, n_bins: int = 10) -> float:
+    """ECE: the count-weighted mean |observed rate - mean predicted| over equal-width bins.
+
+    Args:
+        y_true: (n,) 0/1 outcomes.
+        y_prob: (n,) predicted probabilities.
+        n_bins: bins over [0, 1].
+
+    Returns:
+        ECE in [0, 1] (0 = perfectly calibrated).
+    """
+    mean_p, rate, count = reliability_curve(y_true, y_prob, n_bins)
+    filled = count > 0
+    return float(np.sum(count[filled] * np.abs(rate[filled] - mean_p[filled])) / count.sum())

@@ -1,0 +1,187 @@
+"""Training: history -> features -> `FitRanker` -> held-out evaluation -> registry.
+
+`train` fits a ranker on the training rounds, evaluates it and the baselines on the held-out
+rounds (`training.evaluate`), registers it as a new version with its metrics, and makes it live
+only when it beats the live model on those same held-out rounds (the live model is re-scored
+on them, so both are compared on the same queries), or when no model is live, or when forced.
+The registered model is the one that was evaluated: it has not seen the held-out rounds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from recommender.errors import CorruptArtifactError, ModelMismatchError
+from recommender.ranking import FitRanker, ScoreWeights
+
+from .dataset import Dataset, build_dataset, load_history
+from .evaluate import Evaluation, evaluate, ranking_metrics, ranking_task
+from .registry import ModelRegistry
+
+if TYPE_CHECKING:
+    from recommender.store import Store
+
+__all__ = ["TrainResult", "prepare_dataset", "train"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """What `train` did.
+
+    Attributes:
+        version: the registered version.
+        promoted: whether it went live.
+        reason: why it did or did not (English, one line).
+        evaluation: its held-out evaluation.
+        previous_live: the version that was live before, if any.
+        previous_metrics: the previous live model's ranking metrics on the same rounds.
+        dataset: the training data (features, labels, split).
+    """
+
+    version: str
+    promoted: bool
+    reason: str
+    evaluation: Evaluation
+    previous_live: str | None = None
+    previous_metrics: dict[str, float] | None = None
+    dataset: Dataset | None = field(default=None, repr=False)
+
+
+def prepare_dataset(
+    store: Store,
+    embedder: Any,
+    retriever: Any,
+    *,
+    holdout_rounds: int = 2,
+    plan_role: str = "query",
+) -> Dataset:
+    """The dataset of the store's history, with features as the serving pipeline makes them.
+
+    Args:
+        store: the store.
+        embedder: a fitted embedder.
+        retriever: the fitted `CandidateRetriever` of the same embedding model (its
+            programs, vectors and BM25 index define the feature order).
+        holdout_rounds: the last rounds held out.
+        plan_role: how plans are embedded.
+    """
+    return build_dataset(
+        load_history(store),
+        embedder,
+        retriever.programs_,
+        retriever.vectors_,
+        getattr(retriever, "lexical_", None),
+        holdout_rounds=holdout_rounds,
+        plan_role=plan_role,
+    )
+
+
+def fit_ranker(
+    ds: Dataset,
+    *,
+    estimator: str = "auto",
+    calibration: str = "isotonic",
+    weights: ScoreWeights | Mapping[str, float] | None = None,
+    **params: Any,
+) -> FitRanker:
+    """A `FitRanker` fitted on the training rows of `ds`."""
+    ranker = FitRanker(estimator=estimator, calibration=calibration, weights=weights, **params)
+    return ranker.fit(**ds.fit_arguments())
+
+
+def train(
+    store: Store,
+    embedder: Any,
+    retriever: Any,
+    registry: ModelRegistry,
+    *,
+    holdout_rounds: int = 2,
+    estimator: str = "auto",
+    calibration: str = "isotonic",
+    weights: ScoreWeights | Mapping[str, float] | None = None,
+    promote_metric: str = "ndcg@10",
+    force_promote: bool = False,
+    dataset: Dataset | None = None,
+    **ranker_params: Any,
+) -> TrainResult:
+    """Fit, evaluate, register, and promote when better.
+
+    Args:
+        store: the store with programs, applications, rounds and outcomes.
+        embedder: a fitted embedder (`embed_documents`, `model_id_`).
+        retriever: the fitted `CandidateRetriever` (feature order, lexical index, recall).
+        registry: where the model is registered.
+        holdout_rounds: the last rounds held out for evaluation.
+        estimator: `FitRanker` estimator ("auto" picks per target by validation).
+        calibration: `FitRanker` calibration.
+        weights: the combined score's weights (saved with the model).
+        promote_metric: the held-out ranking metric that must improve to go live.
+        force_promote: make the new model live whatever the comparison says.
+        dataset: a prepared dataset (skips `prepare_dataset`).
+        **ranker_params: other `FitRanker` arguments.
+
+    Returns:
+        The `TrainResult`.
+    """
+    ds = dataset or prepare_dataset(store, embedder, retriever, holdout_rounds=holdout_rounds)
+    ranker = fit_ranker(
+        ds, estimator=estimator, calibration=calibration, weights=weights, **ranker_params
+    )
+    notes: list[str] = []
+    previous: tuple[str, FitRanker] | None = None
+    try:
+        previous = registry.live(expected_model_id=ds.model_id)
+    except (CorruptArtifactError, ModelMismatchError) as exc:
+        notes.append(f"the live model cannot be compared: {exc}")
+    task = ranking_task(ds)
+    previous_metrics = None
+    if previous is not None:
+        previous_metrics = ranking_metrics(task, previous[1].predict(task.X).score)
+    evaluation = evaluate(
+        ds, ranker, retriever, ranker_label="new model", notes=notes, task=task
+    )
+    new_value = evaluation.metrics["models"]["ranker"][promote_metric]
+    if force_promote:
+        promoted, reason = True, "promotion forced"
+    elif previous is None:
+        promoted, reason = True, "no model was live"
+    else:
+        old_value = round(previous_metrics[promote_metric], 4)  # type: ignore[index]
+        promoted = new_value > old_value
+        reason = (
+            f"{promote_metric} {new_value:.4f} vs {old_value:.4f} of live {previous[0]} "
+            "on the same held-out rounds"
+        )
+    meta = {
+        "train_rounds": ds.train_rounds,
+        "test_rounds": ds.test_rounds,
+        "n_train_pairs": int(ds.train.sum()),
+        "n_test_pairs": int(ds.is_test.sum()),
+        "promote_metric": promote_metric,
+        "compared_with": previous[0] if previous else None,
+        "compared_metrics": (
+            {k: round(float(v), 4) for k, v in previous_metrics.items()}
+            if previous_metrics else None
+        ),
+        "decision": reason,
+        "quality_bars": evaluation.details.get("bars", {}),
+    }
+    version = registry.register(ranker, evaluation.metrics, meta)
+    if promoted:
+        registry.promote(version)
+    evaluation.details["ranker_label"] = version
+    logger.info("registered %s (%s): %s", version, "live" if promoted else "not live", reason)
+    return TrainResult(
+        version=version,
+        promoted=promoted,
+        reason=reason,
+        evaluation=evaluation,
+        previous_live=previous[0] if previous else None,
+        previous_metrics=previous_metrics,
+        dataset=ds,
+    )
