@@ -1,9 +1,41 @@
-"""CLI commands: placeholder until its issue lands."""
+"""`peyvand serve`: the API and the Persian web UI with uvicorn."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from .context import state
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the API (/v1, OpenAPI at /openapi.json) and the web UI until Ctrl+C."""
+    import uvicorn
+
+    from api.accounts import read_demo_accounts
+    from api.main import create_app
+
+    settings = state(ctx).settings
+    app = create_app(settings)
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    typer.echo(f"Peyvand on {base}  (web UI: {base}/login, API docs: {base}/docs)")
+    demo = read_demo_accounts(settings.resolved_home)
+    if demo:
+        typer.echo("Demo accounts (sign in on the web page with name and password):")
+        for account in demo:
+            typer.echo(f"  {account.role:<10} {account.name:<16} {account.password}")
+    else:
+        typer.echo("No accounts yet? Create one: peyvand users add --role staff NAME --password")
+    # Our middleware logs each request by route template; uvicorn's own access log would
+    # print raw paths and query strings, so it is off.
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add `peyvand serve` to the root app."""
+    app.command("serve")(serve)
