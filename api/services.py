@@ -194,7 +194,7 @@ def load_live_ranker(settings: Settings, model_id: str) -> tuple[str, Any] | Non
         return None
     from training.registry import ModelRegistry
 
-    live = ModelRegistry(root).live()
+    live = ModelRegistry(root).live(expected_model_id=model_id)
     if live is None:
         return None
     version, ranker = live

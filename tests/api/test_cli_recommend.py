@@ -207,6 +207,52 @@ def test_corrupt_live_model_is_a_clear_error(
     _no_traceback(err)
 
 
+def _register_trained_ranker(home: Path) -> Path:
+    """A small FitRanker fitted on random features, registered and made live."""
+    import numpy as np
+
+    from recommender.features import FEATURE_NAMES
+    from recommender.ranking import FitRanker
+    from training.registry import ModelRegistry
+
+    rng = np.random.default_rng(0)
+    X = rng.random((240, len(FEATURE_NAMES)))
+    y_res = (X[:, 0] + 0.3 * rng.random(240) > 0.6).astype(int)
+    y_fund = (X[:, 1] + 0.3 * rng.random(240) > 0.6).astype(int)
+    funded = y_fund * 1_000_000_000
+    ranker = FitRanker(estimator="logistic", calibration="sigmoid").fit(
+        X, y_res, y_fund, funded, embedding_model_id=FakeEmbedder().model_id_
+    )
+    registry = ModelRegistry(Settings(home=home).registry_dir)
+    version = registry.register(ranker, metrics={"ndcg@10": 0.5})
+    registry.promote(version)
+    return registry.root / version
+
+
+def test_live_trained_ranker_gives_probabilities(
+    indexed: Path, plan_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _register_trained_ranker(indexed)
+    assert run(indexed, "recommend", "--text-file", str(plan_file), "--json") == 0
+    captured = capsys.readouterr()
+    items = json.loads(captured.out)
+    assert items and all(0.0 <= i["p_residency"] <= 1.0 for i in items)
+    assert all(i["expected_funding"] is not None for i in items)
+    assert "no trained model" not in captured.err
+
+
+def test_corrupt_live_model_file_is_a_clear_error(
+    indexed: Path, plan_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _register_trained_ranker(indexed)
+    (folder / "ranker.joblib").write_bytes(b"not a model")
+    assert run(indexed, "recommend", "--text-file", str(plan_file)) == 1
+    err = capsys.readouterr().err
+    assert "cannot read the ranker" in err
+    assert len(err.strip().splitlines()) == 1
+    _no_traceback(err)
+
+
 def test_index_build_command(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(home, "index", "build") == 0
     out = capsys.readouterr().out
