@@ -1,0 +1,249 @@
+"""CLI commands: `peyvand train`, `peyvand evaluate [--out DIR]` and the ranker registry's
+`peyvand models list|promote|rollback` (added to the `models` group of `model_cmds`).
+
+`train` fits the rankers on all but the last intake rounds of the store's history, evaluates
+them there against the baselines, registers a new version in HOME/registry and makes it live
+only when it beats the live one on those rounds (or none is live, or `--force`). Its
+evaluation is written next to it (HOME/registry/<version>/evaluation/).
+
+`evaluate` scores the live model (or `--version V`) on the held-out rounds and writes
+DIR/metrics.json and DIR/report.html (default DIR: HOME/evaluation). With no trained model it
+fits one in memory for the evaluation (not saved) and says so.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .context import state
+from .model_cmds import models_app
+
+__all__ = ["register"]
+
+
+def _parse_weights(text: str | None) -> dict[str, float] | None:
+    """"residency=0.5,funding=0.5,coverage=0" -> dict (None when not given)."""
+    from recommender.errors import InvalidInputError
+
+    if not text:
+        return None
+    weights: dict[str, float] = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise InvalidInputError(
+                f"bad weight '{part}'; write e.g. residency=0.5,funding=0.5,coverage=0"
+            ) from None
+    from recommender.ranking import ScoreWeights
+
+    ScoreWeights.from_dict(weights)  # refuse unknown names and bad values before any work
+    return weights
+
+
+def _index(settings: Any, store: Any, embedder: Any) -> Any:
+    """The home's candidate index, built (or rebuilt when stale) if needed."""
+    from api.services import build_index, index_staleness, load_index
+    from recommender.errors import NotFittedError
+
+    model_id = str(embedder.model_id_)
+    try:
+        retriever = load_index(settings, model_id)
+    except NotFittedError:
+        print("no candidate index yet: building it first", file=sys.stderr)
+        build_index(settings, store=store, embedder=embedder)
+        return load_index(settings, model_id)
+    stale = index_staleness(retriever.programs_, store.list_programs())
+    if stale:
+        print(f"the candidate index is out of date ({stale}): rebuilding it", file=sys.stderr)
+        build_index(settings, store=store, embedder=embedder)
+        retriever = load_index(settings, model_id)
+    return retriever
+
+
+def _metrics_lines(metrics: dict[str, Any]) -> list[str]:
+    lines = [f"{'model':<12} {'ndcg@5':>7} {'ndcg@10':>8} {'map':>7} {'mrr':>7}"]
+    for name, values in metrics["models"].items():
+        lines.append(
+            f"{name:<12} {values['ndcg@5']:>7.4f} {values['ndcg@10']:>8.4f} "
+            f"{values['map']:>7.4f} {values['mrr']:>7.4f}"
+        )
+    for key, value in metrics["candidates"].items():
+        lines.append(f"candidates {key}: {value:.4f}")
+    for target, values in metrics["calibration"].items():
+        auc = "n/a" if values["auc"] is None else f"{values['auc']:.4f}"
+        lines.append(
+            f"P({target}): auc {auc}  brier {values['brier']:.4f}  ece {values['ece']:.4f}"
+        )
+    return lines
+
+
+def train_command(
+    ctx: typer.Context,
+    holdout_rounds: Annotated[
+        int, typer.Option("--holdout-rounds", help="Last intake rounds held out for evaluation.")
+    ] = 2,
+    estimator: Annotated[
+        str, typer.Option(help="auto (chosen by validation), hgb or logistic.")
+    ] = "auto",
+    calibration: Annotated[str, typer.Option(help="isotonic, sigmoid or none.")] = "isotonic",
+    weights: Annotated[
+        str | None,
+        typer.Option(help="Fit score weights, e.g. residency=0.5,funding=0.5,coverage=0."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Make the new model live even if it is not better.")
+    ] = False,
+) -> None:
+    """Train the rankers on the store's history, evaluate, register; go live when better."""
+    from api.services import load_embedder, open_store
+    from training.evaluate import write_report
+    from training.registry import ModelRegistry
+    from training.train import train
+
+    settings = state(ctx).settings
+    parsed_weights = _parse_weights(weights)
+    store = open_store(settings)
+    try:
+        embedder = load_embedder(settings)
+        retriever = _index(settings, store, embedder)
+        registry = ModelRegistry(settings.registry_dir)
+        result = train(
+            store, embedder, retriever, registry,
+            holdout_rounds=holdout_rounds, estimator=estimator, calibration=calibration,
+            weights=parsed_weights, force_promote=force,
+        )
+    finally:
+        store.close()
+    folder = settings.registry_dir / result.version / "evaluation"
+    write_report(result.evaluation, folder)
+    ds = result.dataset
+    assert ds is not None
+    typer.echo(
+        f"trained {result.version} on {int(ds.train.sum())} decided pairs of "
+        f"{len(ds.train_rounds)} round(s); held out {', '.join(ds.test_rounds)} "
+        f"({int(ds.is_test.sum())} pairs)"
+    )
+    for line in _metrics_lines(result.evaluation.metrics):
+        typer.echo("  " + line)
+    status = "live" if result.promoted else "registered, not live"
+    typer.echo(f"{result.version}: {status} ({result.reason})")
+    typer.echo(f"report: {folder / 'report.html'}")
+
+
+def evaluate_command(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for metrics.json and report.html.")
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="A registered version (default: live).")
+    ] = None,
+    holdout_rounds: Annotated[
+        int, typer.Option("--holdout-rounds", help="Last intake rounds held out.")
+    ] = 2,
+) -> None:
+    """Evaluate the ranker and the baselines on the held-out rounds; write the report."""
+    from api.services import load_embedder, open_store
+    from training.evaluate import evaluate, write_report
+    from training.registry import ModelRegistry
+    from training.train import fit_ranker, prepare_dataset
+
+    settings = state(ctx).settings
+    out_dir = out or settings.resolved_home / "evaluation"
+    store = open_store(settings)
+    try:
+        embedder = load_embedder(settings)
+        retriever = _index(settings, store, embedder)
+        ds = prepare_dataset(store, embedder, retriever, holdout_rounds=holdout_rounds)
+    finally:
+        store.close()
+    registry = ModelRegistry(settings.registry_dir)
+    notes: list[str] = []
+    model_id = str(embedder.model_id_)
+    if version is not None:
+        label, ranker = version, registry.load(version, expected_model_id=model_id)
+    else:
+        live = registry.live(expected_model_id=model_id)
+        if live is None:
+            label, ranker = "in-memory", fit_ranker(ds)
+            notes.append(
+                "no trained model in the registry: a model was fitted in memory for this "
+                "evaluation and not saved (run `peyvand train`)"
+            )
+        else:
+            label, ranker = live
+    if label != "in-memory":
+        trained_on = set(registry.get(label).meta.get("train_rounds", []))
+        overlap = sorted(trained_on & set(ds.test_rounds))
+        if overlap:
+            notes.append(
+                f"model {label} was trained on held-out round(s) {', '.join(overlap)}: "
+                "its figures there are optimistic"
+            )
+    evaluation = evaluate(ds, ranker, retriever, ranker_label=label, notes=notes)
+    metrics_path, report_path = write_report(evaluation, out_dir)
+    typer.echo(f"model {label}; held out {', '.join(ds.test_rounds)}")
+    for line in _metrics_lines(evaluation.metrics):
+        typer.echo("  " + line)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    typer.echo(str(metrics_path))
+    typer.echo(str(report_path))
+
+
+@models_app.command("list")
+def list_models(ctx: typer.Context) -> None:
+    """The registered rankers, oldest first; the live one is marked '*'."""
+    from training.registry import ModelRegistry
+
+    entries = ModelRegistry(state(ctx).settings.registry_dir).list()
+    if not entries:
+        typer.echo("no ranker registered yet (run `peyvand train`)")
+        return
+    typer.echo(f"  {'version':<8} {'created (UTC)':<26} {'ndcg@10':>8} {'ece res/fund':>13}  "
+               "embedding model")
+    for e in entries:
+        ranker = e.metrics.get("models", {}).get("ranker", {})
+        calibration = e.metrics.get("calibration", {})
+        ndcg = ranker.get("ndcg@10")
+        eces = [calibration.get(t, {}).get("ece") for t in ("residency", "funding")]
+        ece = "/".join("-" if v is None else f"{v:.3f}" for v in eces)
+        typer.echo(
+            f"{'*' if e.live else ' '} {e.version:<8} {e.created_at:<26} "
+            f"{'-' if ndcg is None else f'{ndcg:.4f}':>8} {ece:>13}  "
+            f"{e.meta.get('embedding_model_id') or '-'}"
+        )
+
+
+@models_app.command("promote")
+def promote_model(
+    ctx: typer.Context,
+    version: Annotated[str, typer.Argument(help="The version to make live, e.g. v0003.")],
+) -> None:
+    """Make a registered ranker live."""
+    from training.registry import ModelRegistry
+
+    ModelRegistry(state(ctx).settings.registry_dir).promote(version)
+    typer.echo(f"{version} is live")
+
+
+@models_app.command("rollback")
+def rollback_model(ctx: typer.Context) -> None:
+    """Make the previously live ranker live again."""
+    from training.registry import ModelRegistry
+
+    version = ModelRegistry(state(ctx).settings.registry_dir).rollback()
+    typer.echo(f"rolled back: {version} is live")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `train` and `evaluate` to the root app (the `models` commands are added to
+    `model_cmds.models_app` on import)."""
+    app.command("train")(train_command)
+    app.command("evaluate")(evaluate_command)
