@@ -5,7 +5,7 @@ mixed-integer program (`scipy.optimize.milp`, HiGHS):
 
 - residency: binary ``x[a, p]`` (application ``a`` takes a seat at program ``p``);
 - funding: binary ``y[a, p]`` (``p`` funds ``a``) and an amount ``f[a, p]`` in rial with
-  ``lo[p] * y <= f <= min(grant_max[p], request[a, p]) * y``, where
+  ``lo[p] * y <= f <= min(grant_max[p], budget[p], request[a, p]) * y``, where
   ``lo[p] = max(grant_min[p], 1)`` (a funded pair always receives money).
 
 Objective (maximised; weights are configuration, see `AllocationWeights`)::
@@ -35,6 +35,15 @@ Only eligible, non-vetoed pairs get variables, and only each application's `top_
 programs by score (pins, and pairs named by a per-program province minimum, are always
 kept), so a 2,000 x 150 round stays small and sparse. "Optimal" therefore means optimal
 among those candidate pairs; ``top_k=None`` keeps every eligible pair.
+
+Residency and funding share no constraint, so they are solved as two MILPs (residency first,
+then funding with the time left, never under 10% of the limit); together they are exactly
+the MILP above. The residency part is a b-matching and solves in seconds; the funding part
+(one funder per application, continuous amounts under scarce budgets, a generalised
+assignment structure) is the hard one: on a contended 2,000 x 150 round it is proven optimal
+in about 30 s only with a small `top_k` (see benchmarks/allocation_speed.py). When the time
+limit stops it, the result is the best allocation found, with its gap. HiGHS checks the
+limit between its steps, so a solve may overrun it by a few seconds.
 
 Infeasible pins are found before the solver and reported with `InfeasibleError` naming the
 pins; when only the solver can tell, the error names the likely constraint family.
@@ -337,6 +346,8 @@ class AllocationResult:
         n_candidate_pairs: (application, program) pairs that got variables after pruning.
         solve_seconds: wall time of model building and solving.
         config: the `Allocator` settings that produced it (used by `what_if`).
+        parts: per solved part (``residency``, ``funding``): ``status``, ``objective``,
+            ``bound``, ``seconds``; shows which part a time limit stopped.
     """
 
     decisions: list[PairDecision]
@@ -356,6 +367,7 @@ class AllocationResult:
     n_candidate_pairs: int
     solve_seconds: float
     config: dict[str, Any]
+    parts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def status_fa(self) -> str:
@@ -444,6 +456,17 @@ class _Model:
     n_pairs: int
 
 
+def _part_info(res: Any, started: float) -> dict[str, Any]:
+    status = {0: "optimal", 1: "time_limit", 2: "infeasible"}.get(res.status, "failed")
+    finite = res.fun is not None and res.x is not None
+    return {
+        "status": status,
+        "objective": -float(res.fun) if finite else None,
+        "bound": -float(res.mip_dual_bound) if res.mip_dual_bound is not None else None,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
 def _pairs_text(pairs: Sequence[Pair], limit: int = 8) -> str:
     text = ", ".join(f"{a} -> {p}" for a, p in pairs[:limit])
     return text + (f", ... ({len(pairs)} in all)" if len(pairs) > limit else "")
@@ -457,8 +480,8 @@ class Allocator:
     """Allocates a round's residency seats and funding budgets exactly, as a MILP.
 
     Args:
-        time_limit_s: solver time limit in seconds; when reached, the best allocation found
-            is returned with ``optimal=False`` and its gap.
+        time_limit_s: solver time limit in seconds (``None``: none); when reached, the best
+            allocation found is returned with ``optimal=False`` and its gap.
         top_k: candidate programs kept per application, best scores first (pins and pairs
             named by per-program province minimums are always kept); ``None`` keeps all.
         weights: `AllocationWeights` or a dict of its fields.
@@ -530,12 +553,15 @@ class Allocator:
 
         # Residency (x) and funding (y, f) share no constraint and the objective is their
         # sum, so the two parts are solved as two MILPs: same optimum, much easier to prove.
-        parts = []
+        parts: list[Any] = []
+        part_info: dict[str, dict[str, Any]] = {}
         x_values = np.zeros(0)
         yf_values = np.zeros(0)
         limit = self.time_limit_s
         if model.xa.size:
+            part_started = time.perf_counter()
             res = self._milp(_residency_matrices(problem, model), limit)
+            part_info["residency"] = _part_info(res, part_started)
             if res.status == 2:
                 raise InfeasibleError(self._diagnose(problem, model))
             x_values = self._solution(res)
@@ -543,7 +569,9 @@ class Allocator:
         if model.ya.size:
             if limit is not None:  # what the residency part left, but never under 10%
                 limit = max(limit - (time.perf_counter() - started), 0.1 * limit)
+            part_started = time.perf_counter()
             res = self._milp(_funding_matrices(problem, model), limit)
+            part_info["funding"] = _part_info(res, part_started)
             if res.status == 2:
                 raise InfeasibleError(
                     "no allocation satisfies every constraint: the funding pins cannot all be "
@@ -589,6 +617,7 @@ class Allocator:
             bound=bound,
             seconds=time.perf_counter() - started,
             config=self.get_config(),
+            parts=part_info,
         )
 
     def what_if(
@@ -1095,6 +1124,7 @@ def _result(
     bound: float,
     seconds: float,
     config: dict[str, Any],
+    parts: dict[str, dict[str, Any]],
 ) -> AllocationResult:
     n_app, n_prog = problem.score.shape
     residency = np.zeros((n_app, n_prog), bool)
@@ -1167,4 +1197,5 @@ def _result(
         n_candidate_pairs=model.n_pairs,
         solve_seconds=seconds,
         config=config,
+        parts=parts,
     )

@@ -320,6 +320,11 @@ def test_small_example_by_hand() -> None:
     assert result.top3_share == 1.0
     assert result.placements_by_province == {"Fars": 1, "Tehran": 2}
     assert result.residency_by_province == {"Fars": 1, "Tehran": 1}
+    assert {k: v["status"] for k, v in result.parts.items()} == {
+        "residency": "optimal",
+        "funding": "optimal",
+    }
+    assert result.parts["residency"]["objective"] == pytest.approx(1.6)
     json.dumps(result.to_dict())  # plain data
 
 
