@@ -63,7 +63,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from .errors import InfeasibleError, InvalidInputError, PeyvandError
+from .errors import InfeasibleError, InvalidInputError, PeyvandError, SolverTimeLimitError
 
 DEFAULT_ALLOCATION_TOP_K = 20
 DEFAULT_TIME_LIMIT_S = 30.0
@@ -79,11 +79,6 @@ _STATUS_FA = {
     "time_limit": "مهلت حل به پایان رسید: بهترین تخصیص پیدا شده تا این لحظه برگردانده شد",
     "nothing_to_allocate": "چیزی برای تخصیص نیست: هیچ جفت واجد شرایطی وجود ندارد",
 }
-
-
-class SolverTimeLimitError(PeyvandError, TimeoutError):
-    """The time limit ran out before the solver found any allocation that honours the pins
-    and minimums. (Belongs in `recommender/errors.py`; defined here until it moves.)"""
 
 
 # --------------------------------------------------------------------------- inputs

@@ -63,3 +63,8 @@ class InfeasibleError(PeyvandError, ValueError):
 
 class ConfigurationError(PeyvandError, ValueError):
     """A setting that cannot work (unknown model name, unreachable database URL)."""
+
+
+class SolverTimeLimitError(PeyvandError, TimeoutError):
+    """The time limit ran out before the solver found any allocation that honours the pins
+    and minimums."""
