@@ -5,6 +5,11 @@ Every function takes a relevance matrix: row i holds the relevance of the items 
 query i, best first (0 = not relevant; binary 0/1 or graded gains). Rows shorter than k are
 padded with zeros by `relevance_matrix`. Queries without any relevant item are skipped, as
 trec_eval does; a call where no query has a relevant item raises `ValueError`.
+
+Caution: by default the relevant items of a query are those found in its row, which is right
+only when each row ranks every candidate. For a truncated top-k list, pass `n_relevant` (or
+`ideal_relevance`): otherwise the queries whose relevant items fell outside the list are
+skipped and the figure comes out too high (MRR@10 0.746 instead of 0.664 on a real set).
 """
 
 from __future__ import annotations

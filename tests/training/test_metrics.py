@@ -67,3 +67,11 @@ def test_bad_input_is_refused() -> None:
         recall_at_k(np.ones(3), 1)
     with pytest.raises(ValueError):
         mrr_at_k(np.ones((1, 3)), 0)
+
+
+def test_truncated_lists_need_the_relevant_counts() -> None:
+    # query 1's relevant item is outside its top-2: without n_relevant it would be skipped
+    rel = np.array([[1, 0], [0, 0]], dtype=float)
+    assert mrr_at_k(rel, 2, n_relevant=[1, 1]) == 0.5
+    assert recall_at_k(rel, 2, n_relevant=[1, 1]) == 0.5
+    assert ndcg_at_k(rel, 2, ideal_relevance=np.ones((2, 1))) == 0.5
