@@ -9,6 +9,7 @@
 | ModelMismatchError, CorruptArtifactError, NotFittedError, ConfigurationError | 503 |
 | NotReadyError (the model and index are not loaded) | 503 |
 | any other PeyvandError | 400 |
+| sqlalchemy DataError / IntegrityError (a value the database refuses) | 422 / 409 |
 | anything else | 500, logged with a traceback that carries no messages |
 
 Bodies are `{"detail": "<plain words>"}` (+ `"errors": [...]` for row and field problems) on
@@ -25,6 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recommender.errors import (
@@ -151,6 +153,15 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     return _respond(request, exc.status_code, str(exc.detail), None, headers or None)
 
 
+async def _on_database_refusal(request: Request, exc: Exception) -> Response:
+    # The database refused a value that passed validation (a number out of its range, a
+    # duplicate key written by a concurrent request). The message could quote the value.
+    logger.warning("database refused a write on %s: %s", request.url.path, type(exc).__name__)
+    if isinstance(exc, IntegrityError):
+        return _respond(request, 409, "the change conflicts with stored data; reload and retry")
+    return _respond(request, 422, "a value cannot be stored (out of range or not valid text)")
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     logger.error(
         "unexpected %s on %s %s\n%s",
@@ -168,4 +179,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_request_validation)
     app.add_exception_handler(ValidationError, _on_request_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(DataError, _on_database_refusal)
+    app.add_exception_handler(IntegrityError, _on_database_refusal)
     app.add_exception_handler(Exception, _on_unexpected)

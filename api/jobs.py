@@ -430,8 +430,12 @@ class JobWorker:
         return self.jobs.recover(self.identity, self.stale_after)
 
     def start(self) -> None:
-        """Recover jobs left running by a dead process, then start the thread."""
+        """Recover jobs left running by a dead process, then start the thread (again after a
+        `stop`; a no-op while it runs)."""
+        if self.alive:
+            return
         self.recover()
+        self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="peyvand-jobs", daemon=True)
         self._thread.start()
 

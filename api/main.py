@@ -120,20 +120,27 @@ def create_app(
         on_done=lambda job: metrics.jobs_finished.labels(job.kind, job.status).inc(),
     )
 
+    running = 0  # lifespans entered (a test client and a fuzzer may both start one)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store.upgrade()
-        if start_worker:
-            worker.start()
-        else:
-            worker.recover()
-        holder.load_in_background()
+        nonlocal running
+        running += 1
+        if running == 1:
+            store.upgrade()
+            if start_worker:
+                worker.start()
+            else:
+                worker.recover()
+            holder.load_in_background()
         try:
             yield
         finally:
-            worker.stop()
-            if own_store:
-                store.close()
+            running -= 1
+            if running == 0:
+                worker.stop()
+                if own_store:
+                    store.close()
 
     app = FastAPI(
         title="Peyvand",

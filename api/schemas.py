@@ -24,8 +24,29 @@ ShortText = Annotated[str, StringConstraints(max_length=100, strip_whitespace=Tr
 PlanText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PLAN_CHARS)]
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul(cls: type, data: Any) -> Any:
+    if _has_nul(data):
+        raise ValueError("text must not contain NUL (\\x00) characters")
+    return data
+
+
 class _In(BaseModel):
+    """Base of request bodies: unknown fields and NUL characters (which PostgreSQL cannot
+    store in text) are refused with a 422."""
+
     model_config = ConfigDict(extra="forbid")
+
+    _no_nul = model_validator(mode="before")(classmethod(_refuse_nul))
 
 
 # --------------------------------------------------------------------------- matching
@@ -203,6 +224,8 @@ class ApplicationSummary(BaseModel):
 class ProgramCreate(contracts.Program):
     """A new program (the data contract)."""
 
+    _no_nul = model_validator(mode="before")(classmethod(_refuse_nul))
+
 
 class ProgramPublic(contracts.Program):
     """A stored program."""
@@ -314,8 +337,8 @@ class JobCreated(BaseModel):
 
 
 class SelftestRequest(_In):
-    steps: int = Field(default=3, ge=1, le=100)
-    delay: float = Field(default=0.0, ge=0, le=2)
+    steps: int = Field(default=3, ge=1, le=20)
+    delay: float = Field(default=0.0, ge=0, le=0.1, description="seconds per step")
     fail: bool = False
 
 

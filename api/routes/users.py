@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 
 from ..accounts import User
 from ..deps import AccountsDep, AdminDep, CurrentUserDep, StoreDep
 from ..schemas import TokenCreated, UserCreate, UserCreated, UserPatch, UserPublic
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
+
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def user_public(user: User) -> UserPublic:
@@ -45,7 +49,7 @@ def add_user(
 
 @router.patch("/{user_id}", response_model=UserPublic)
 def change_user(
-    user_id: int, body: UserPatch, accounts: AccountsDep, store: StoreDep, admin: AdminDep
+    user_id: UserId, body: UserPatch, accounts: AccountsDep, store: StoreDep, admin: AdminDep
 ) -> UserPublic:
     """Disable/enable an account (disabling revokes its tokens and sessions) or set a
     password."""
@@ -66,7 +70,7 @@ def change_user(
 
 @router.post("/{user_id}/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenCreated)
 def new_token(
-    user_id: int, accounts: AccountsDep, store: StoreDep, admin: AdminDep
+    user_id: UserId, accounts: AccountsDep, store: StoreDep, admin: AdminDep
 ) -> TokenCreated:
     """Another API token for the account (shown once)."""
     token = accounts.issue_token(user_id, label=f"by {admin.name}")

@@ -172,3 +172,28 @@ def test_matching_is_503_until_the_recommender_loads(tmp_path):
         assert ready.status_code == 503
         assert ready.json()["checks"]["store"] == "ok"
         assert "index" in ready.json()["checks"]["recommender"]
+
+
+def test_nul_characters_are_refused_on_every_database(env: Env):
+    plan = env.client.post(
+        "/v1/applications",
+        json=application_body(business_plan="طرح\x00"),
+        headers=env.auth("applicant"),
+    )
+    assert plan.status_code == 422 and "NUL" in plan.json()["detail"]
+    program = env.client.post(
+        "/v1/programs",
+        json={
+            "id": "p\x00",
+            "name": "n",
+            "kind": "accelerator",
+            "description": "d",
+            "province": "تهران",
+        },
+        headers=env.auth("staff"),
+    )
+    assert program.status_code == 422
+    patch = env.client.patch(
+        "/v1/programs/fin-teh", json={"city": "\x00"}, headers=env.auth("staff")
+    )
+    assert patch.status_code == 422
