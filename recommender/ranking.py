@@ -402,7 +402,7 @@ class FitRanker(BaseEstimator):
         base = _base_classifier(kind, self.random_state, self.max_iter)
         if self.calibration == "none" or not folds:
             return base.fit(X, y)
-        model = CalibratedClassifierCV(base, method=self.calibration, cv=folds)
+        model = CalibratedClassifierCV(base, method=self.calibration, cv=folds, ensemble=False)
         return model.fit(X, y)
 
     def _select(
