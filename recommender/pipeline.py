@@ -24,7 +24,6 @@ free text the filters are the only hard conditions.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import threading
@@ -273,19 +272,23 @@ class _LexicalMemo:
         return self._inner.scores(query)
 
 
-_controller: Any = None
+_blas_capped: int | None = None
 
 
-def _blas_limit(threads: int | None) -> Any:
-    """A context that caps BLAS threads (a no-op context for None)."""
-    global _controller
-    if threads is None:
-        return contextlib.nullcontext()
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
+def _cap_blas(threads: int) -> None:
+    """Cap the BLAS thread pools of the process at `threads` (once; never lowered twice).
 
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=threads, user_api="blas")
+    Process-wide on purpose: OpenBLAS ignores a raise of its thread count made from a
+    thread other than the one that lowered it, so a per-request cap-and-restore would leave
+    a threaded server at whatever the last interleaving set.
+    """
+    global _blas_capped
+    if _blas_capped is not None and _blas_capped <= threads:
+        return
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads, user_api="blas")
+    _blas_capped = threads
 
 
 def _has_words(text: str) -> bool:
@@ -327,10 +330,11 @@ class Recommender:
         cache_size: prepared plans kept in memory.
         notes: standing remarks added to every answer (e.g. "the index is older than the
             catalogue").
-        blas_threads: BLAS threads for the per-request array work after the plan is
-            prepared (None: the library default). The products are small; several BLAS
-            threads per request only contend with each other and with concurrent requests
-            (measured: 0.8 ms single-threaded vs 8.7 ms with 2 threads on a busy 2-core host).
+        blas_threads: cap the process's BLAS threads at this (None: leave them). The
+            per-request products are small; several BLAS threads per request only contend
+            with each other and with concurrent requests (measured: a (5, 384) x (384, 2000)
+            product takes 0.8 ms single-threaded vs 8.7 ms with 2 threads on a busy 2-core
+            host). The cap is process-wide and stays (see `_cap_blas`).
     """
 
     def __init__(
@@ -383,6 +387,8 @@ class Recommender:
         self.cache_size = cache_size
         self.notes = list(notes)
         self.blas_threads = blas_threads
+        if blas_threads is not None:
+            _cap_blas(blas_threads)
         if fallback is None:
             from .ranking import unsupervised_score
 
@@ -520,8 +526,7 @@ class Recommender:
             raise InvalidInputError(f"top must be >= 1, got {top}")
         raw = text if text is not None else application.business_plan  # type: ignore[union-attr]
         plan = self.prepare(raw)
-        with _blas_limit(self.blas_threads):
-            return self._recommend_prepared(plan, application, filters, top)
+        return self._recommend_prepared(plan, application, filters, top)
 
     def _recommend_prepared(
         self,

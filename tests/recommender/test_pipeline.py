@@ -271,3 +271,10 @@ def test_a_program_deactivated_since_indexing_is_not_recommended():
     out = rec.recommend(text=PLAN_FINTECH, top=10)
     assert "fin-teh" not in {i.program_id for i in out.items}
     assert "fin-isf" in {i.program_id for i in out.items}
+
+
+def test_constructing_a_recommender_caps_blas_threads():
+    from threadpoolctl import threadpool_info
+
+    _recommender()
+    assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
