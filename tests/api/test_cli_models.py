@@ -1,0 +1,36 @@
+"""`peyvand models build-default`, through `api.cli.main`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+from api.cli.model_cmds import models_app
+from recommender.e5_convert import build_default_model
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def built_model_dir() -> Path:
+    """The shared converted model (same place as tests/recommender's `e5_model_dir`)."""
+    cache = Path(os.environ.get("PEYVAND_MODEL_CACHE", REPO_ROOT / ".cache" / "models"))
+    return build_default_model(cache / "multilingual-e5-small")
+
+
+def test_build_default_prints_the_model_dir_and_is_a_fast_no_op(
+    built_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("PEYVAND_MODEL_CACHE", str(built_model_dir.parent))
+    before = (built_model_dir / "model.safetensors").stat().st_mtime_ns
+    assert main(["--home", str(tmp_path / "home"), "models", "build-default"]) == 0
+    assert capsys.readouterr().out.strip() == str(built_model_dir)
+    assert (built_model_dir / "model.safetensors").stat().st_mtime_ns == before  # not rebuilt
+
+
+def test_the_models_group_is_open_for_more_commands() -> None:
+    names = {cmd.name for cmd in models_app.registered_commands}
+    assert "build-default" in names
