@@ -234,7 +234,7 @@ FEATURES: list[FeatureSpec] = [
     FeatureSpec("team_size_log", "log(1 + team size)", "اندازهٔ تیم", "applicant"),
     # kind (one-hot)
     *[
-        FeatureSpec(f"kind_{kind}", f"1 when the program is a {kind.replace('_', ' ')}",
+        FeatureSpec(f"kind_{kind}", f"1 when the program's kind is {kind}",
                     KIND_LABELS_FA[kind], "kind")
         for kind in PROGRAM_KINDS
     ],
