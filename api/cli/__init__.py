@@ -53,14 +53,18 @@ def _register() -> None:
         recommend_cmds,
         round_cmds,
         serve_cmds,
+        train_cmds,
+        users_cmds,
     )
 
     for module in (
         data_cmds,
         model_cmds,
         index_cmds,
+        train_cmds,
         recommend_cmds,
         round_cmds,
+        users_cmds,
         demo_cmds,
         serve_cmds,
     ):

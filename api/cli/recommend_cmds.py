@@ -91,7 +91,7 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else format_percent(value)
 
 
-def _print_table(result: Any) -> None:
+def print_table(result: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -190,7 +190,7 @@ def recommend(
         payload = [item.to_dict() for item in result.items]
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     elif result.items:
-        _print_table(result)
+        print_table(result)
 
 
 def register(app: typer.Typer) -> None:
