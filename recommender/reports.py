@@ -36,7 +36,7 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,7 +145,7 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
     def write(tmp: Path) -> None:
         with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
@@ -161,33 +161,36 @@ def _num(value: float | None, digits: int = 6) -> float | str:
     return round(float(value), digits)
 
 
-def write_scores_csv(path: Path, scores: RoundScores) -> Path:
-    """Every pair of the round (see the module docstring for the columns)."""
+def _score_rows(scores: RoundScores) -> Iterator[tuple[Any, ...]]:
     rank_a = scores.ranks_for_application()
     rank_p = scores.ranks_for_program()
-    n_app, n_prog = scores.shape
-    score = np.round(scores.score, 6)
-    p_res = None if scores.p_residency is None else np.round(scores.p_residency, 6)
-    p_fund = None if scores.p_funding is None else np.round(scores.p_funding, 6)
-    expected = None if scores.expected_funding is None else np.round(scores.expected_funding)
-    rows = []
+    score = np.round(scores.score, 6).tolist()
+    p_res = None if scores.p_residency is None else np.round(scores.p_residency, 6).tolist()
+    p_fund = None if scores.p_funding is None else np.round(scores.p_funding, 6).tolist()
+    expected = (
+        None if scores.expected_funding is None
+        else np.round(scores.expected_funding).astype(np.int64).tolist()
+    )
+    eligible = scores.eligible.tolist()
+    rank_a, rank_p = rank_a.tolist(), rank_p.tolist()
     for i, app_id in enumerate(scores.application_ids):
         for j, pid in enumerate(scores.program_ids):
-            rows.append(
-                (
-                    app_id,
-                    pid,
-                    score[i, j],
-                    "" if p_res is None else p_res[i, j],
-                    "" if p_fund is None else p_fund[i, j],
-                    "" if expected is None else int(expected[i, j]),
-                    "true" if scores.eligible[i, j] else "false",
-                    rank_a[i, j],
-                    rank_p[i, j],
-                )
+            yield (
+                app_id,
+                pid,
+                score[i][j],
+                "" if p_res is None else p_res[i][j],
+                "" if p_fund is None else p_fund[i][j],
+                "" if expected is None else expected[i][j],
+                "true" if eligible[i][j] else "false",
+                rank_a[i][j],
+                rank_p[i][j],
             )
-    assert len(rows) == n_app * n_prog
-    return _write_csv(path, SCORE_COLUMNS, rows)
+
+
+def write_scores_csv(path: Path, scores: RoundScores) -> Path:
+    """Every pair of the round (see the module docstring for the columns), streamed."""
+    return _write_csv(path, SCORE_COLUMNS, _score_rows(scores))
 
 
 def _shortlist_rows(report: RoundReport) -> list[tuple[Any, ...]]:
@@ -425,14 +428,14 @@ def _png(fig: Any) -> str:
 
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=100)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _figure(width: float, height: float) -> Any:
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height))
+    return Figure(figsize=(width, height), layout="constrained")
 
 
 def _use_plot(ids: Sequence[str], total: Sequence[float], used: Sequence[float] | None,
@@ -734,41 +737,60 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _sheet(wb: Any, title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
-           formats: Mapping[int, str] | None = None, widths: Mapping[int, float] | None = None
-           ) -> Any:
+def _sheet(wb: Any, title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]],
+           formats: Mapping[int, str] | None = None, widths: Mapping[int, float] | None = None,
+           row_formats: Sequence[str | None] | None = None, bold_first: bool = False) -> Any:
+    """One right-to-left sheet of a write-only workbook (rows are streamed, not kept).
+
+    Args:
+        formats: column index -> number format.
+        row_formats: per data row, the number format of its second cell (key/value sheets).
+        bold_first: the first cell of each data row in bold.
+    """
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     ws = wb.create_sheet(title)
     ws.sheet_view.rightToLeft = True
-    ws.append([_clean(h) for h in headers])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for row in rows:
-        ws.append([_clean(v) for v in row])
-    formats = formats or {}
-    for col, fmt in formats.items():
-        for (cell,) in ws.iter_rows(min_row=2, min_col=col + 1, max_col=col + 1):
-            cell.number_format = fmt
+    ws.freeze_panes = "A2"
     for col in range(len(headers)):
         width = (widths or {}).get(col, max(12.0, min(40.0, len(headers[col]) * 1.3)))
         ws.column_dimensions[get_column_letter(col + 1)].width = width
-    ws.freeze_panes = "A2"
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
+    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    header = []
+    for h in headers:
+        cell = WriteOnlyCell(ws, value=_clean(h))
+        cell.font, cell.fill, cell.alignment = bold, fill, center
+        header.append(cell)
+    ws.append(header)
+    formats = dict(formats or {})
+    for k, row in enumerate(rows):
+        values: list[Any] = [_clean(v) for v in row]
+        extra = dict(formats)
+        if row_formats is not None and row_formats[k]:
+            extra[1] = row_formats[k]  # type: ignore[assignment]
+        for col, fmt in extra.items():
+            if col < len(values) and values[col] is not None:
+                cell = WriteOnlyCell(ws, value=values[col])
+                cell.number_format = fmt
+                values[col] = cell
+        if bold_first and values:
+            cell = WriteOnlyCell(ws, value=values[0])
+            cell.font = bold
+            values[0] = cell
+        ws.append(values)
     return ws
 
 
 def write_xlsx(path: Path, report: RoundReport, summary: Mapping[str, Any]) -> Path:
     """report.xlsx: Persian headers, right-to-left sheets, Jalali dates, money as `#,##0`."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     s = report.scores
     alloc = report.allocation
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = Workbook(write_only=True)
     fair = summary["fairness"]
     totals = summary["totals"]
     rnd = summary["round"]
@@ -798,12 +820,8 @@ def write_xlsx(path: Path, report: RoundReport, summary: Mapping[str, Any]) -> P
         ]
     else:
         info.append(("وضعیت حل", "تخصیص انجام نشده است", None))
-    ws = _sheet(wb, "خلاصه", ["شاخص", "مقدار"], [(k, v) for k, v, _ in info],
-                widths={0: 36, 1: 48})
-    for row, (_, _, fmt) in enumerate(info, start=2):
-        ws.cell(row=row, column=1).font = Font(bold=True)
-        if fmt:
-            ws.cell(row=row, column=2).number_format = fmt
+    _sheet(wb, "خلاصه", ["شاخص", "مقدار"], [(k, v) for k, v, _ in info],
+           widths={0: 36, 1: 48}, row_formats=[fmt for _, _, fmt in info], bold_first=True)
 
     rows = [
         (p["program_id"], p["name"], KIND_LABELS_FA.get(p["kind"], p["kind"]), p["province"],

@@ -382,7 +382,9 @@ class ScoringRun:
         n_reused: applications whose stored scores were current (skipped).
         n_empty_plans: plans with no word (scored without semantic/lexical evidence).
         seconds: wall time of the run.
-        timings: seconds per stage (prepare, embed, lexical, features, predict, write, load).
+        cpu_seconds: CPU time of this process during the run (all its threads).
+        timings: wall seconds per stage (prepare, embed, lexical, features, predict, write,
+            load).
     """
 
     run: RoundRun
@@ -391,6 +393,7 @@ class ScoringRun:
     n_reused: int
     n_empty_plans: int
     seconds: float
+    cpu_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -402,6 +405,7 @@ class ScoringRun:
             "n_reused": self.n_reused,
             "n_empty_plans": self.n_empty_plans,
             "seconds": round(self.seconds, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "model_version": self.scores.model_version,
             "data_fingerprint": self.scores.fingerprint,
@@ -638,7 +642,7 @@ def score_round(
     """
     if batch_size < 1:
         raise InvalidInputError(f"batch_size must be >= 1, got {batch_size}")
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     timings = dict.fromkeys(
         ("prepare", "embed", "lexical", "features", "predict", "write", "load"), 0.0
     )
@@ -835,6 +839,7 @@ def score_round(
         n_reused=n_reused,
         n_empty_plans=n_empty,
         seconds=time.perf_counter() - started,
+        cpu_seconds=time.process_time() - cpu_started,
         timings=timings,
     )
 
@@ -944,29 +949,26 @@ def load_round_scores(
     a_index = {a: i for i, a in enumerate(application_ids)}
     p_index = {p: j for j, p in enumerate(program_ids)}
     shape = (len(application_ids), len(program_ids))
-    score = np.full(shape, np.nan)
-    p_res = np.full(shape, np.nan)
-    p_fund = np.full(shape, np.nan)
-    expected = np.full(shape, np.nan)
-    eligible = np.zeros(shape, dtype=bool)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 8
+    rows_i = np.fromiter((a_index.get(a, -1) for a in columns[0]), np.int64, len(rows))
+    rows_j = np.fromiter((p_index.get(p, -1) for p in columns[1]), np.int64, len(rows))
+    keep = (rows_i >= 0) & (rows_j >= 0)
+    rows_i, rows_j = rows_i[keep], rows_j[keep]
+
+    def matrix(values: Sequence[Any], dtype: Any = np.float64) -> np.ndarray:
+        out = np.full(shape, np.nan) if dtype is np.float64 else np.zeros(shape, dtype)
+        out[rows_i, rows_j] = np.asarray(values, dtype=dtype)[keep]
+        return out
+
+    score = matrix(columns[2])
+    p_res = matrix(columns[3])  # None -> nan
+    p_fund = matrix(columns[4])
+    expected = matrix(columns[5])
+    eligible = matrix([bool(v) for v in columns[6]], bool)
     seen = np.zeros(shape, dtype=bool)
-    versions: set[str] = set()
-    any_prob = False
-    for app_id, pid, sc, pr, pf, ef, el, ver in rows:
-        i, j = a_index.get(app_id), p_index.get(pid)
-        if i is None or j is None:
-            continue
-        score[i, j] = sc
-        if pr is not None:
-            any_prob = True
-            p_res[i, j] = pr
-        if pf is not None:
-            p_fund[i, j] = pf
-        if ef is not None:
-            expected[i, j] = ef
-        eligible[i, j] = bool(el)
-        seen[i, j] = True
-        versions.add(ver)
+    seen[rows_i, rows_j] = True
+    versions = set(columns[7])
+    any_prob = bool(np.isfinite(p_res).any())
     if not seen.all():
         n_missing = int((~seen).sum())
         raise InvalidInputError(
