@@ -305,8 +305,14 @@ class RoundPublic(BaseModel):
 
 
 class RoundScoreRequest(_In):
-    top: int = Field(default=DEFAULT_TOP_K, ge=1, le=1000)
-    allocate: bool = False
+    """How to score a round (passed to the `round_score` job as its params)."""
+
+    top: int = Field(default=DEFAULT_TOP_K, ge=1, le=1000, description="shortlist length")
+    allocate: bool = Field(default=False, description="also allocate seats and budgets")
+    time_limit_s: float = Field(default=30.0, gt=0, le=600, description="allocation solver")
+    what_if: Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")] | None = (
+        Field(default=None, description="e.g. 'P-12:seats=5;P-3:seats=0' (implies allocate)")
+    )
 
 
 # ---------------------------------------------------------------------------------- jobs

@@ -315,12 +315,12 @@ def round_page(request: Request, round_id: str, user: WebStaffDep) -> Response:
 
 @router.post("/rounds/{round_id}/score")
 async def score_round(request: Request, round_id: str, user: WebStaffDep) -> Response:
-    await form_data(request)
+    form = await form_data(request)
     state = request.app.state
     state.store.get_round(round_id)
     job = state.jobs.submit(
         ROUND_SCORE_KIND,
-        {"round_id": round_id, "top": 10, "allocate": False},
+        {"round_id": round_id, "top": 10, "allocate": form.get("allocate") == "on"},
         created_by=user.actor,
         subject=f"rounds/{round_id}",
     )
