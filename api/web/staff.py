@@ -288,6 +288,70 @@ async def deactivate_program(request: Request, program_id: str, user: WebStaffDe
     return RedirectResponse("/staff/programs", status_code=303)
 
 
+# ----------------------------------------------------------------------------- imports
+IMPORT_KINDS = {
+    "programs": "برنامه‌ها",
+    "applications": "درخواست‌ها",
+    "rounds": "دوره‌های پذیرش",
+    "outcomes": "نتیجه‌ها (تصمیم‌ها)",
+}
+
+
+@router.get("/imports", response_class=HTMLResponse)
+def imports_page(request: Request, user: WebStaffDep) -> Response:
+    return render(
+        request, "staff_imports.html", user=user, kinds=IMPORT_KINDS, result=None, errors=[]
+    )
+
+
+@router.post("/imports", response_class=HTMLResponse)
+async def upload(request: Request, user: WebStaffDep) -> Response:
+    """Import a .json/.csv/.xlsx file: all or nothing, every bad row listed."""
+    from starlette.datastructures import UploadFile as StarletteUpload
+
+    from recommender.constants import MAX_IMPORT_BYTES
+    from recommender.errors import ImportValidationError
+
+    from ..routes.imports import import_file
+
+    form = await form_data(request)
+    kind = str(form.get("kind", ""))
+    upload_file = form.get("file")
+    errors: list[dict[str, Any]] = []
+    result = None
+    if kind not in IMPORT_KINDS:
+        errors.append({"field": "نوع", "message": "نوع داده را انتخاب کنید."})
+    elif not isinstance(upload_file, StarletteUpload) or not upload_file.filename:
+        errors.append({"field": "فایل", "message": "فایلی انتخاب نشده است."})
+    else:
+        data = await upload_file.read(MAX_IMPORT_BYTES + 1)
+        try:
+            result = await run_in_threadpool(
+                import_file,
+                request.app.state.store,
+                user,
+                kind,
+                upload_file.filename,
+                data,
+                form.get("skip_invalid") == "on",
+            )
+        except ImportValidationError as exc:
+            errors = [{"row": e.row, "field": e.field, "message": e.reason} for e in exc.errors]
+        except InvalidInputError as exc:
+            errors.append({"field": "فایل", "message": str(exc)})
+        if result is not None and kind == "programs":
+            request.app.state.recommender.reload_in_background()
+    return render(
+        request,
+        "staff_imports.html",
+        status_code=422 if errors else 200,
+        user=user,
+        kinds=IMPORT_KINDS,
+        result=result,
+        errors=errors,
+    )
+
+
 # ------------------------------------------------------------------------------ rounds
 @router.get("/rounds", response_class=HTMLResponse)
 def rounds(request: Request, user: WebStaffDep) -> Response:
