@@ -15,6 +15,8 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the API (/v1, OpenAPI at /openapi.json) and the web UI until Ctrl+C."""
+    import logging
+
     import uvicorn
 
     from api.accounts import read_demo_accounts
@@ -31,8 +33,9 @@ def serve(
             typer.echo(f"  {account.role:<10} {account.name:<16} {account.password}")
     else:
         typer.echo("No accounts yet? Create one: peyvand users add --role staff NAME --password")
-    # Our middleware logs each request by route template; uvicorn's own access log would
-    # print raw paths and query strings, so it is off.
+    # Our middleware logs each request by route template (api.access, INFO); uvicorn's own
+    # access log would print raw paths and query strings, so it is off.
+    logging.getLogger("api").setLevel(logging.INFO)
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
 
 
