@@ -6,7 +6,7 @@ PEYVAND_HOME ?= .peyvand
 # Built embedding models are shared by the demo home and the test suite.
 export PEYVAND_MODEL_CACHE ?= $(CURDIR)/.cache/models
 
-.PHONY: setup models run test lint bench
+.PHONY: setup models run test lint bench system-deps
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,15 +14,30 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed
+FONTS := api/web/static/fonts/Vazirmatn-Regular.woff2
+
+# The Persian web font comes from the npm package `vazirmatn`, never from a remote URL.
+$(FONTS): api/web/package.json api/web/package-lock.json
+	cd api/web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent fonts
+
+# Debian's Chromium drives the browser tests (Playwright uses it; it downloads no browser).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+setup: $(VENV)/.installed $(FONTS)
 
 models: setup
 	$(BIN)/peyvand --home $(PEYVAND_HOME) models build-default
 
+# The demo home is built once (minutes: it embeds the history and trains the rankers);
+# later runs serve it straight away. `rm -r .peyvand` starts afresh.
 run: models
-	$(BIN)/peyvand --home $(PEYVAND_HOME) demo
+	@test -f $(PEYVAND_HOME)/demo_accounts.json || $(BIN)/peyvand --home $(PEYVAND_HOME) demo
+	$(BIN)/peyvand --home $(PEYVAND_HOME) serve
 
-test: models
+test: models system-deps
 	$(BIN)/python -m pytest
 
 lint: setup
