@@ -17,6 +17,10 @@ class Settings(BaseSettings):
     embedding_model: str = "multilingual-e5-small"
     embedding_runtime: str = "auto"
     model_cache: Path | None = None
+    # Web sessions: the signing key (default: created once in HOME/session_secret) and
+    # whether cookies are sent over HTTPS only (turn on behind TLS).
+    session_secret: str | None = None
+    secure_cookies: bool = False
 
     @cached_property
     def resolved_home(self) -> Path:

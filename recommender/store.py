@@ -226,7 +226,9 @@ def display_url(url: str) -> str:
 
 def _make_engine(url: str, echo: bool) -> Engine:
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    # hide_parameters: bound values (business-plan text among them) never reach SQL error
+    # messages or debug logs.
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     is_sqlite = parsed.get_backend_name() == "sqlite"
     if is_sqlite:
         kwargs["connect_args"] = {"check_same_thread": False}
@@ -254,7 +256,10 @@ def _make_engine(url: str, echo: bool) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: sa.Connection) -> None:
-            connection.exec_driver_sql("BEGIN")
+            # IMMEDIATE takes the write lock up front: a read-then-write transaction (an
+            # upsert) then waits on busy_timeout for another writer (the job worker)
+            # instead of failing at once with "database is locked" when it upgrades.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
