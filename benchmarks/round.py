@@ -291,8 +291,10 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_seconds": round(run.cpu_seconds, 2),
             "pairs_per_second": round(n_pairs / scoring_s),
             "stages_s": {k: round(v, 2) for k, v in run.timings.items()},
+            "stages_cpu_s": {k: round(v, 2) for k, v in run.cpu_timings.items()},
             "rescore_unchanged_s": round(rescore_s, 2),
             "meets_target": scoring_s <= 30,
+            "meets_target_in_cpu_time": run.cpu_seconds <= 30,
             "note": "plans prepared beforehand (vectors and BM25 tokens cached); hazm text "
                     "stage measured separately below",
         },
@@ -315,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             "candidate_pairs": result.n_candidate_pairs,
             "placed": result.n_placed,
             "unfilled_seats": result.unfilled_seats,
-            "meets_target": solve_s <= 30,
+            "meets_target": solve_s <= 30 and result.optimal,
         },
         "reports": {"seconds": round(files_s, 2), "cpu_seconds": round(files_cpu, 2),
                     "size_mib": sizes},
@@ -345,7 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("vectorized scoring", f"{scoring_s:.1f} s wall, {run.cpu_seconds:.1f} s CPU",
          "<= 30 s"),
-        ("  per stage", ", ".join(f"{k} {v:.1f}" for k, v in run.timings.items()), ""),
+        ("  per stage, wall s", ", ".join(f"{k} {v:.1f}" for k, v in run.timings.items()), ""),
+        ("  per stage, CPU s", ", ".join(f"{k} {v:.1f}" for k, v in run.cpu_timings.items()),
+         ""),
         ("rescore (unchanged)", f"{rescore_s:.2f} s", ""),
         ("naive pair by pair (extrapolated)", f"{naive_total_s:.0f} s "
          f"({naive_per_pair_ms:.1f} ms/pair)", ""),

@@ -293,7 +293,7 @@ def build_summary(report: RoundReport) -> dict[str, Any]:
     alloc = report.allocation
     usage = {u.program_id: u for u in alloc.programs} if alloc is not None else {}
     eligible_counts = s.eligible.sum(axis=0)
-    programs = []
+    programs: list[dict[str, Any]] = []
     for j, cap in enumerate(report.capacity):
         program = report.programs[cap.program_id]
         used = usage.get(cap.program_id)
@@ -331,8 +331,8 @@ def build_summary(report: RoundReport) -> dict[str, Any]:
     totals: dict[str, Any] = {
         "n_applications": n_app,
         "n_programs": len(s.program_ids),
-        "seats": int(sum(p["seats"] for p in programs)),
-        "budget": int(sum(p["budget"] for p in programs)),
+        "seats": sum(int(p["seats"]) for p in programs),
+        "budget": sum(int(p["budget"]) for p in programs),
     }
     if alloc is not None:
         totals.update(
@@ -624,7 +624,7 @@ def render_html(report: RoundReport, summary: Mapping[str, Any]) -> str:
             "<figcaption>متقاضیان هر استان"
             + (" و جای‌گرفته‌ها" if alloc is not None else "")
             + " (شمارهٔ هر استان در جدول زیر)</figcaption></figure>")
-        rows = [
+        rows: list[tuple[Any, ...]] = [
             (format_number(k), p, format_number(fair["applicants_by_province"][p]),
              format_number(fair["placements_by_province"].get(p, 0)),
              format_number(fair["residency_by_province"].get(p, 0)))
@@ -707,7 +707,9 @@ def _what_if_html(report: RoundReport) -> str:
     )
     if w.baseline_stale:
         parts.append("<p class='note'>تخصیص ذخیره‌شده با مدل یا داده‌های دیگری ساخته شده است.</p>")
-    rows = [(x["application_id"], x["program_id"], "تازه") for x in d.residency_gained] + [
+    rows: list[tuple[Any, ...]] = [
+        (x["application_id"], x["program_id"], "تازه") for x in d.residency_gained
+    ] + [
         (x["application_id"], x["program_id"], "از دست رفته") for x in d.residency_lost
     ]
     if rows:
@@ -823,7 +825,7 @@ def write_xlsx(path: Path, report: RoundReport, summary: Mapping[str, Any]) -> P
     _sheet(wb, "خلاصه", ["شاخص", "مقدار"], [(k, v) for k, v, _ in info],
            widths={0: 36, 1: 48}, row_formats=[fmt for _, _, fmt in info], bold_first=True)
 
-    rows = [
+    rows: list[tuple[Any, ...]] = [
         (p["program_id"], p["name"], KIND_LABELS_FA.get(p["kind"], p["kind"]), p["province"],
          p["seats"], p["seats_used"], p["unfilled_seats"], p["budget"], p["budget_used"],
          p["unused_budget"], p["grant_min"], p["grant_max"], _SOURCE_FA[p["budget_source"]],
@@ -931,6 +933,9 @@ def write_round_reports(out_dir: str | Path, report: RoundReport) -> dict[str, P
     files["summary"] = _json(out / "summary.json", summary)
     files["xlsx"] = write_xlsx(out / "report.xlsx", report, summary)
     html_text = render_html(report, summary)
-    files["html"] = _atomic(out / "report.html",
-                            lambda tmp: tmp.write_text(html_text, encoding="utf-8"))
+
+    def write_html(tmp: Path) -> None:
+        tmp.write_text(html_text, encoding="utf-8")
+
+    files["html"] = _atomic(out / "report.html", write_html)
     return files

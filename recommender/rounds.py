@@ -145,6 +145,7 @@ class RoundRunRow(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
+_SCORES: sa.Table = RoundScoreRow.__table__  # type: ignore[assignment]
 _SCORE_VALUES = (
     "score",
     "p_residency",
@@ -323,7 +324,7 @@ class RoundScores:
         out = []
         for i in range(len(self.application_ids)):
             cols = np.flatnonzero((ranks[i] <= n) & self.eligible[i])
-            out.append(sorted(cols.tolist(), key=lambda j, i=i: ranks[i, j]))
+            out.append(cols[np.argsort(ranks[i, cols], kind="stable")].tolist())
         return out
 
     def shortlist(self, n: int) -> list[list[int]]:
@@ -332,7 +333,7 @@ class RoundScores:
         out = []
         for j in range(len(self.program_ids)):
             rows = np.flatnonzero((ranks[:, j] <= n) & self.eligible[:, j])
-            out.append(sorted(rows.tolist(), key=lambda i, j=j: ranks[i, j]))
+            out.append(rows[np.argsort(ranks[rows, j], kind="stable")].tolist())
         return out
 
 
@@ -383,8 +384,10 @@ class ScoringRun:
         n_empty_plans: plans with no word (scored without semantic/lexical evidence).
         seconds: wall time of the run.
         cpu_seconds: CPU time of this process during the run (all its threads).
-        timings: wall seconds per stage (prepare, embed, lexical, features, predict, write,
-            load).
+        timings: wall seconds per stage (setup: reading the round and checking stored scores;
+            prepare, embed, lexical, features, predict, write; load: reading every score
+            back).
+        cpu_timings: CPU seconds per stage (this process, all threads).
     """
 
     run: RoundRun
@@ -395,6 +398,7 @@ class ScoringRun:
     seconds: float
     cpu_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    cpu_timings: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -407,6 +411,7 @@ class ScoringRun:
             "seconds": round(self.seconds, 3),
             "cpu_seconds": round(self.cpu_seconds, 3),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "cpu_timings": {k: round(v, 3) for k, v in self.cpu_timings.items()},
             "model_version": self.scores.model_version,
             "data_fingerprint": self.scores.fingerprint,
         }
@@ -557,7 +562,7 @@ def _current_applications(
     session: Session, round_id: str, expected: Mapping[str, str], n_programs: int
 ) -> set[str]:
     """Application ids whose stored rows are complete and carry the expected fingerprint."""
-    t = RoundScoreRow.__table__
+    t = _SCORES
     query = (
         sa.select(t.c.application_id, t.c.data_fingerprint, sa.func.count())
         .where(t.c.round_id == round_id)
@@ -576,15 +581,17 @@ def _current_applications(
 def _upsert_scores(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    table = RoundScoreRow.__table__
+    table = _SCORES
     keys = [table.c.round_id, table.c.application_id, table.c.program_id]
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
         else:
-            from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(table)
+            from sqlalchemy.dialects.postgresql import (  # type: ignore[assignment]
+                insert as dialect_insert,
+            )
+        stmt = dialect_insert(table)
         stmt = stmt.on_conflict_do_update(
             index_elements=keys, set_={name: stmt.excluded[name] for name in _SCORE_VALUES}
         )
@@ -643,9 +650,17 @@ def score_round(
     if batch_size < 1:
         raise InvalidInputError(f"batch_size must be >= 1, got {batch_size}")
     started, cpu_started = time.perf_counter(), time.process_time()
-    timings = dict.fromkeys(
-        ("prepare", "embed", "lexical", "features", "predict", "write", "load"), 0.0
-    )
+    stages = ("setup", "prepare", "embed", "lexical", "features", "predict", "write", "load")
+    timings = dict.fromkeys(stages, 0.0)
+    cpu_timings = dict.fromkeys(stages, 0.0)
+    clock = [time.perf_counter(), time.process_time()]
+
+    def lap(stage: str) -> None:
+        now = (time.perf_counter(), time.process_time())
+        timings[stage] += now[0] - clock[0]
+        cpu_timings[stage] += now[1] - clock[1]
+        clock[:] = now
+
     intake, programs, applications = round_inputs(store, round_id)
     builder = model.feature_builder
     if not hasattr(builder, "program_ids_"):
@@ -704,15 +719,16 @@ def score_round(
     prepare = preparer if preparer is not None else TextPreparer(workers)
     with_tokens = model.lexical is not None and hasattr(model.lexical, "scores_for_tokens")
     try:
+        lap("setup")
         if progress is not None:
             progress(n_done, total)
         for batch in _batches(applications, batch_size):
             pending = [a for a in batch if a.id not in done_ids]
             if not pending:
                 continue
-            t0 = time.perf_counter()
+            lap("load")  # bookkeeping between batches counts as load
             prepared = prepare([a.business_plan for a in pending], with_tokens)
-            t1 = time.perf_counter()
+            lap("prepare")
             texts = [text for text, _ in prepared]
             has_words = [_has_words(text) for text in texts]
             to_embed = [text for text, ok in zip(texts, has_words, strict=True) if ok]
@@ -724,7 +740,7 @@ def score_round(
             )
             plans = [next(embedded) if ok else empty for ok in has_words]
             n_empty += has_words.count(False)
-            t2 = time.perf_counter()
+            lap("embed")
             lexical = np.zeros((len(pending), len(position)), dtype=np.float32)
             if model.lexical is not None:
                 for i, ((text, tokens), ok) in enumerate(zip(prepared, has_words, strict=True)):
@@ -742,13 +758,13 @@ def score_round(
                             "rebuild the index (peyvand index build)"
                         )
                     lexical[i] = row
-            t3 = time.perf_counter()
+            lap("lexical")
             pairs = np.stack(
                 [np.repeat(np.arange(len(pending)), n_prog), np.tile(columns, len(pending))],
                 axis=1,
             )
             X = builder.transform(pending, plans, lexical, pairs=pairs)
-            t4 = time.perf_counter()
+            lap("features")
             if model.ranker is not None:
                 out = model.ranker.predict(X)
                 score = np.asarray(out.score, dtype=np.float64)
@@ -758,21 +774,21 @@ def score_round(
             else:
                 assert fallback is not None
                 score = np.asarray(fallback(X), dtype=np.float64)
-                p_res = p_fund = expected = None
+                p_res = p_fund = expected = None  # type: ignore[assignment]
             if eligible_col is not None:
                 eligible = X[:, eligible_col] > 0
             else:
                 eligible = np.array(
                     [eligibility(a, p) is None for a in pending for p in programs], dtype=bool
                 )
-            t5 = time.perf_counter()
+            lap("predict")
             rows = _score_rows(
                 round_id, pending, program_ids, app_fp, version,
                 score, p_res, p_fund, expected, eligible,
             )
             with store.session() as s:
                 _upsert_scores(s, rows)
-                t = RoundScoreRow.__table__
+                t = _SCORES
                 s.execute(
                     sa.delete(t).where(
                         t.c.round_id == round_id,
@@ -787,16 +803,10 @@ def score_round(
                     .values(n_done=n_done, updated_at=_utcnow())
                 )
             n_scored += len(pending)
-            t6 = time.perf_counter()
-            for key, value in zip(
-                ("prepare", "embed", "lexical", "features", "predict", "write"),
-                (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5),
-                strict=True,
-            ):
-                timings[key] += value
+            lap("write")
             if progress is not None:
                 progress(n_done, total)
-        t0 = time.perf_counter()
+        lap("load")
         with store.session() as s:
             _drop_departed(s, round_id, {a.id for a in applications})
             s.execute(
@@ -808,7 +818,7 @@ def score_round(
             store, round_id, [a.id for a in applications], program_ids,
             model_version=version, fingerprint=round_fp,
         )
-        timings["load"] = time.perf_counter() - t0
+        lap("load")
     except BaseException as exc:
         status = "failed" if isinstance(exc, Exception) else "interrupted"
         message = str(exc) if isinstance(exc, PeyvandError) else type(exc).__name__
@@ -841,6 +851,7 @@ def score_round(
         seconds=time.perf_counter() - started,
         cpu_seconds=time.process_time() - cpu_started,
         timings=timings,
+        cpu_timings=cpu_timings,
     )
 
 
@@ -894,7 +905,7 @@ def _score_rows(
 
 def _drop_departed(session: Session, round_id: str, keep: set[str]) -> None:
     """Delete the rows of applications that left the round."""
-    t = RoundScoreRow.__table__
+    t = _SCORES
     stored = set(
         session.scalars(sa.select(t.c.application_id).where(t.c.round_id == round_id).distinct())
     )
@@ -929,7 +940,7 @@ def load_round_scores(
     Raises:
         InvalidInputError: some requested pairs have no stored score (score the round).
     """
-    t = RoundScoreRow.__table__
+    t = _SCORES
     query = sa.select(
         t.c.application_id,
         t.c.program_id,
