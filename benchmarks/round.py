@@ -170,9 +170,19 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     programs = make_programs(args.programs, rng)
     apps, train = make_round_data(args.apps, programs)
+    # Round capacity drawn as data.synthetic draws its rounds': a quarter to a half of each
+    # program's seats, 1.5-4 times its largest grant as budget.
     intake = IntakeRound(
         id="BENCH", name="دوره سنجش", opens_on="2026-09-23", closes_on="2026-11-21",
-        programs=[RoundProgram(program_id=p.id) for p in programs],
+        programs=[
+            RoundProgram(
+                program_id=p.id,
+                seats=max(1, round(p.residency_seats * rng.uniform(0.25, 0.5)))
+                if p.residency_seats else 0,
+                budget=int(round(p.funding_max * rng.uniform(1.5, 4.0) / 1e8)) * 10**8,
+            )
+            for p in programs
+        ],
     )
     store = Store(args.db_url or f"sqlite:///{workdir / 'bench.db'}")
     store.upgrade()
@@ -315,6 +325,14 @@ def main(argv: list[str] | None = None) -> int:
             "optimal": result.optimal,
             "gap": result.gap if np.isfinite(result.gap) else None,
             "candidate_pairs": result.n_candidate_pairs,
+            "parts": {
+                name: {k: v for k, v in part.items() if k in ("status", "seconds", "gap")}
+                for name, part in getattr(result, "parts", {}).items()
+            },
+            "seats": int(problem.seats.sum()),
+            "needs_residency": int(problem.needs_residency.sum()),
+            "budget_rial": int(problem.budget.sum()),
+            "funding_asked_rial": int(problem.funding_ask.sum()),
             "placed": result.n_placed,
             "unfilled_seats": result.unfilled_seats,
             "meets_target": solve_s <= 30 and result.optimal,

@@ -188,3 +188,31 @@ def test_round_score_job_runs_on_the_library(store: Store, tmp_path: Path) -> No
     register(registry)
     kind = registry.get("round_score")
     assert kind is not None and kind.function is round_score_job
+
+
+@pytest.mark.slow
+def test_score_on_the_real_recommender_glue(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`load_scoring_model` through `api.services.load_recommender` (index, features, the
+    unsupervised fallback) with the bag-of-words embedder instead of e5."""
+    services = pytest.importorskip("api.services")
+    from api.settings import Settings
+    from tests.recommender._round_fixtures import FakeEmbedder
+
+    monkeypatch.setenv("PEYVAND_DATABASE_URL", db_url)
+    monkeypatch.setattr(services, "load_embedder", lambda settings: FakeEmbedder())
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "init"]) == 0
+    with Store(db_url) as store:
+        fill_store(store, N_APPS)
+        services.build_index(Settings(home=home, database_url=db_url), store=store,
+                             embedder=FakeEmbedder())
+    out = tmp_path / "out"
+    assert run(home, ROUND_ID, "--out", str(out), "--allocate", "-q", "--workers", "1") == 0
+    printed = capsys.readouterr().out
+    assert "model unsupervised; scored 12, reused 0" in printed
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["model_version"] == "unsupervised" and summary["optimal"] is True
+    assert summary["embedding_model"] == "fake-bow-32"
