@@ -22,6 +22,9 @@ gain > 0, over the whole list). Models:
   (the overall rate for programs without history);
 - `random`: seeded uniform scores.
 
+The report also shows `unsupervised` (`ranking.unsupervised_score`, the fallback used before
+any model is trained); metrics.json keeps exactly the models above.
+
 Ties are broken by one seeded random order shared by all models.
 
 **Candidates.** Recall@50: the share of relevant held-out pairs (gain > 0) whose program is
@@ -51,6 +54,7 @@ from sklearn.metrics import roc_auc_score
 
 from recommender.constants import DEFAULT_CANDIDATES, SEED
 from recommender.features import FEATURE_NAMES
+from recommender.ranking import unsupervised_score
 
 from .dataset import Dataset, round_programs
 from .metrics import (
@@ -287,6 +291,7 @@ def evaluate(
     scores = {"ranker": np.asarray(ranker.predict(task.X).score, dtype=np.float64)}
     scores.update(baseline_scores(ds, task, seed))
     models = {name: ranking_metrics(task, scores[name], seed) for name in MODEL_ORDER}
+    extra = {"unsupervised": ranking_metrics(task, unsupervised_score(task.X), seed)}
     recall = candidate_recall(ds, retriever, k_candidates)
     held = ds.is_test
     out = ranker.predict(ds.X[held])
@@ -316,6 +321,10 @@ def evaluate(
         "k_candidates": k_candidates,
         "reliability": {"residency": res_curve, "funding": fund_curve},
         "best_baseline": best_baseline,
+        "extra_models": {
+            name: {k: round(float(v), 4) for k, v in values.items()}
+            for name, values in extra.items()
+        },
         "bars": {
             "ndcg@10_margin": round(margin, 4),
             "ndcg@10_margin_ok": margin >= QUALITY_BARS["ndcg@10_margin_over_best_baseline"],
@@ -340,6 +349,7 @@ _MODEL_FA = {
     "embedding": "بردار معنایی",
     "popularity": "محبوبیت (نرخ پذیرش گذشته)",
     "random": "تصادفی",
+    "unsupervised": "امتیاز بدون آموزش (جایگزین پیش از آموزش مدل)",
 }
 _TARGET_FA = {"residency": "احتمال پذیرش استقرار", "funding": "احتمال تأمین مالی"}
 
@@ -419,7 +429,7 @@ def render_report(evaluation: Evaluation) -> str:
         f"<tr><td>{esc(_MODEL_FA.get(name, name))} <code>{esc(name)}</code></td>"
         + "".join(f"<td>{_fmt(vals[k])}</td>" for k in RANKING_METRICS)
         + "</tr>"
-        for name, vals in m["models"].items()
+        for name, vals in {**m["models"], **d.get("extra_models", {})}.items()
     )
     calib = "".join(
         f"<tr><td>{esc(_TARGET_FA[t])}</td><td>{_fmt(v['auc'])}</td><td>{_fmt(v['brier'])}</td>"
