@@ -45,7 +45,9 @@ __all__ = [
     "Explainer",
     "PlanReading",
     "contributions",
+    "contributions_from",
     "reason_groups",
+    "replacement_rows",
 ]
 
 # Feature-name prefixes behind each kind of reason (see features.FEATURES).
@@ -149,10 +151,55 @@ def reason_groups(feature_names: Sequence[str]) -> dict[str, list[int]]:
     return groups
 
 
+def replacement_rows(X: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+    """Each row of X once per feature, with that feature set to its baseline value.
+
+    Args:
+        X: (n, n_features) the rows to explain.
+        baseline: (n_features,) the reference value of each feature.
+
+    Returns:
+        (n * n_features, n_features) float32: row i * n_features + j is X[i] with
+        x_j := baseline_j.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    n, f = X.shape
+    batch = np.repeat(X, f, axis=0).reshape(n, f, f)
+    idx = np.arange(f)
+    batch[:, idx, idx] = np.asarray(baseline, dtype=np.float32).reshape(f)[idx]
+    return batch.reshape(n * f, f)
+
+
+def contributions_from(
+    full: np.ndarray, replaced: np.ndarray, X: np.ndarray, baseline: np.ndarray
+) -> np.ndarray:
+    """Contributions from scores already computed: full[i] - replaced[i, j].
+
+    Args:
+        full: (n,) the scores of X.
+        replaced: (n * n_features,) the scores of `replacement_rows(X, baseline)`.
+        X: (n, n_features) the rows.
+        baseline: (n_features,) the reference values.
+
+    Returns:
+        (n, n_features) float64 (0 where x_j equals the baseline).
+    """
+    X = np.asarray(X, dtype=np.float32)
+    n, f = X.shape
+    out = np.asarray(full, dtype=np.float64).reshape(n, 1) - np.asarray(
+        replaced, dtype=np.float64
+    ).reshape(n, f)
+    out[np.isclose(X, np.asarray(baseline, dtype=np.float32).reshape(1, f))] = 0.0
+    return out
+
+
 def contributions(
     score: Callable[[np.ndarray], np.ndarray], X: np.ndarray, baseline: np.ndarray
 ) -> np.ndarray:
     """Per-feature contribution of each row's score: score(x) - score(x with x_j := base_j).
+
+    One call of `score` over the rows and their replacements together (a model's per-call
+    overhead, e.g. a Python loop over boosted trees, is paid once).
 
     Args:
         score: maps (n, n_features) to (n,) scores.
@@ -166,16 +213,8 @@ def contributions(
     n, f = X.shape
     if n == 0 or f == 0:
         return np.zeros((n, f))
-    base = np.asarray(baseline, dtype=np.float32).reshape(1, f)
-    full = np.asarray(score(X), dtype=np.float64).reshape(n)
-    # Row (i, j) of the batch is X[i] with feature j replaced by the baseline.
-    batch = np.repeat(X, f, axis=0).reshape(n, f, f)
-    idx = np.arange(f)
-    batch[:, idx, idx] = base[0, idx]
-    replaced = np.asarray(score(batch.reshape(n * f, f)), dtype=np.float64).reshape(n, f)
-    out = full[:, None] - replaced
-    out[np.isclose(X, base)] = 0.0
-    return out
+    scores = np.asarray(score(np.vstack([X, replacement_rows(X, baseline)])), dtype=np.float64)
+    return contributions_from(scores[:n], scores[n:], X, baseline)
 
 
 class Explainer:
