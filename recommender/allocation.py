@@ -33,16 +33,21 @@ Constraints:
 
 Only eligible, non-vetoed pairs get variables, and only each application's `top_k`
 programs by score (pins, and pairs named by a per-program province minimum, are always
-kept), so a 2,000 x 150 round stays small and sparse. "Optimal" therefore means optimal
-among those candidate pairs; ``top_k=None`` keeps every eligible pair.
+kept), so a 2,000 x 150 round stays small and sparse. Of those, only the `funding_top_k`
+pairs whose largest grant is worth most may fund the application (funding pins are always
+kept). "Optimal" therefore means optimal among those candidate pairs; ``top_k=None`` and
+``funding_top_k=None`` keep every eligible pair.
 
 Residency and funding share no constraint, so they are solved as two MILPs (residency first,
 then funding with the time left, never under 10% of the limit); together they are exactly
 the MILP above. The residency part is a b-matching and solves in seconds; the funding part
 (one funder per application, continuous amounts under scarce budgets, a generalised
 assignment structure) is the hard one: on a contended 2,000 x 150 round it is proven optimal
-in about 30 s only with a small `top_k` (see benchmarks/allocation_speed.py). When the time
-limit stops it, the result is the best allocation found, with its gap. HiGHS checks the
+within 30 s only with a small `funding_top_k` (3 by default; see
+benchmarks/allocation_speed.py). The relative gap is promised on the whole objective, so the
+funding part may stop at a slightly larger gap of its own when the residency part is proven
+with room to spare (`Allocator._funding_gap`). When the time limit stops it, the result is
+the best allocation found, with its gap. HiGHS checks the
 limit between its steps, so a solve may overrun it by a few seconds.
 
 Infeasible pins are found before the solver and reported with `InfeasibleError` naming the
@@ -66,6 +71,12 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from .errors import InfeasibleError, InvalidInputError, PeyvandError, SolverTimeLimitError
 
 DEFAULT_ALLOCATION_TOP_K = 20
+# Funding candidates per application: an application is realistically funded by one of its
+# best few programs, and the funding MILP (one funder per application under scarce budgets)
+# is proven optimal within the time limit only when this stays small: on the seeded
+# 2,000 x 150 round, 3 proves optimal in ~20 CPU seconds, 4 and 5 do not within 30 s
+# (benchmarks/allocation_speed.py).
+DEFAULT_FUNDING_TOP_K = 3
 DEFAULT_TIME_LIMIT_S = 30.0
 DEFAULT_MIP_REL_GAP = 1e-4
 # Grant minimums below this share of the largest grant are below the solver's resolution.
@@ -479,6 +490,10 @@ class Allocator:
             allocation found is returned with ``optimal=False`` and its gap.
         top_k: candidate programs kept per application, best scores first (pins and pairs
             named by per-program province minimums are always kept); ``None`` keeps all.
+        funding_top_k: of those, the programs that may fund the application: the ones whose
+            largest possible grant is worth most in the objective (fit x P(funding) x share
+            of the request it covers, plus `funding_award`), among those that can fund it at
+            all; funding pins are always kept. ``None``: every candidate pair of `top_k`.
         weights: `AllocationWeights` or a dict of its fields.
         mip_rel_gap: relative gap at which the solver calls a solution optimal.
     """
@@ -489,9 +504,11 @@ class Allocator:
         top_k: int | None = DEFAULT_ALLOCATION_TOP_K,
         weights: AllocationWeights | Mapping[str, Any] | None = None,
         mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
+        funding_top_k: int | None = DEFAULT_FUNDING_TOP_K,
     ) -> None:
         self.time_limit_s = time_limit_s
         self.top_k = top_k
+        self.funding_top_k = funding_top_k
         self.weights = weights
         self.mip_rel_gap = mip_rel_gap
 
@@ -502,6 +519,7 @@ class Allocator:
             "top_k": self.top_k,
             "weights": self._weights().to_dict(),
             "mip_rel_gap": self.mip_rel_gap,
+            "funding_top_k": self.funding_top_k,
         }
 
     def _weights(self) -> AllocationWeights:
@@ -516,6 +534,10 @@ class Allocator:
             raise InvalidInputError("time_limit_s must be > 0")
         if self.top_k is not None and not (isinstance(self.top_k, int) and self.top_k >= 1):
             raise InvalidInputError("top_k must be a whole number >= 1 or None")
+        if self.funding_top_k is not None and not (
+            isinstance(self.funding_top_k, int) and self.funding_top_k >= 1
+        ):
+            raise InvalidInputError("funding_top_k must be a whole number >= 1 or None")
         if not 0 <= self.mip_rel_gap < 1:
             raise InvalidInputError("mip_rel_gap must be in [0, 1)")
 
@@ -544,7 +566,15 @@ class Allocator:
         pin_x, pin_y = _check_pins(problem, allowed, can_x, can_y, lo_pair, a_index, p_index)
         keep = self._candidates(problem, allowed, pin_x | pin_y)
         _check_province_minimums(problem, keep & can_x, pin_x)
-        model = _build_model(problem, weights, keep, can_x, can_y, lo_pair, hi_pair, pin_x, pin_y)
+        keep_y = (
+            _best_per_row(
+                _funding_value(problem, weights, hi_pair), keep & can_y, self.funding_top_k
+            )
+            | pin_y
+        )
+        model = _build_model(
+            problem, weights, keep & can_x, keep_y & can_y, lo_pair, hi_pair, pin_x, pin_y
+        )
 
         # Residency (x) and funding (y, f) share no constraint and the objective is their
         # sum, so the two parts are solved as two MILPs: same optimum, much easier to prove.
@@ -565,7 +595,8 @@ class Allocator:
             if limit is not None:  # what the residency part left, but never under 10%
                 limit = max(limit - (time.perf_counter() - started), 0.1 * limit)
             part_started = time.perf_counter()
-            res = self._milp(_funding_matrices(problem, model), limit)
+            gap = self._funding_gap(problem, model, parts[0] if parts else None)
+            res = self._milp(_funding_matrices(problem, model), limit, gap)
             part_info["funding"] = _part_info(res, part_started)
             if res.status == 2:
                 raise InfeasibleError(
@@ -633,17 +664,7 @@ class Allocator:
         self, problem: AllocationProblem, allowed: np.ndarray, pinned: np.ndarray
     ) -> np.ndarray:
         """(n_app, n_prog) bool: pairs that get variables."""
-        n_prog = problem.n_programs
-        if self.top_k is None or self.top_k >= n_prog:
-            keep = allowed.copy()
-        else:
-            masked = np.where(allowed, problem.score, -np.inf)
-            # argpartition picks the top_k per row; ties at the boundary are broken by index.
-            top = np.argpartition(-masked, self.top_k - 1, axis=1)[:, : self.top_k]
-            keep = np.zeros_like(allowed)
-            np.put_along_axis(keep, top, True, axis=1)
-            keep &= allowed
-        keep |= pinned
+        keep = _best_per_row(problem.score, allowed, self.top_k) | pinned
         if problem.app_province is not None:
             provinces = np.asarray(problem.app_province, dtype=object)
             p_index = {p: j for j, p in enumerate(problem.program_ids)}
@@ -654,9 +675,39 @@ class Allocator:
                     keep[rows, j] |= allowed[rows, j]
         return keep
 
-    def _milp(self, matrices: _Matrices, time_limit: float | None) -> Any:
+    def _funding_gap(self, problem: AllocationProblem, model: _Model, residency: Any) -> float:
+        """The relative gap the funding part may stop at so the whole stays within
+        `mip_rel_gap`.
+
+        The promise is on the sum of both parts: (slack_r + slack_f) / (obj_r + obj_f) <= g.
+        With the residency part solved (slack_r known), that holds whenever the funding gap is
+        at most ``g + (g * obj_r - slack_r) / U``, U being any upper bound on obj_f: here the
+        smaller of "each application at its most valuable pair" and "each program's budget at
+        its best value per rial".
+        """
+        g = self.mip_rel_gap
+        if residency is None or residency.status != 0 or residency.fun is None:
+            return g
+        obj_r = -float(residency.fun)
+        bound_r = (
+            -float(residency.mip_dual_bound) if residency.mip_dual_bound is not None else obj_r
+        )
+        spare = g * obj_r - max(bound_r - obj_r, 0.0)
+        pair_best = model.value_y + model.value_f * model.hi
+        by_app = np.zeros(int(model.ya.max(initial=-1)) + 1)
+        np.maximum.at(by_app, model.ya, pair_best)
+        rate = model.value_f + model.value_y / np.maximum(model.lo, 1)  # value per rial, max
+        by_prog = np.zeros(int(model.yp.max(initial=-1)) + 1)
+        np.maximum.at(by_prog, model.yp, rate)
+        budget = problem.budget[: by_prog.size].astype(float)
+        upper = min(float(by_app.sum()), float((by_prog * budget).sum()))
+        if spare <= 0 or upper <= 0:
+            return g
+        return g + spare / upper
+
+    def _milp(self, matrices: _Matrices, time_limit: float | None, gap: float | None = None) -> Any:
         c, integrality, bounds, constraints = matrices
-        options: dict[str, Any] = {"mip_rel_gap": self.mip_rel_gap}
+        options: dict[str, Any] = {"mip_rel_gap": self.mip_rel_gap if gap is None else gap}
         if time_limit is not None:
             options["time_limit"] = float(time_limit)
         return milp(
@@ -795,6 +846,31 @@ def diff_allocations(before: AllocationResult, after: AllocationResult) -> Alloc
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _funding_value(
+    problem: AllocationProblem, weights: AllocationWeights, hi: np.ndarray
+) -> np.ndarray:
+    """(n_app, n_prog) the most each pair's funding can add to the objective (largest grant)."""
+    if weights.funding_unit is not None:
+        share = hi / weights.funding_unit
+    else:
+        expected = np.asarray(problem.expected_funding, dtype=float)
+        share = np.divide(hi, expected, out=np.zeros(hi.shape), where=expected > 0)
+    fit_f = problem.score * problem.p_funding
+    return fit_f * (weights.funding * share + weights.funding_award)
+
+
+def _best_per_row(score: np.ndarray, mask: np.ndarray, k: int | None) -> np.ndarray:
+    """The `k` best-scored True cells of `mask` in each row (all of them when k is None)."""
+    if k is None or k >= mask.shape[1]:
+        return mask.copy()
+    masked = np.where(mask, score, -np.inf)
+    # A stable sort: ties at the boundary are broken by program order.
+    top = np.argsort(-masked, axis=1, kind="stable")[:, :k]
+    keep = np.zeros_like(mask)
+    np.put_along_axis(keep, top, True, axis=1)
+    return keep & mask
 
 
 def _capabilities(
@@ -957,16 +1033,15 @@ def _check_province_minimums(
 def _build_model(
     problem: AllocationProblem,
     weights: AllocationWeights,
-    keep: np.ndarray,
-    can_x: np.ndarray,
-    can_y: np.ndarray,
+    keep_x: np.ndarray,
+    keep_y: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
     pin_x: np.ndarray,
     pin_y: np.ndarray,
 ) -> _Model:
-    xa, xp = np.nonzero(keep & can_x)
-    ya, yp = np.nonzero(keep & can_y)
+    xa, xp = np.nonzero(keep_x)
+    ya, yp = np.nonzero(keep_y)
     hi_y = hi[ya, yp].astype(np.int64)
     if weights.funding_unit is not None:
         per_rial = np.full(ya.size, 1.0 / weights.funding_unit)
@@ -986,7 +1061,7 @@ def _build_model(
         scale=float(max(int(hi_y.max(initial=1)), 1)),
         x_pinned=pin_x[xa, xp],
         y_pinned=pin_y[ya, yp],
-        n_pairs=int(keep.sum()),
+        n_pairs=int((keep_x | keep_y).sum()),
     )
 
 

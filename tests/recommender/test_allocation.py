@@ -24,7 +24,7 @@ from recommender.allocation import (
 from recommender.errors import InfeasibleError, InvalidInputError
 
 M = 1_000_000  # amounts are whole millions of rial, so 1-rial rounding is negligible
-EXACT = {"top_k": None, "mip_rel_gap": 0.0, "time_limit_s": 60.0}
+EXACT = {"top_k": None, "funding_top_k": None, "mip_rel_gap": 0.0, "time_limit_s": 60.0}
 PROPERTY = settings(
     max_examples=60,
     deadline=None,
@@ -167,8 +167,14 @@ def assert_valid(
     assert 0.0 <= result.top3_share <= 1.0
 
 
-def brute_force(problem: AllocationProblem, weights: AllocationWeights) -> float | None:
+def brute_force(
+    problem: AllocationProblem,
+    weights: AllocationWeights,
+    funding_mask: np.ndarray | None = None,
+) -> float | None:
     """Best objective by enumeration, or None when nothing is feasible.
+
+    `funding_mask`: pairs that may be funded (funding pins always may); None = all.
 
     Residency (x) and funding (y, f) share no constraint and the objective is their sum, so
     each part is enumerated on its own: every application picks no program or one. For a
@@ -229,8 +235,11 @@ def brute_force(problem: AllocationProblem, weights: AllocationWeights) -> float
     request = np.maximum(problem.expected_funding, 1)  # a 0 ask is never funded anyway
     unit = request if weights.funding_unit is None else weights.funding_unit
     per_rial = fit * weights.funding / unit
+    may_fund = allowed if funding_mask is None else allowed & funding_mask
+    for i, j in fund_pins:
+        may_fund[i, j] = allowed[i, j]
     y_options = [
-        [None] + [j for j in range(n_p) if allowed[i, j] and hi[i, j] >= lo[j]] for i in range(n_a)
+        [None] + [j for j in range(n_p) if may_fund[i, j] and hi[i, j] >= lo[j]] for i in range(n_a)
     ]
     best_y = None
     for choice in itertools.product(*y_options):
@@ -277,6 +286,64 @@ def test_optimum_equals_brute_force_on_tiny_instances(
     assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-7)
     # The solver's proven bound matches too: rounding to whole rial repaired nothing.
     assert result.bound == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+def best_funders(problem: AllocationProblem, weights: AllocationWeights, k: int) -> np.ndarray:
+    """Each application's k most valuable fundable pairs (value of the largest grant; ties
+    by program order), as a mask: the reference for `funding_top_k`."""
+    a_idx = {a: i for i, a in enumerate(problem.application_ids)}
+    p_idx = {p: j for j, p in enumerate(problem.program_ids)}
+    lo = np.maximum(problem.grant_min, 1)
+    hi = np.minimum(
+        np.minimum(problem.grant_max, problem.budget)[None, :], problem.expected_funding
+    )
+    fundable = problem.eligible & (hi >= lo[None, :]) & (problem.budget >= lo)[None, :]
+    for a, p in problem.vetoes:
+        fundable[a_idx[a], p_idx[p]] = False
+    request = np.maximum(problem.expected_funding, 1)
+    value = (problem.score * problem.p_funding) * (
+        weights.funding * hi / request + weights.funding_award
+    )
+    mask = np.zeros_like(fundable)
+    for i in range(problem.n_applications):
+        options = sorted(np.flatnonzero(fundable[i]), key=lambda j: (-value[i, j], j))
+        mask[i, options[:k]] = True
+    return mask
+
+
+@PROPERTY
+@given(problem=small_problems(), k=st.sampled_from([1, 2]), award=st.sampled_from([0.0, 0.3]))
+def test_funding_top_k_is_the_optimum_over_each_applications_best_funders(
+    problem: AllocationProblem, k: int, award: float
+) -> None:
+    weights = AllocationWeights(funding_award=award)
+    expected = brute_force(problem, weights, best_funders(problem, weights, k))
+    allocator = Allocator(weights=weights, **{**EXACT, "funding_top_k": k})
+    if expected is None:
+        with pytest.raises(InfeasibleError):
+            allocator.solve(problem)
+        return
+    result = allocator.solve(problem)
+    assert result.optimal
+    assert_valid(problem, result)
+    assert result.objective == pytest.approx(expected, rel=1e-7, abs=1e-7)
+    mask = best_funders(problem, weights, k)
+    a_idx = {a: i for i, a in enumerate(problem.application_ids)}
+    p_idx = {p: j for j, p in enumerate(problem.program_ids)}
+    for d in result.decisions:
+        if d.funding_amount > 0 and (d.application_id, d.program_id) not in problem.pins:
+            assert mask[a_idx[d.application_id], p_idx[d.program_id]], d
+
+
+def test_funding_top_k_keeps_funding_pins_and_rejects_bad_values() -> None:
+    # Nobody needs a residency, so the pin is a funding pin; A-0's better funder is P-0.
+    problem = make_problem(needs_residency=[False, False, False], pins=[("A-0", "P-1")])
+    result = Allocator(funding_top_k=1, time_limit_s=10).solve(problem)
+    assert_valid(problem, result)
+    assert result.funding_of("A-0")[0] == "P-1"
+    for bad in (0, -1, 1.5):
+        with pytest.raises(InvalidInputError, match="funding_top_k"):
+            Allocator(funding_top_k=bad).solve(problem)  # type: ignore[arg-type]
 
 
 @PROPERTY
