@@ -23,8 +23,8 @@ Sets (from `--data`, never copied into the repository; see its README.md):
   comparable with the other methods' (it loses on 01, where each question has one partner
   among unrelated ones, and wins on 02, where each premise's own hypotheses compete).
 
-Passage and query vectors are cached under `.cache/eval/` by (model id, role, text hash), so
-a rerun only embeds what it has not seen.
+Passage and query vectors are cached in `.cache/eval/embeddings.sqlite` (the Embedder's own
+vector cache, keyed by model id, role and text hash), so a rerun only embeds what is new.
 
 Usage:
     .venv/bin/python benchmarks/embedding_quality.py --data ../shared/eval
@@ -36,11 +36,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import os
 import platform
-import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -155,60 +153,32 @@ def load_pair_set(data: Path, key: str, split: str, limit: int | None) -> PairSe
 
 
 class CachedEncoder:
-    """The default embedder behind an on-disk cache keyed by (model id, role, text hash)."""
+    """The default embedder with its own vector cache (`Embedder(cache_path=...)`), so a rerun
+    only embeds what it has not seen; encodes in batches to report progress."""
 
     def __init__(self, model: str, runtime: str, models_dir: Path | None, cache_dir: Path):
         from recommender.embedding import Embedder
 
-        kwargs: dict[str, Any] = {"model": model, "runtime": runtime}
-        if models_dir is not None:
-            kwargs["models_dir"] = models_dir
         started = time.perf_counter()
-        self.embedder = Embedder(**kwargs).fit()
+        self.embedder = Embedder(
+            model=model, runtime=runtime, models_dir=models_dir,
+            cache_path=cache_dir / "embeddings.sqlite",
+        ).fit()
         self.load_seconds = time.perf_counter() - started
         self.model_id = self.embedder.model_id_
         self.encode_seconds = 0.0
-        self.encoded = 0
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(cache_dir / "vectors.sqlite")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (model_id TEXT, role TEXT, text_hash TEXT,"
-            " vector BLOB, PRIMARY KEY (model_id, role, text_hash))"
-        )
 
-    def encode(self, texts: Sequence[str], role: str, batch_size: int = 32) -> np.ndarray:
+    def encode(self, texts: Sequence[str], role: str, batch_size: int = 64) -> np.ndarray:
         """(len(texts), dim) float32 vectors; `role` is "query" or "passage"."""
-        hashes = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
-        found: dict[str, np.ndarray] = {}
-        unique = list(dict.fromkeys(hashes))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
-                f"SELECT text_hash, vector FROM vectors WHERE model_id = ? AND role = ?"
-                f" AND text_hash IN ({marks})",
-                [self.model_id, role, *chunk],
-            )
-            found.update((h, np.frombuffer(v, dtype=np.float32)) for h, v in rows)
-        todo = {h: t for h, t in zip(hashes, texts, strict=True) if h not in found}
-        items = list(todo.items())
         embed = self.embedder.embed_queries if role == "query" else self.embedder.embed_passages
-        for start in range(0, len(items), batch_size):
-            batch = items[start : start + batch_size]
+        parts = []
+        for start in range(0, len(texts), batch_size):
             began = time.perf_counter()
-            vectors = np.asarray(embed([t for _, t in batch]), dtype=np.float32)
+            parts.append(embed(list(texts[start : start + batch_size])))
             self.encode_seconds += time.perf_counter() - began
-            self.encoded += len(batch)
-            rows = [(h, v) for (h, _), v in zip(batch, vectors, strict=True)]
-            self.db.executemany(
-                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)",
-                [(self.model_id, role, h, v.tobytes()) for h, v in rows],
-            )
-            self.db.commit()
-            found.update(rows)
-            print(f"  embedded {min(start + batch_size, len(items))}/{len(items)} ({role})",
+            print(f"  {role}: {min(start + batch_size, len(texts))}/{len(texts)}",
                   file=sys.stderr, flush=True)
-        return np.stack([found[h] for h in hashes]) if hashes else np.zeros((0, 0), np.float32)
+        return np.concatenate(parts) if parts else np.zeros((0, self.embedder.dim_), np.float32)
 
 
 # --------------------------------------------------------------------------- methods
@@ -477,8 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     if encoder is not None:
         report["embedding"] = {
             "model_load_seconds": round(encoder.load_seconds, 2),
-            "texts_embedded_this_run": encoder.encoded,
-            "embed_seconds_this_run": round(encoder.encode_seconds, 2),
+            "chunks_encoded_this_run": encoder.embedder.n_encoded_,
+            "embed_seconds_this_run (cache hits included)": round(encoder.encode_seconds, 2),
         }
     print_report(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
