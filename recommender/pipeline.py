@@ -60,6 +60,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+_EXTRA = ("p_residency", "p_funding", "expected_funding")
 NOTE_UNSUPERVISED = "no trained model yet: unsupervised score (run `peyvand train`)"
 
 
@@ -574,16 +575,11 @@ class Recommender:
         if application is None:
             self._assume_unknown_facts(X, facts, positions)
 
-        scores, extra = self._score(X)
+        memo = self._pair_memo(plan, subject, facts)
+        scores, extra = self._scores(X, positions, memo)
         fused = np.array([c.fused_score for c in candidates])
         order = np.lexsort((-fused, -scores))[:top]
-        # Contributions of the shown items only, in one more model call: a boosted model's
-        # cost grows with its rows (about 60 ns per row and tree, on top of ~18 us per tree
-        # and call), so scoring every candidate's replacements would cost more than it shows.
-        baseline = self._baseline if self._baseline is not None else X.mean(axis=0)
-        shown = X[order]
-        replaced, _ = self._score(replacement_rows(shown, baseline))
-        contrib = contributions_from(scores[order], replaced, shown, baseline)
+        contrib = self._contributions(X, positions, order, scores, memo)
         open_seats = dict(filters.open_seats) if filters and filters.open_seats else {}
         for rank, (row, i) in enumerate(zip(contrib, order, strict=True), start=1):
             result.items.append(
@@ -706,6 +702,71 @@ class Recommender:
         put("kb_ok", 1.0)
         if "eligible" in col and "program_active" in col:
             X[:, col["eligible"]] = X[:, col["program_active"]]
+
+    def _pair_memo(
+        self, plan: PreparedPlan, subject: Application, facts: ApplicantFacts
+    ) -> dict[Any, Any] | None:
+        """Per-plan memo of the ranker's outputs for (these applicant facts, program).
+
+        A pair's features depend only on the plan, the applicant's facts and the program
+        record, all fixed here, so a stored application asked about again reuses its scored
+        pairs. Only with a trained ranker that has training means (then contributions do
+        not depend on the candidate set); the fallback is cheap enough to recompute.
+        """
+        if self.ranker is None or self._baseline is None:
+            return None
+        key = (repr(facts), repr(subject.model_dump(exclude={"business_plan"})))
+        memos = plan.memo.setdefault("pairs", {})
+        if key not in memos and len(memos) >= 8:
+            memos.clear()
+        return memos.setdefault(key, {})
+
+    def _scores(
+        self, X: np.ndarray, positions: np.ndarray, memo: dict[Any, Any] | None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Scores (and probabilities) of the candidate rows, from `memo` where known."""
+        if memo is None:
+            return self._score(X)
+        missing = [i for i, p in enumerate(positions) if ("s", int(p)) not in memo]
+        if missing:
+            fresh, extra = self._score(X[missing])
+            for j, i in enumerate(missing):
+                memo[("s", int(positions[i]))] = (
+                    float(fresh[j]), *(float(np.asarray(extra[k])[j]) for k in _EXTRA)
+                )
+        rows = np.array([memo[("s", int(p))] for p in positions], dtype=np.float64)
+        return rows[:, 0], {k: rows[:, 1 + t] for t, k in enumerate(_EXTRA)}
+
+    def _contributions(
+        self,
+        X: np.ndarray,
+        positions: np.ndarray,
+        order: np.ndarray,
+        scores: np.ndarray,
+        memo: dict[Any, Any] | None,
+    ) -> np.ndarray:
+        """(len(order), n_features) contributions of the shown rows.
+
+        One model call over the rows that are not memoized: a boosted model's cost grows
+        with its rows (about 60 ns per row and tree, on top of ~18 us per tree and call), so
+        only the shown items are explained.
+        """
+        baseline = self._baseline if self._baseline is not None else X.mean(axis=0)
+        out = np.zeros((len(order), X.shape[1]))
+        todo = [j for j, i in enumerate(order)
+                if memo is None or ("c", int(positions[i])) not in memo]
+        if todo:
+            shown = X[order[todo]]
+            replaced, _ = self._score(replacement_rows(shown, baseline))
+            out[todo] = contributions_from(scores[order[todo]], replaced, shown, baseline)
+        for j, i in enumerate(order):
+            key = ("c", int(positions[i]))
+            if memo is not None:
+                if key in memo:
+                    out[j] = memo[key]
+                else:
+                    memo[key] = out[j].copy()
+        return out
 
     def _score(self, X: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
         if self.ranker is None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import api.services as services
-from api.cli import app, main
+from api.cli import main
 from api.settings import Settings
 from recommender.store import Store
 from tests.recommender._pipeline_fakes import (
@@ -18,17 +18,6 @@ from tests.recommender._pipeline_fakes import (
     make_application,
     make_programs,
 )
-
-
-def _ensure_index_commands() -> None:
-    # The lead wires index_cmds into api/cli/__init__.py; until then, register it here.
-    if not any(group.name == "index" for group in app.registered_groups):
-        from api.cli import index_cmds
-
-        index_cmds.register(app)
-
-
-_ensure_index_commands()
 
 
 @pytest.fixture

@@ -278,3 +278,38 @@ def test_constructing_a_recommender_caps_blas_threads():
 
     _recommender()
     assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def test_build_retriever_batches_give_the_same_index():
+    embedder = FakeEmbedder()
+    programs = make_programs()
+    one = build_retriever(programs, embedder, sector_labels=SECTOR_LABELS, batch_size=64)
+    calls = embedder.calls
+    small = build_retriever(programs, embedder, sector_labels=SECTOR_LABELS, batch_size=3)
+    assert embedder.calls - calls == len(programs)
+    np.testing.assert_allclose(one.vectors_, small.vectors_, atol=1e-6)
+    assert one.program_ids_ == small.program_ids_
+
+
+def test_build_retriever_refuses_an_empty_catalogue():
+    with pytest.raises(InvalidInputError, match="no programs"):
+        build_retriever([], FakeEmbedder())
+
+
+def test_repeat_requests_reuse_scored_pairs_and_answer_the_same():
+    w = np.random.default_rng(2).normal(size=len(FEATURE_NAMES))
+    ranker = LinearRanker(w)
+    ranker.feature_means_ = np.zeros(len(FEATURE_NAMES))
+    rec = _recommender(ranker=ranker, top=3)
+    app = make_application()
+    first = rec.recommend(application=app)
+    calls = ranker.calls
+    again = rec.recommend(application=app)
+    assert ranker.calls == calls  # nothing re-scored
+    assert [i.to_dict() for i in again.items] == [i.to_dict() for i in first.items]
+    # other facts about the applicant: scored afresh, and the answer follows them
+    moved = rec.recommend(application=app.model_copy(update={"province": "فارس"}))
+    assert ranker.calls > calls
+    fresh = _recommender(ranker=ranker, top=3).recommend(
+        application=app.model_copy(update={"province": "فارس"}))
+    assert [i.to_dict() for i in moved.items] == [i.to_dict() for i in fresh.items]
