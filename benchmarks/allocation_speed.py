@@ -4,12 +4,13 @@ Builds the instance, solves it with `Allocator` (HiGHS through scipy.optimize.mi
 reports model size, solve time (wall and CPU seconds: the machine is shared), status, gap
 and peak memory. Target: proven optimal within 30 s on the 2-core development machine.
 Each run is one (top_k, funding_top_k) setting; the defaults compare the allocator's defaults
-(top_k 20, funding_top_k 5) with funding on every top_k candidate (``--funding-top-k 0`` means
-None).
+(top_k 20, funding_top_k 1 plus the pairs the funding LP relaxation funds) with funding on
+every top_k candidate (``--funding-top-k 0`` means None). ``--no-lp-candidates`` turns the LP's
+pairs off.
 
 Usage:
     .venv/bin/python benchmarks/allocation_speed.py [--apps 2000] [--programs 150]
-        [--top-k 20] [--funding-top-k 5 0] [--time-limit 30]
+        [--top-k 20] [--funding-top-k 1 0] [--no-lp-candidates] [--time-limit 30]
         [--out benchmarks/results/allocation_speed.json]
 """
 
@@ -108,18 +109,22 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(args: tuple[int, int, int | None, int | None, float]) -> dict:
+def run(args: tuple[int, int, int | None, int | None, bool, float]) -> dict:
     """One solve in a fresh process (so the peak memory is this solve's own)."""
-    n_apps, n_programs, top_k, funding_top_k, time_limit = args
+    n_apps, n_programs, top_k, funding_top_k, lp_candidates, time_limit = args
     problem = random_round(n_apps, n_programs)
     started, cpu_started = time.perf_counter(), _cpu()
-    result = Allocator(time_limit_s=time_limit, top_k=top_k, funding_top_k=funding_top_k).solve(
-        problem
-    )
+    result = Allocator(
+        time_limit_s=time_limit,
+        top_k=top_k,
+        funding_top_k=funding_top_k,
+        funding_lp_candidates=lp_candidates,
+    ).solve(problem)
     seconds, cpu_seconds = time.perf_counter() - started, _cpu() - cpu_started
     return {
         "top_k": top_k,
         "funding_top_k": funding_top_k,
+        "lp_candidates": lp_candidates and funding_top_k is not None,
         "candidate_pairs": result.n_candidate_pairs,
         "seconds": round(seconds, 3),
         "cpu_seconds": round(cpu_seconds, 3),
@@ -143,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--apps", type=int, default=2000)
     parser.add_argument("--programs", type=int, default=150)
     parser.add_argument("--top-k", type=int, nargs="+", default=[20])
-    parser.add_argument("--funding-top-k", type=int, nargs="+", default=[5, 0])
+    parser.add_argument("--funding-top-k", type=int, nargs="+", default=[1, 0])
+    parser.add_argument("--no-lp-candidates", action="store_true")
     parser.add_argument("--time-limit", type=float, default=30.0)
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "results" / "allocation_speed.json"
@@ -170,18 +176,19 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for k in args.top_k:
         for fk in args.funding_top_k:
-            job = (args.apps, args.programs, k, fk or None, args.time_limit)
+            job = (args.apps, args.programs, k, fk or None, not args.no_lp_candidates,
+                   args.time_limit)  # fmt: skip
             with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
                 rows.append(pool.submit(run, job).result())
 
-    cols = ("top_k", "funding_top_k", "candidate_pairs", "seconds", "cpu_seconds", "status",
-            "gap", "residency", "funding", "placed", "unfilled_seats", "top3_share",
-            "peak_rss_mib")  # fmt: skip
+    cols = ("top_k", "funding_top_k", "lp_candidates", "candidate_pairs", "seconds",
+            "cpu_seconds", "status", "gap", "funding_lp", "residency", "funding", "placed",
+            "unfilled_seats", "top3_share", "peak_rss_mib")  # fmt: skip
     print(f"allocation: {args.apps} applications x {args.programs} programs, seed {SEED}")
     print(" | ".join(cols))
     for row in rows:
         cells = {**row, "gap": f"{row['gap']:.2e}"}
-        for part in ("residency", "funding"):
+        for part in ("funding_lp", "residency", "funding"):
             info = row["parts"].get(part, {})
             cells[part] = f"{info.get('status', '-')} {info.get('seconds', 0):.1f}s"
         print(" | ".join(str(cells[c]) for c in cols))

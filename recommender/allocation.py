@@ -35,20 +35,21 @@ Only eligible, non-vetoed pairs get variables, and only each application's `top_
 programs by score (pins, and pairs named by a per-program province minimum, are always
 kept), so a 2,000 x 150 round stays small and sparse. Of those, only the `funding_top_k`
 pairs whose largest grant is worth most may fund the application (funding pins are always
-kept). "Optimal" therefore means optimal among those candidate pairs; ``top_k=None`` and
-``funding_top_k=None`` keep every eligible pair.
+kept), plus every pair that the LP relaxation of the funding part over all candidate pairs
+funds (where the scarce budgets are best spent). "Optimal" therefore means optimal among
+those candidate pairs; ``top_k=None`` and ``funding_top_k=None`` keep every eligible pair.
 
 Residency and funding share no constraint, so they are solved as two MILPs (residency first,
 then funding with the time left, never under 10% of the limit); together they are exactly
 the MILP above. The residency part is a b-matching and solves in seconds; the funding part
 (one funder per application, continuous amounts under scarce budgets, a generalised
 assignment structure) is the hard one: on a contended 2,000 x 150 round it is proven optimal
-within 30 s only with a small `funding_top_k` (3 by default; see
-benchmarks/allocation_speed.py). The relative gap is promised on the whole objective, so the
-funding part may stop at a slightly larger gap of its own when the residency part is proven
-with room to spare (`Allocator._funding_gap`). When the time limit stops it, the result is
-the best allocation found, with its gap. HiGHS checks the
-limit between its steps, so a solve may overrun it by a few seconds.
+within 30 s only with few funding candidates (`funding_top_k` 1 plus the LP's pairs by
+default; see benchmarks/allocation_speed.py). The relative gap is promised on the whole
+objective, so the funding part may stop at a slightly larger gap of its own when the
+residency part is proven with room to spare (`Allocator._funding_gap`). When the time limit
+stops it, the result is the best allocation found, with its gap. HiGHS checks the limit
+between its steps, so a solve may overrun it by a few seconds.
 
 Infeasible pins are found before the solver and reported with `InfeasibleError` naming the
 pins; when only the solver can tell, the error names the likely constraint family.
@@ -71,12 +72,13 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from .errors import InfeasibleError, InvalidInputError, PeyvandError, SolverTimeLimitError
 
 DEFAULT_ALLOCATION_TOP_K = 20
-# Funding candidates per application: an application is realistically funded by one of its
-# best few programs, and the funding MILP (one funder per application under scarce budgets)
-# is proven optimal within the time limit only when this stays small: on the seeded
-# 2,000 x 150 round, 3 proves optimal in ~20 CPU seconds, 4 and 5 do not within 30 s
+# Funding candidates per application, besides the pairs the LP relaxation funds (see
+# `Allocator`): the funding MILP (one funder per application under scarce budgets) is proven
+# optimal within the time limit only when they stay few. On the seeded 2,000 x 150 round,
+# 1 + the LP's pairs proves optimal in ~7 CPU seconds with a better allocation than the best
+# found on all 20 candidates in 30 s; 3 without the LP's pairs takes ~20 CPU seconds
 # (benchmarks/allocation_speed.py).
-DEFAULT_FUNDING_TOP_K = 3
+DEFAULT_FUNDING_TOP_K = 1
 DEFAULT_TIME_LIMIT_S = 30.0
 DEFAULT_MIP_REL_GAP = 1e-4
 # Grant minimums below this share of the largest grant are below the solver's resolution.
@@ -353,7 +355,9 @@ class AllocationResult:
         solve_seconds: wall time of model building and solving.
         config: the `Allocator` settings that produced it (used by `what_if`).
         parts: per solved part (``residency``, ``funding``): ``status``, ``objective``,
-            ``bound``, ``seconds``; shows which part a time limit stopped.
+            ``bound``, ``seconds``; shows which part a time limit stopped. ``funding_lp``:
+            the LP relaxation that picked funding candidates (its objective bounds the
+            funding over all `top_k` candidates) and ``pairs_added``.
     """
 
     decisions: list[PairDecision]
@@ -494,6 +498,10 @@ class Allocator:
             largest possible grant is worth most in the objective (fit x P(funding) x share
             of the request it covers, plus `funding_award`), among those that can fund it at
             all; funding pins are always kept. ``None``: every candidate pair of `top_k`.
+        funding_lp_candidates: with a `funding_top_k`, also let fund every candidate pair (of
+            `top_k`) that the LP relaxation of the funding part over all of them funds: the
+            pairs where scarce budgets are best spent, which a per-application ranking cannot
+            see. The funding is then proven optimal among those pairs.
         weights: `AllocationWeights` or a dict of its fields.
         mip_rel_gap: relative gap at which the solver calls a solution optimal.
     """
@@ -505,10 +513,12 @@ class Allocator:
         weights: AllocationWeights | Mapping[str, Any] | None = None,
         mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
         funding_top_k: int | None = DEFAULT_FUNDING_TOP_K,
+        funding_lp_candidates: bool = True,
     ) -> None:
         self.time_limit_s = time_limit_s
         self.top_k = top_k
         self.funding_top_k = funding_top_k
+        self.funding_lp_candidates = funding_lp_candidates
         self.weights = weights
         self.mip_rel_gap = mip_rel_gap
 
@@ -520,6 +530,7 @@ class Allocator:
             "weights": self._weights().to_dict(),
             "mip_rel_gap": self.mip_rel_gap,
             "funding_top_k": self.funding_top_k,
+            "funding_lp_candidates": self.funding_lp_candidates,
         }
 
     def _weights(self) -> AllocationWeights:
@@ -538,6 +549,8 @@ class Allocator:
             isinstance(self.funding_top_k, int) and self.funding_top_k >= 1
         ):
             raise InvalidInputError("funding_top_k must be a whole number >= 1 or None")
+        if not isinstance(self.funding_lp_candidates, bool):
+            raise InvalidInputError("funding_lp_candidates must be True or False")
         if not 0 <= self.mip_rel_gap < 1:
             raise InvalidInputError("mip_rel_gap must be in [0, 1)")
 
@@ -572,6 +585,21 @@ class Allocator:
             )
             | pin_y
         )
+        part_info: dict[str, dict[str, Any]] = {}
+        if self.funding_lp_candidates and self.funding_top_k is not None:
+            part_started = time.perf_counter()
+            full = _build_model(
+                problem, weights, keep & can_x, keep & can_y, lo_pair, hi_pair, pin_x, pin_y
+            )
+            if full.ya.size:
+                limit = None if self.time_limit_s is None else self.time_limit_s / 3
+                lp = _funding_lp(problem, full, limit)
+                info = _part_info(lp, part_started)
+                if lp.status == 0 and lp.x is not None:
+                    on = np.asarray(lp.x)[: full.ya.size] > 1e-9
+                    keep_y[full.ya[on], full.yp[on]] = True
+                    info["pairs_added"] = int(on.sum())
+                part_info["funding_lp"] = info
         model = _build_model(
             problem, weights, keep & can_x, keep_y & can_y, lo_pair, hi_pair, pin_x, pin_y
         )
@@ -579,7 +607,6 @@ class Allocator:
         # Residency (x) and funding (y, f) share no constraint and the objective is their
         # sum, so the two parts are solved as two MILPs: same optimum, much easier to prove.
         parts: list[Any] = []
-        part_info: dict[str, dict[str, Any]] = {}
         x_values = np.zeros(0)
         yf_values = np.zeros(0)
         limit = self.time_limit_s
@@ -1145,6 +1172,15 @@ def _funding_matrices(problem: AllocationProblem, model: _Model) -> _Matrices:
     ub = np.concatenate([np.ones(n_y), hi])
     integrality = np.concatenate([np.ones(n_y), np.zeros(n_y)])
     return c, integrality, Bounds(lb, ub), rows.constraints()
+
+
+def _funding_lp(problem: AllocationProblem, model: _Model, time_limit: float | None) -> Any:
+    """The funding MILP's LP relaxation (every y continuous)."""
+    c, _, bounds, constraints = _funding_matrices(problem, model)
+    options: dict[str, Any] = {} if time_limit is None else {"time_limit": float(time_limit)}
+    return milp(
+        c, integrality=np.zeros(c.size), bounds=bounds, constraints=constraints, options=options
+    )
 
 
 def _round_solution(

@@ -318,7 +318,9 @@ def test_funding_top_k_is_the_optimum_over_each_applications_best_funders(
 ) -> None:
     weights = AllocationWeights(funding_award=award)
     expected = brute_force(problem, weights, best_funders(problem, weights, k))
-    allocator = Allocator(weights=weights, **{**EXACT, "funding_top_k": k})
+    allocator = Allocator(
+        weights=weights, **{**EXACT, "funding_top_k": k, "funding_lp_candidates": False}
+    )
     if expected is None:
         with pytest.raises(InfeasibleError):
             allocator.solve(problem)
@@ -335,6 +337,33 @@ def test_funding_top_k_is_the_optimum_over_each_applications_best_funders(
             assert mask[a_idx[d.application_id], p_idx[d.program_id]], d
 
 
+@PROPERTY
+@given(problem=small_problems(), award=st.sampled_from([0.0, 0.3]))
+def test_funding_lp_candidates_only_add_funding_options(
+    problem: AllocationProblem, award: float
+) -> None:
+    # With the LP relaxation's pairs added to each application's best funder, the optimum is
+    # at least the optimum over the best funders alone and at most the optimum over all pairs.
+    weights = AllocationWeights(funding_award=award)
+    narrow = brute_force(problem, weights, best_funders(problem, weights, 1))
+    wide = brute_force(problem, weights)
+    allocator = Allocator(
+        weights=weights, **{**EXACT, "funding_top_k": 1, "funding_lp_candidates": True}
+    )
+    if narrow is None:
+        with pytest.raises(InfeasibleError):
+            allocator.solve(problem)
+        return
+    result = allocator.solve(problem)
+    assert result.optimal
+    assert_valid(problem, result)
+    assert narrow - 1e-7 <= result.objective <= wide + 1e-7
+    if "funding" in result.parts:
+        assert (
+            result.parts["funding_lp"]["objective"] >= result.parts["funding"]["objective"] - 1e-7
+        )
+
+
 def test_funding_top_k_keeps_funding_pins_and_rejects_bad_values() -> None:
     # Nobody needs a residency, so the pin is a funding pin; A-0's better funder is P-0.
     problem = make_problem(needs_residency=[False, False, False], pins=[("A-0", "P-1")])
@@ -344,6 +373,8 @@ def test_funding_top_k_keeps_funding_pins_and_rejects_bad_values() -> None:
     for bad in (0, -1, 1.5):
         with pytest.raises(InvalidInputError, match="funding_top_k"):
             Allocator(funding_top_k=bad).solve(problem)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="funding_lp_candidates"):
+        Allocator(funding_lp_candidates=1).solve(problem)  # type: ignore[arg-type]
 
 
 @PROPERTY
