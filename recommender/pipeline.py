@@ -13,7 +13,10 @@ scores against every program) and kept in an in-process LRU keyed by the sha256 
 text, so a stored application asked about again skips hazm and the embedding model
 entirely; the embedder's own vector cache (keyed by model and normalized text) makes a
 restarted process re-embed nothing. The retriever's BM25 index is wrapped so that `search`
-reuses those scores instead of tokenizing the plan again.
+reuses those scores instead of tokenizing the plan again. With a trained ranker, its outputs
+(and the shown items' contributions) are memoized per plan for the same applicant facts, so
+a repeated request re-scores nothing. Building a Recommender caps the process's BLAS
+threads (`blas_threads`): the per-request products are small.
 
 Free text (no stored application) carries no facts about the applicant; the filters stand in
 where they say something (stage, a single province, the funding ask, the sectors). Features
@@ -423,11 +426,11 @@ class Recommender:
             if means is not None and len(means) == len(self.feature_names)
             else None
         )
-        lexical = retriever.lexical_
-        if not isinstance(lexical, _LexicalMemo):
-            lexical = _LexicalMemo(lexical)
-            retriever.lexical_ = lexical
-        self._lexical: _LexicalMemo = lexical
+        current_lexical: Any = retriever.lexical_
+        if not isinstance(current_lexical, _LexicalMemo):
+            current_lexical = _LexicalMemo(current_lexical)
+            retriever.lexical_ = current_lexical
+        self._lexical: _LexicalMemo = current_lexical
         self._plans: OrderedDict[str, PreparedPlan] = OrderedDict()
         self._lock = threading.Lock()
 
