@@ -13,10 +13,15 @@ Setup (seeded, reproducible):
   the features of (plan, program) pairs with labels drawn from the unsupervised score: the
   same model shape and cost as a trained one (its quality is irrelevant here).
 
-Measured, each over many requests (milliseconds, wall clock, p50/p95):
+Measured, each over many requests (milliseconds, wall clock, p50/p95; and the process's CPU
+time per request, p50, which is what an idle host's wall clock would approach for the
+single-threaded paths, and bounds it for the embedding's multi-threaded one):
 
 - stored application, cached: the plan was prepared before (normalized text, chunk vectors
-  and BM25 scores in the recommender's in-process cache): target p50 <= 20 ms, p95 <= 50 ms;
+  and BM25 scores in the recommender's in-process cache) and asked about before (the
+  ranker's outputs for its pairs memoized): target p50 <= 20 ms, p95 <= 50 ms;
+- the same application's first request: vectors cached, but every candidate pair is
+  scored by the ranker (and the shown ones explained) afresh; same target shown;
 - the same with the unsupervised fallback (no trained model), and the trained ranker's two
   calls of a request alone (50 candidate rows; 10 x n_features rows for the contributions):
   where the time goes;
@@ -62,7 +67,11 @@ import numpy as np  # noqa: E402
 RESULTS = REPO / "benchmarks" / "results" / "recommend_latency.json"
 CACHE = REPO / ".cache" / "bench-recommend"
 N_PROGRAMS = 2_000
-TARGETS_MS = {"stored_cached": (20.0, 50.0), "new_plan": (300.0, None)}
+TARGETS_MS = {
+    "stored_cached": (20.0, 50.0),
+    "stored_first_request": (20.0, 50.0),
+    "new_plan": (300.0, None),
+}
 
 
 # --------------------------------------------------------------------------- data
@@ -170,24 +179,27 @@ def fit_ranker(builder: Any, recommender: Any, apps: list[Any], seed: int) -> An
 # --------------------------------------------------------------------------- timing
 
 
-def _stats(ms: list[float]) -> dict[str, float]:
-    arr = np.asarray(ms)
+def _stats(timings: tuple[list[float], list[float]]) -> dict[str, float]:
+    wall, cpu = (np.asarray(t) for t in timings)
     return {
-        "n": int(arr.size),
-        "p50_ms": round(float(np.percentile(arr, 50)), 2),
-        "p95_ms": round(float(np.percentile(arr, 95)), 2),
-        "mean_ms": round(float(arr.mean()), 2),
+        "n": int(wall.size),
+        "p50_ms": round(float(np.percentile(wall, 50)), 2),
+        "p95_ms": round(float(np.percentile(wall, 95)), 2),
+        "mean_ms": round(float(wall.mean()), 2),
+        "cpu_p50_ms": round(float(np.percentile(cpu, 50)), 2),
     }
 
 
-def _time(fn: Any, items: list[Any], n: int) -> list[float]:
-    out = []
+def _time(fn: Any, items: list[Any], n: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU (all threads of the process) milliseconds of each call."""
+    wall, cpu = [], []
     for i in range(n):
         item = items[i % len(items)]
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn(item)
-        out.append((time.perf_counter() - start) * 1000)
-    return out
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    return wall, cpu
 
 
 class NaiveBaseline:
@@ -305,6 +317,14 @@ def main(argv: list[str] | None = None) -> int:
         _time(lambda a: rec.recommend(application=a), apps, args.requests)
     )
 
+    # 1a. the first request of a stored application: vectors cached, no pair scored yet
+    def first_request(app: Any) -> None:
+        for plan in rec._plans.values():
+            plan.memo.pop("pairs", None)
+        rec.recommend(application=app)
+
+    results["stored_first_request"] = _stats(_time(first_request, apps, args.requests))
+
     # 1b. the same without a trained model (unsupervised fallback): the pipeline's own cost
     fallback = Recommender(embedder, retriever, builder, None, explainer=explainer)
     fallback.warm(apps)
@@ -379,14 +399,15 @@ def main(argv: list[str] | None = None) -> int:
 def print_table(results: dict[str, Any]) -> None:
     rows = [
         ("stored application, cached", "stored_cached"),
-        ("  same, unsupervised (no model)", "stored_cached_unsupervised"),
+        ("  first request (no pair scored yet)", "stored_first_request"),
+        ("  unsupervised (no model)", "stored_cached_unsupervised"),
         ("  the ranker's 2 calls alone", "ranker_calls"),
         ("stored application, vectors on disk", "stored_disk_cache"),
         ("new one-page plan", "new_plan"),
         ("naive: stored application", "naive_stored"),
         ("naive: new one-page plan", "naive_new_plan"),
     ]
-    print(f"\n{'path':38} {'n':>5} {'p50 ms':>9} {'p95 ms':>9}  target")
+    print(f"\n{'path':38} {'n':>5} {'p50 ms':>9} {'p95 ms':>9} {'cpu p50':>9}  target")
     for label, key in rows:
         r = results[key]
         target = TARGETS_MS.get(key)
@@ -397,7 +418,8 @@ def print_table(results: dict[str, Any]) -> None:
             verdict += "  ok" if ok50 and ok95 else "  MISSED"
         else:
             verdict = ""
-        print(f"{label:38} {r['n']:>5} {r['p50_ms']:>9.1f} {r['p95_ms']:>9.1f}  {verdict}")
+        print(f"{label:38} {r['n']:>5} {r['p50_ms']:>9.1f} {r['p95_ms']:>9.1f} "
+              f"{r['cpu_p50_ms']:>9.1f}  {verdict}")
     stages = results["new_plan"].get("stages_p50_ms")
     if stages:
         print("new plan stages (p50 ms): " + ", ".join(f"{k} {v}" for k, v in stages.items()))
