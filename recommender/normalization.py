@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from functools import lru_cache
 
 import hazm
@@ -149,6 +151,35 @@ def _normalize_once(text: str) -> str:
     return _SPACE_AROUND_NEWLINE.sub("\n", text).strip()
 
 
+class _RecentTexts:
+    """A small thread-safe LRU of normalize() results. A plan is normalized, then tokenized
+    (which normalizes again) and hashed: the second call must not pay hazm twice. Each result
+    is also stored as its own key, since normalize(normalize(x)) == normalize(x)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._data: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> str | None:
+        with self._lock:
+            value = self._data.get(text)
+            if value is not None:
+                self._data.move_to_end(text)
+            return value
+
+    def put(self, text: str, value: str) -> None:
+        with self._lock:
+            for key in (text, value):
+                self._data[key] = value
+                self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+_recent = _RecentTexts()
+
+
 def normalize(text: str) -> str:
     """Canonical Persian form of `text` (see the module docstring for the rules).
 
@@ -160,6 +191,15 @@ def normalize(text: str) -> str:
     """
     if not text:
         return ""
+    cached = _recent.get(text)
+    if cached is not None:
+        return cached
+    result = _normalize_fixed_point(text)
+    _recent.put(text, result)
+    return result
+
+
+def _normalize_fixed_point(text: str) -> str:
     current = _normalize_once(text)
     # hazm's spacing rules can need a second look where the first pass joined two
     # pieces; iterate to the fixed point (in practice one extra pass at most).
