@@ -104,6 +104,7 @@ def load_embedder(settings: Settings) -> Any:
         runtime=settings.embedding_runtime,
         models_dir=settings.models_dir,
         cache_path=settings.vector_cache_path,
+        num_threads=settings.embedding_threads,
     )
     return embedder.fit()
 

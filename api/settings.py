@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     embedding_model: str = "multilingual-e5-small"
     embedding_runtime: str = "auto"
+    # Threads of the embedding runtime (None: the runtime's default). On a small shared
+    # machine 1 gives the steadiest query latency (benchmarks/embedding_speed.py).
+    embedding_threads: int | None = None
     model_cache: Path | None = None
     # Web sessions: the signing key (default: created once in HOME/session_secret) and
     # whether cookies are sent over HTTPS only (turn on behind TLS).
