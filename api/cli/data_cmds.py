@@ -31,16 +31,9 @@ KIND_HELP = {
 
 def open_store(settings: Settings) -> Store:
     """The store of the home (creating the home folder), migrated to the newest schema."""
-    from recommender.store import Store
+    from api.services import open_store as _open
 
-    settings.resolved_home.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.db_url)
-    try:
-        store.upgrade()
-    except BaseException:
-        store.close()
-        raise
-    return store
+    return _open(settings)
 
 
 def _actor() -> str:
