@@ -12,16 +12,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from recommender.errors import InvalidInputError, PeyvandError
-from recommender.retrieval import ProgramFilter
 
 from ..accounts import User
 from ..deps import check_rate
 from ..errors import readable_errors
-from ..matching import run_match, visible_application
+from ..matching import visible_application
 from ..routes.applications import create_application
-from ..schemas import ApplicationCreate, MatchResponse
+from ..schemas import ApplicationCreate
 from ..uploads import MAX_PLAN_FILE_BYTES, extract_text
-from .views import WebApplicantDep, form_data, render
+from .views import WebApplicantDep, form_data, render, render_application_page
 
 router = APIRouter(prefix="/me", tags=["web"], include_in_schema=False)
 
@@ -159,27 +158,7 @@ def show_application(request: Request, application_id: str, user: WebApplicantDe
     state = _state(request)
     application = visible_application(state.store, state.accounts, user, application_id, "read")
     check_rate(request, "applicant_suggest", f"user:{user.id}")
-    result: MatchResponse | None = None
-    problem = None
-    try:
-        result = run_match(
-            state.recommender,
-            state.metrics,
-            "web",
-            application=application,
-            filters=ProgramFilter(),
-            top=10,
-        )
-    except PeyvandError as exc:
-        problem = str(exc)
-    return render(
-        request,
-        "applicant_application.html",
-        user=user,
-        application=application,
-        result=result,
-        problem=problem,
-    )
+    return render_application_page(request, user, application, "applicant_application.html")
 
 
 @router.get("/applications/{application_id}/edit", response_class=HTMLResponse)

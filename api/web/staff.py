@@ -13,7 +13,6 @@ from starlette.concurrency import run_in_threadpool
 from recommender import schemas as contracts
 from recommender.constants import PROGRAM_KINDS, STAGES
 from recommender.errors import InvalidInputError, PeyvandError
-from recommender.retrieval import ProgramFilter
 
 from ..errors import readable_errors
 from ..matching import run_match, visible_application
@@ -22,7 +21,7 @@ from ..routes.jobs import job_public
 from ..routes.programs import patch_program
 from ..routes.rounds import ROUND_SCORE_KIND
 from ..schemas import MatchFilters, MatchResponse
-from .views import WebStaffDep, form_data, render
+from .views import WebStaffDep, form_data, render, render_application_page
 
 router = APIRouter(prefix="/staff", tags=["web"], include_in_schema=False)
 
@@ -130,26 +129,7 @@ def applications(request: Request, user: WebStaffDep, round_id: str | None = Non
 def application_page(request: Request, application_id: str, user: WebStaffDep) -> Response:
     state = request.app.state
     application = visible_application(state.store, state.accounts, user, application_id, "read")
-    result, problem = None, None
-    try:
-        result = run_match(
-            state.recommender,
-            state.metrics,
-            "web",
-            application=application,
-            filters=ProgramFilter(),
-            top=10,
-        )
-    except PeyvandError as exc:
-        problem = str(exc)
-    return render(
-        request,
-        "staff_application.html",
-        user=user,
-        application=application,
-        result=result,
-        problem=problem,
-    )
+    return render_application_page(request, user, application, "staff_application.html")
 
 
 # ---------------------------------------------------------------------------- programs

@@ -167,6 +167,36 @@ def render(
     return templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
+
+def render_application_page(
+    request: Request, user: User, application: Any, template: str
+) -> Response:
+    """An application's page with its ranked programs (or the plain reason there are none).
+
+    Used by the applicant's and the staff's page of an application alike.
+    """
+    from recommender.errors import PeyvandError
+    from recommender.retrieval import ProgramFilter
+
+    from ..matching import run_match
+
+    state = request.app.state
+    result, problem = None, None
+    try:
+        result = run_match(
+            state.recommender,
+            state.metrics,
+            "web",
+            application=application,
+            filters=ProgramFilter(),
+            top=10,
+        )
+    except PeyvandError as exc:
+        problem = str(exc)
+    return render(
+        request, template, user=user, application=application, result=result, problem=problem
+    )
+
 def render_error(
     request: Request,
     status: int,
