@@ -275,6 +275,27 @@ def test_no_query_words_in_common_means_dense_order(catalogue) -> None:
     assert all(c.lexical_score == 0.0 for c in fused)
 
 
+def test_long_queries_fuse_lexical_at_the_fixed_weight(catalogue) -> None:
+    """A plan-length query uses long_query_lexical_weight, not the margin-scaled weight."""
+    programs, vectors = catalogue
+    query = np.random.default_rng(12).standard_normal(DIM).astype(np.float32)
+    words = [p.description.split()[0] for p in programs[:20]]
+    long_text = " ".join(words * 20)
+    assert len(long_text) >= 300
+    fixed = CandidateRetriever(lexical_confidence=False, lexical_weight=0.7)
+    fixed.fit(programs, vectors, "m1")
+    plan_rule = CandidateRetriever(long_query_lexical_weight=0.7).fit(programs, vectors, "m1")
+    got = [(c.program_id, c.fused_score) for c in plan_rule.search(query, long_text, k=20)]
+    want = [(c.program_id, c.fused_score) for c in fixed.search(query, long_text, k=20)]
+    assert got == want
+    # Short queries keep the margin-scaled rule: the plan rule changes nothing for them.
+    short_text = " ".join(words[:3])
+    no_plan_rule = CandidateRetriever(long_query_chars=10**9).fit(programs, vectors, "m1")
+    assert [(c.program_id, c.fused_score) for c in plan_rule.search(query, short_text, k=20)] == [
+        (c.program_id, c.fused_score) for c in no_plan_rule.search(query, short_text, k=20)
+    ]
+
+
 @pytest.mark.parametrize("fusion", ["weighted", "rrf"])
 def test_score_programs_agrees_with_search(catalogue, fusion) -> None:
     programs, vectors = catalogue
