@@ -19,6 +19,9 @@ import numpy as np
 from .errors import CorruptArtifactError, InvalidInputError, NotFittedError
 from .normalization import tokenize
 
+# bm25s sets its own logger to DEBUG on import; its progress chatter is not for users.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
 __all__ = ["BM25Index"]
 
 logger = logging.getLogger(__name__)

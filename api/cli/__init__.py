@@ -40,8 +40,6 @@ def _global(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    # bm25s sets its own logger to DEBUG; its progress chatter is not for users.
-    logging.getLogger("bm25s").setLevel(logging.INFO if verbose else logging.WARNING)
     ctx.obj = CliState.create(home)
 
 
