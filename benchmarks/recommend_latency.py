@@ -271,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive", type=int, default=15, help="naive baseline requests")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--models-dir", type=Path, default=None)
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="embedding threads (PEYVAND_EMBEDDING_THREADS; default: torch's own)",
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -290,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     t = time.perf_counter()
-    embedder = Embedder(models_dir=models_dir, cache_path=CACHE / "vectors.sqlite").fit()
+    embedder = Embedder(
+        models_dir=models_dir, cache_path=CACHE / "vectors.sqlite", num_threads=args.threads
+    ).fit()
     load_s = time.perf_counter() - t
     programs = synthesize_programs(N_PROGRAMS, seed)
     apps = one_page_applications(seed, 20)
