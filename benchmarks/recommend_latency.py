@@ -112,8 +112,11 @@ def synthesize_programs(n: int, seed: int) -> list[Any]:
     return out
 
 
-def one_page_applications(seed: int, n: int) -> list[Any]:
-    """Stored applications whose plans are one page (1,800-3,200 characters)."""
+def one_page_applications(
+    seed: int, n: int, chars: tuple[int, int] = (1_300, 1_700)
+) -> list[Any]:
+    """Stored applications whose plans are one page: about 1,500 characters, as the
+    embeddings issue defines a one-page plan (`--plan-chars` to change the range)."""
     from data.synthetic import generate_history
     from recommender.schemas import Application
 
@@ -121,7 +124,7 @@ def one_page_applications(seed: int, n: int) -> list[Any]:
     apps = [
         Application.model_validate(a)
         for a in history.applications
-        if 1_800 <= len(a["business_plan"]) <= 3_200
+        if chars[0] <= len(a["business_plan"]) <= chars[1]
     ]
     return apps[:n]
 
@@ -272,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--models-dir", type=Path, default=None)
     parser.add_argument(
+        "--plan-chars", type=int, nargs=2, default=(1_300, 1_700), metavar=("MIN", "MAX"),
+        help="length range of the plans (default: one page, about 1,500 characters)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=None,
         help="embedding threads (PEYVAND_EMBEDDING_THREADS; default: torch's own)",
     )
@@ -299,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     ).fit()
     load_s = time.perf_counter() - t
     programs = synthesize_programs(N_PROGRAMS, seed)
-    apps = one_page_applications(seed, 20)
+    apps = one_page_applications(seed, 20, tuple(args.plan_chars))
     print(f"model {embedder.model_id_} ({embedder.runtime_name_}) loaded in {load_s:.1f} s; "
           f"{len(programs)} programs, {len(apps)} one-page plans", flush=True)
 
