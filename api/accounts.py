@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from recommender.errors import InvalidInputError, NotFoundError
-from recommender.store import Store
+from recommender.store import Store, as_utc
 
 from .models import ROLES, ApiTokenRow, ApplicationOwnerRow, UserRow, WebSessionRow, utcnow
 from .security import MIN_PASSWORD_CHARS, hash_password, hash_token, new_token, verify_password
@@ -66,9 +66,6 @@ def _to_user(row: UserRow) -> User:
     )
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite gives back naive datetimes; everything stored is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def check_user_name(name: str) -> str:
@@ -223,7 +220,7 @@ class Accounts:
             if revoked_at is not None or not user_row.active:
                 return None
             user = _to_user(user_row)
-        if last_used_at is None or now - _aware(last_used_at) > _TOUCH_EVERY:
+        if last_used_at is None or now - as_utc(last_used_at) > _TOUCH_EVERY:
             # A separate write-only transaction: on SQLite a read transaction that turns
             # into a write can fail at once when another thread wrote meanwhile.
             with self.store.session() as s:
@@ -282,7 +279,7 @@ class Accounts:
             if found is None:
                 return None
             session_row, user_row = found
-            if _aware(session_row.expires_at) < utcnow() or not user_row.active:
+            if as_utc(session_row.expires_at) < utcnow() or not user_row.active:
                 return None
             return _to_user(user_row)
 

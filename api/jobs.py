@@ -46,7 +46,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from recommender.errors import InvalidInputError, NotFoundError, PeyvandError
-from recommender.store import Store
+from recommender.store import Store, as_utc
 
 from .models import JobRow, utcnow
 from .security import safe_traceback
@@ -90,10 +90,6 @@ class Job:
         return list((self.result or {}).get("files", []))
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _to_job(row: JobRow) -> Job:
@@ -109,10 +105,10 @@ def _to_job(row: JobRow) -> Job:
         result=row.result,
         created_by=row.created_by,
         worker=row.worker,
-        created_at=_aware(row.created_at) or utcnow(),
-        started_at=_aware(row.started_at),
-        heartbeat_at=_aware(row.heartbeat_at),
-        finished_at=_aware(row.finished_at),
+        created_at=as_utc(row.created_at) or utcnow(),
+        started_at=as_utc(row.started_at),
+        heartbeat_at=as_utc(row.heartbeat_at),
+        finished_at=as_utc(row.finished_at),
     )
 
 
@@ -369,7 +365,7 @@ class JobStore:
             if len(parts) == 3 and parts[0] == host and parts[1].isdigit():
                 pid = int(parts[1])
                 same_host_dead = pid == os.getpid() or not _pid_alive(pid)
-            beat = _aware(heartbeat)
+            beat = as_utc(heartbeat)
             stale = beat is None or now - beat > stale_after
             if same_host_dead or stale:
                 dead.append(job_id)

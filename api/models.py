@@ -14,14 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from recommender.store import Base, JSONType
+from recommender.store import Base, JSONType, utcnow  # utcnow: re-exported for api code
 
 ROLES: tuple[str, ...] = ("admin", "staff", "applicant")
 JOB_STATES: tuple[str, ...] = ("queued", "running", "succeeded", "failed")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class UserRow(Base):

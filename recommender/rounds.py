@@ -63,7 +63,7 @@ from .allocation import (
 )
 from .errors import InvalidInputError, NotFoundError, PeyvandError
 from .features import FEATURE_NAMES, FeatureBuilder, eligibility
-from .store import Base, Store
+from .store import Base, Store, as_utc, utcnow
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -101,10 +101,6 @@ ALLOCATION_STATE_FILE = "allocation.json"
 ProgressCallback = Callable[[int, int], None]
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 # --------------------------------------------------------------------------- tables
 
 
@@ -123,7 +119,7 @@ class RoundScoreRow(Base):
     eligible: Mapped[bool] = mapped_column(sa.Boolean)
     model_version: Mapped[str] = mapped_column(sa.String(200))
     data_fingerprint: Mapped[str] = mapped_column(sa.String(64))
-    scored_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=_utcnow)
+    scored_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
 class RoundRunRow(Base):
@@ -140,8 +136,8 @@ class RoundRunRow(Base):
     n_done: Mapped[int] = mapped_column(sa.Integer)
     n_reused: Mapped[int] = mapped_column(sa.Integer)
     error: Mapped[str | None] = mapped_column(sa.String(500))
-    started_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=_utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=_utcnow)
+    started_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
@@ -525,11 +521,6 @@ def _application_fingerprint(round_fp: str, application: schemas.Application) ->
 
 
 def _to_run(row: RoundRunRow) -> RoundRun:
-    def aware(value: dt.datetime | None) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
     return RoundRun(
         id=row.id,
         round_id=row.round_id,
@@ -540,9 +531,9 @@ def _to_run(row: RoundRunRow) -> RoundRun:
         n_done=row.n_done,
         n_reused=row.n_reused,
         error=row.error,
-        started_at=aware(row.started_at) or _utcnow(),
-        updated_at=aware(row.updated_at) or _utcnow(),
-        finished_at=aware(row.finished_at),
+        started_at=as_utc(row.started_at) or utcnow(),
+        updated_at=as_utc(row.updated_at) or utcnow(),
+        finished_at=as_utc(row.finished_at),
     )
 
 
@@ -691,7 +682,7 @@ def score_round(
     total = len(applications)
     with store.session() as s:
         done_ids = set() if force else _current_applications(s, round_id, app_fp, n_prog)
-        now = _utcnow()
+        now = utcnow()
         s.execute(
             sa.update(RoundRunRow)
             .where(RoundRunRow.round_id == round_id, RoundRunRow.status == "running")
@@ -800,7 +791,7 @@ def score_round(
                 s.execute(
                     sa.update(RoundRunRow)
                     .where(RoundRunRow.id == run_id)
-                    .values(n_done=n_done, updated_at=_utcnow())
+                    .values(n_done=n_done, updated_at=utcnow())
                 )
             n_scored += len(pending)
             lap("write")
@@ -812,7 +803,7 @@ def score_round(
             s.execute(
                 sa.update(RoundRunRow)
                 .where(RoundRunRow.id == run_id)
-                .values(status="succeeded", updated_at=_utcnow(), finished_at=_utcnow())
+                .values(status="succeeded", updated_at=utcnow(), finished_at=utcnow())
             )
         scores = load_round_scores(
             store, round_id, [a.id for a in applications], program_ids,
@@ -830,8 +821,8 @@ def score_round(
                     .values(
                         status=status,
                         error=message[:500],
-                        updated_at=_utcnow(),
-                        finished_at=_utcnow(),
+                        updated_at=utcnow(),
+                        finished_at=utcnow(),
                     )
                 )
         except Exception:  # the original error matters more than the bookkeeping
@@ -867,7 +858,7 @@ def _score_rows(
     expected: np.ndarray | None,
     eligible: np.ndarray,
 ) -> list[dict[str, Any]]:
-    now = _utcnow()
+    now = utcnow()
     n_prog = len(program_ids)
 
     def values(arr: np.ndarray | None) -> list[float | None]:
@@ -1511,7 +1502,7 @@ def run_round(
         what_if=whatif,
         top=top,
         embedding_model=model.embedding_model,
-        generated_at=generated_at or _utcnow(),
+        generated_at=generated_at or utcnow(),
         notes=notes,
     )
     files = reports.write_round_reports(out, report)

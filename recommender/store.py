@@ -24,7 +24,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
@@ -66,8 +66,21 @@ NAMING_CONVENTION = {
 }
 
 
-def _utcnow() -> dt.datetime:
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware UTC (what every timestamp column stores)."""
     return dt.datetime.now(dt.UTC)
+
+
+@overload
+def as_utc(value: dt.datetime) -> dt.datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A stored timestamp as aware UTC: SQLite gives datetimes back naive, and everything
+    stored is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -77,9 +90,9 @@ class Base(DeclarativeBase):
 
 
 class _Timestamps:
-    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     # Changes only when the content changes (so "embed what changed since" can use it).
-    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
 class ProgramRow(_Timestamps, Base):
@@ -164,15 +177,15 @@ class OutcomeRow(Base):
     residency_granted: Mapped[bool] = mapped_column(sa.Boolean)
     funded_amount: Mapped[int] = mapped_column(sa.BigInteger)
     decided_on: Mapped[dt.date | None] = mapped_column(sa.Date)
-    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=_utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
 class AuditLogRow(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=_utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(sa.String(200))
     action: Mapped[str] = mapped_column(sa.String(100))
     target_kind: Mapped[str] = mapped_column(sa.String(50), index=True)
@@ -520,7 +533,7 @@ class Store:
     ) -> tuple[int, int]:
         _check_unique([item.id for item in items], what)
         created = updated = 0
-        now = _utcnow()
+        now = utcnow()
         with self._use(session) as s:
             for chunk in _chunks(list(items)):
                 found: Iterable[Any] = s.scalars(
@@ -553,7 +566,7 @@ class Store:
         """
         _check_unique([r.id for r in rounds], "round id")
         created = updated = 0
-        now = _utcnow()
+        now = utcnow()
         with self._use(session) as s:
             known = self.existing_ids(
                 "programs", {p.program_id for r in rounds for p in r.programs}, session=s
@@ -615,7 +628,7 @@ class Store:
         keys = [(o.application_id, o.program_id) for o in outcomes]
         _check_unique(keys, "outcome (application_id, program_id)")
         created = updated = 0
-        now = _utcnow()
+        now = utcnow()
         with self._use(session) as s:
             apps = self.existing_ids("applications", (k[0] for k in keys), session=s)
             progs = self.existing_ids("programs", (k[1] for k in keys), session=s)
@@ -681,7 +694,7 @@ class Store:
                     target_kind=target_kind[:50],
                     target_id=str(target_id)[:300],
                     detail=detail,
-                    at=_utcnow(),
+                    at=utcnow(),
                 )
             )
 
