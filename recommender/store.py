@@ -21,10 +21,10 @@ is an `ImportValidationError` with row numbers, not a database error.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
@@ -64,6 +64,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+_T = TypeVar("_T")
 
 
 def utcnow() -> dt.datetime:
@@ -425,6 +428,21 @@ class Store:
                 yield own
 
     # ------------------------------------------------------------------ ids
+    def _get(
+        self,
+        row_type: type[Any],
+        row_id: str,
+        what: str,
+        convert: Callable[[Any], _T],
+        session: Session | None,
+    ) -> _T:
+        """The row with this primary key, converted; NotFoundError names `what`."""
+        with self._use(session) as s:
+            row = s.get(row_type, row_id)
+            if row is None:
+                raise NotFoundError(f"no {what} with id '{row_id}'")
+            return convert(row)
+
     def existing_ids(
         self,
         kind: str,
@@ -491,11 +509,7 @@ class Store:
 
     def get_program(self, program_id: str, *, session: Session | None = None) -> schemas.Program:
         """Raises: NotFoundError."""
-        with self._use(session) as s:
-            row = s.get(ProgramRow, program_id)
-            if row is None:
-                raise NotFoundError(f"no program with id '{program_id}'")
-            return _to_program(row)
+        return self._get(ProgramRow, program_id, "program", _to_program, session)
 
     # ---------------------------------------------------------- applications
     def upsert_applications(
@@ -518,11 +532,7 @@ class Store:
         self, application_id: str, *, session: Session | None = None
     ) -> schemas.Application:
         """Raises: NotFoundError."""
-        with self._use(session) as s:
-            row = s.get(ApplicationRow, application_id)
-            if row is None:
-                raise NotFoundError(f"no application with id '{application_id}'")
-            return _to_application(row)
+        return self._get(ApplicationRow, application_id, "application", _to_application, session)
 
     def _upsert_by_id(
         self,
@@ -609,11 +619,7 @@ class Store:
 
     def get_round(self, round_id: str, *, session: Session | None = None) -> schemas.IntakeRound:
         """Raises: NotFoundError."""
-        with self._use(session) as s:
-            row = s.get(IntakeRoundRow, round_id)
-            if row is None:
-                raise NotFoundError(f"no intake round with id '{round_id}'")
-            return _to_round(row)
+        return self._get(IntakeRoundRow, round_id, "intake round", _to_round, session)
 
     # -------------------------------------------------------------- outcomes
     def upsert_outcomes(
