@@ -42,6 +42,7 @@ import numpy as np
 
 from .chunking import chunk_text
 from .errors import ConfigurationError, EmptyTextError, InvalidInputError, NotFittedError
+from .normalization import has_surrogates
 
 DEFAULT_MODEL = "multilingual-e5-small"
 ROLES = ("query", "passage")
@@ -378,14 +379,6 @@ def _is_expected_letter(ch: str) -> bool:
     return any(lo <= cp <= hi for lo, hi in _ARABIC_SCRIPT)
 
 
-def _has_surrogates(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def prepare_text(text: object, max_chars: int = MAX_EMBED_CHARS) -> str:
     """Check and clean one text for embedding (see the module docstring for the rules).
 
@@ -402,7 +395,7 @@ def prepare_text(text: object, max_chars: int = MAX_EMBED_CHARS) -> str:
         raise InvalidInputError(
             f"text too long to embed: {len(text):,} characters (the limit is {max_chars:,})"
         )
-    if _has_surrogates(text) or "\x00" in text:
+    if has_surrogates(text) or "\x00" in text:
         text = "".join(ch for ch in text if ch != "\x00" and not 0xD800 <= ord(ch) <= 0xDFFF)
         warnings.warn(
             "invalid characters (lone surrogates or NUL) were removed from a text before "

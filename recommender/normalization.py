@@ -93,7 +93,7 @@ def _stopwords() -> frozenset[str]:
 
 def _clean_characters(text: str) -> str:
     """Drop control characters, emoji and invalid surrogates; map letters and digits."""
-    if _has_surrogates(text):
+    if has_surrogates(text):
         text = "".join(ch for ch in text if not 0xD800 <= ord(ch) <= 0xDFFF)
     text = unicodedata.normalize("NFC", text).translate(_CHAR_MAP)
     out = []
@@ -112,7 +112,8 @@ def _clean_characters(text: str) -> str:
     return "".join(out)
 
 
-def _has_surrogates(text: str) -> bool:
+def has_surrogates(text: str) -> bool:
+    """True when `text` holds lone surrogates (not encodable as UTF-8)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -428,6 +428,24 @@ class Store:
                 yield own
 
     # ------------------------------------------------------------------ ids
+    def upsert(
+        self, kind: str, items: Sequence[Any], *, session: Session | None = None
+    ) -> tuple[int, int]:
+        """`upsert_programs|applications|rounds|outcomes` by kind name (as in imports).
+
+        Raises:
+            ValueError: an unknown kind.
+        """
+        upserts: dict[str, Callable[..., tuple[int, int]]] = {
+            "programs": self.upsert_programs,
+            "applications": self.upsert_applications,
+            "rounds": self.upsert_rounds,
+            "outcomes": self.upsert_outcomes,
+        }
+        if kind not in upserts:
+            raise ValueError(f"unknown kind '{kind}'; use one of: {', '.join(upserts)}")
+        return upserts[kind](items, session=session)
+
     def _get(
         self,
         row_type: type[Any],

@@ -43,16 +43,6 @@ def _actor() -> str:
         return "cli"
 
 
-def _upsert(store: Store, kind: str, items: list[Any], session: Any) -> tuple[int, int]:
-    upsert = {
-        "programs": store.upsert_programs,
-        "applications": store.upsert_applications,
-        "rounds": store.upsert_rounds,
-        "outcomes": store.upsert_outcomes,
-    }[kind]
-    return upsert(items, session=session)
-
-
 def _list(store: Store, kind: str) -> list[Any]:
     if kind == "programs":
         return list(store.list_programs())
@@ -89,7 +79,7 @@ def import_file(settings: Settings, kind: str, file: Path, skip_invalid: bool) -
                 result = check_references(
                     result, known, skip_invalid=skip_invalid, source=file.name
                 )
-            created, updated = _upsert(store, kind, result.items, session)
+            created, updated = store.upsert(kind, result.items, session=session)
             counts = {
                 "created": created,
                 "updated": updated,

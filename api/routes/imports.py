@@ -45,13 +45,7 @@ def import_file(
             result = record_io.check_references(
                 result, known, skip_invalid=skip_invalid, source=name
             )
-        upsert = {
-            "programs": store.upsert_programs,
-            "applications": store.upsert_applications,
-            "rounds": store.upsert_rounds,
-            "outcomes": store.upsert_outcomes,
-        }[kind]
-        created, updated = upsert(result.items, session=session)  # type: ignore[arg-type]
+        created, updated = store.upsert(kind, result.items, session=session)
         store.audit(
             user.actor,
             "import",
