@@ -246,11 +246,15 @@ class Accounts:
         """The active user with this name and password, else None (same time either way)."""
         with self.store.session() as s:
             row = s.scalar(sa.select(UserRow).where(UserRow.name == name[:100]))
+            user = _to_user(row) if row is not None else None
             stored = row.password_hash if row is not None else None
-            ok = verify_password(stored, password[:1000])
-            if row is None or not ok or not row.active:
-                return None
-            return _to_user(row)
+        # Hashed after the transaction ends: on SQLite every transaction holds the write lock
+        # (BEGIN IMMEDIATE), and argon2 takes long enough to starve other writers. An unknown
+        # name is checked against a dummy hash, so it costs as long as a wrong password.
+        ok = verify_password(stored, password[:1000])
+        if user is None or not ok or not user.active:
+            return None
+        return user
 
     # ------------------------------------------------------------ web sessions
     def start_session(self, user_id: int, ttl: dt.timedelta = SESSION_TTL) -> str:

@@ -23,8 +23,10 @@ class Rule:
 
 
 DEFAULT_RULES: dict[str, Rule] = {
-    # Password guessing: 10 tries a minute per client address and user name.
+    # Password guessing: 10 tries a minute per client address and user name, and 30 a minute
+    # per client address whatever the names (spraying many names from one address).
     "login": Rule(10, 60.0),
+    "login_address": Rule(30, 60.0),
     # Applicant writes (submit, edit) and suggestion requests, per account.
     "applicant_write": Rule(30, 60.0),
     "applicant_suggest": Rule(60, 60.0),

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from recommender.errors import ImportValidationError, PeyvandError
@@ -74,18 +73,32 @@ def _register() -> None:
 _register()
 
 
+def _kinds(exc: BaseException) -> set[str]:
+    """Class names in the exception's MRO: typer ships its own copy of click, so the usage
+    errors it raises are not `click.ClickException`; they are recognised by behaviour."""
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def usage_message(exc: BaseException) -> str:
+    """One line for a click-style usage error: what is wrong and the usage of the command."""
+    message = " ".join(str(getattr(exc, "format_message", lambda: exc)()).split())
+    ctx = getattr(exc, "ctx", None)
+    usage = ""
+    if ctx is not None:
+        try:
+            usage = " ".join(ctx.get_usage().split())
+        except Exception:  # a partly-built context: the message alone is still clear
+            usage = ""
+    if usage.lower().startswith("usage:"):
+        usage = usage[len("usage:") :].strip()
+    hint = f" (usage: {usage}; see --help)" if usage else " (see --help)"
+    return f"error: {message}{hint}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the exit code (0 ok, 1 bad input/state, 2 usage)."""
     try:
-        app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
-        print("Aborted.", file=sys.stderr)
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+        app(args=argv, prog_name="peyvand", standalone_mode=False)
     except ImportValidationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -95,6 +108,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+    except Exception as exc:
+        kinds = _kinds(exc)
+        if "Exit" in kinds:
+            return int(getattr(exc, "exit_code", 0) or 0)
+        if "Abort" in kinds:
+            print("Aborted.", file=sys.stderr)
+            return 130
+        if "UsageError" in kinds or "BadParameter" in kinds:
+            print(usage_message(exc), file=sys.stderr)
+            return 2
+        if "ClickException" in kinds:
+            print(f"error: {getattr(exc, 'format_message', lambda: exc)()}", file=sys.stderr)
+            return int(getattr(exc, "exit_code", 1) or 1)
+        raise
     return 0
 
 

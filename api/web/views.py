@@ -248,6 +248,7 @@ async def login(request: Request) -> Response:
     name = str(form.get("name", "")).strip()[:100]
     password = str(form.get("password", ""))
     target = str(form.get("next", ""))
+    check_rate(request, "login_address", client_key(request))
     check_rate(request, "login", f"{client_key(request)}|{name.lower()}")
     accounts = request.app.state.accounts
     from starlette.concurrency import run_in_threadpool
