@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from recommender import schemas as contracts
 from recommender.constants import DEFAULT_TOP_K, MAX_PLAN_CHARS, PROGRAM_KINDS, STAGES
 from recommender.retrieval import ProgramFilter
+from recommender.safe_text import strip_bidi_deep
 
 from .accounts import USER_NAME_PATTERN
 from .models import ROLES
@@ -37,7 +38,7 @@ def _has_nul(value: Any) -> bool:
 def _refuse_nul(cls: type, data: Any) -> Any:
     if _has_nul(data):
         raise ValueError("text must not contain NUL (\\x00) characters")
-    return data
+    return strip_bidi_deep(data)  # bidi overrides removed, as in recommender.schemas
 
 
 class _In(BaseModel):

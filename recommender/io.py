@@ -36,6 +36,7 @@ from pydantic import BaseModel, ValidationError
 from . import schemas
 from .constants import MAX_IMPORT_BYTES
 from .errors import ImportValidationError, InvalidInputError, RowError
+from .safe_text import spreadsheet_cell, unneutralise_cell
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -271,6 +272,10 @@ def _read_json(path: Path) -> list[tuple[int, Any]]:
         raise InvalidInputError(
             f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
+    except RecursionError:
+        raise InvalidInputError(
+            f"{path.name} is not a list of records: its JSON is nested too deeply"
+        ) from None
     if isinstance(data, dict):
         raise InvalidInputError(
             f"{path.name} holds one JSON object; expected a list of objects: [{{...}}, {{...}}]"
@@ -355,7 +360,7 @@ def _cell_text(value: Any) -> str:
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    return str(value)
+    return unneutralise_cell(str(value))
 
 
 def _text_field(model: type[BaseModel], name: str) -> bool:
@@ -524,7 +529,7 @@ def _csv_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dt.date):
         return value.isoformat()
-    return str(value)
+    return spreadsheet_cell(value) if isinstance(value, str) else str(value)
 
 
 def write_records(path: str | Path, kind: str, items: Sequence[BaseModel]) -> int:
@@ -573,7 +578,7 @@ def _xlsx_workbook(kind: str, items: Sequence[BaseModel]) -> Any:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
     for row_number, item in enumerate(items, start=2):
-        values = list(_flat(kind, item).values())
+        values = [spreadsheet_cell(v) for v in _flat(kind, item).values()]
         for name, value in zip(_columns(kind), values, strict=True):
             if isinstance(value, str):
                 if len(value) > XLSX_MAX_CELL_CHARS:

@@ -46,6 +46,7 @@ import numpy as np
 from .constants import KIND_LABELS_FA
 from .errors import InvalidInputError
 from .persian import format_jalali, format_number, format_percent, format_rial
+from .safe_text import spreadsheet_cell
 
 if TYPE_CHECKING:
     from .allocation import AllocationResult
@@ -150,7 +151,8 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]])
         with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(header)
-            writer.writerows(rows)
+            # Ids and names come from imports and applicants: never let a cell be a formula.
+            writer.writerows([spreadsheet_cell(v) for v in row] for row in rows)
 
     return _atomic(path, write)
 
@@ -733,7 +735,8 @@ _PERCENT = "0.0%"
 
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
-        return _ILLEGAL_XLSX.sub("", value)
+        # Names and ids are user text: a leading = + - @ would make the cell a formula.
+        return spreadsheet_cell(_ILLEGAL_XLSX.sub("", value))
     if isinstance(value, np.generic):
         return value.item()
     return value

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from .constants import MAX_PLAN_CHARS, PROGRAM_KINDS, STAGES
+from .safe_text import strip_bidi_deep
 
 _TRUE = {"true", "1", "yes", "y", "t", "بله", "آری", "دارد"}
 _FALSE = {"false", "0", "no", "n", "f", "خیر", "نه", "ندارد", ""}
@@ -29,8 +30,8 @@ def _split_list(value: Any) -> Any:
 
             try:
                 return json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ValueError("is not a valid JSON list") from exc
+            except (json.JSONDecodeError, RecursionError):
+                raise ValueError("is not a valid JSON list") from None
         return [part.strip() for part in text.replace("،", ";").split(";") if part.strip()]
     return value
 
@@ -61,6 +62,13 @@ _SLUG = r"^[a-z][a-z0-9_]*$"
 
 class _Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bidi_controls(cls, data: Any) -> Any:
+        # Bidi overrides make a name show as other text; every import, API body and web form
+        # passes through here (see recommender.safe_text).
+        return strip_bidi_deep(data)
 
 
 class Program(_Contract):

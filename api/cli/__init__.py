@@ -79,9 +79,14 @@ def _kinds(exc: BaseException) -> set[str]:
     return {cls.__name__ for cls in type(exc).__mro__}
 
 
+def _message(exc: BaseException) -> str:
+    format_message = getattr(exc, "format_message", None)
+    return " ".join(str(format_message() if callable(format_message) else exc).split())
+
+
 def usage_message(exc: BaseException) -> str:
     """One line for a click-style usage error: what is wrong and the usage of the command."""
-    message = " ".join(str(getattr(exc, "format_message", lambda: exc)()).split())
+    message = _message(exc)
     ctx = getattr(exc, "ctx", None)
     usage = ""
     if ctx is not None:
@@ -119,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             print(usage_message(exc), file=sys.stderr)
             return 2
         if "ClickException" in kinds:
-            print(f"error: {getattr(exc, 'format_message', lambda: exc)()}", file=sys.stderr)
+            print(f"error: {_message(exc)}", file=sys.stderr)
             return int(getattr(exc, "exit_code", 1) or 1)
         raise
     return 0
