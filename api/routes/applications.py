@@ -3,13 +3,14 @@ every application (each read is written to the audit log)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
 from recommender import schemas as contracts
-from recommender.errors import InvalidInputError
+from recommender.errors import InvalidInputError, NotFoundError
 from recommender.retrieval import ProgramFilter
 
 from ..deps import (
@@ -37,16 +38,42 @@ def new_application_id() -> str:
     return f"app-{secrets.token_hex(6)}"
 
 
-def _check_round(store: StoreDep, round_id: str | None) -> None:
-    if round_id is not None and not store.existing_ids("rounds", [round_id]):
-        raise InvalidInputError(f"round_id: no intake round with id '{round_id}'")
+def check_round(
+    store: StoreDep,
+    user: CurrentUserDep,
+    round_id: str | None,
+    current_round_id: str | None = None,
+    today: dt.date | None = None,
+) -> None:
+    """The round an application is put in must exist and, for an applicant, be open today
+    (`opens_on <= today <= closes_on`); keeping the round it is already in is always allowed.
+    Staff may file into any round (late entries, corrections).
+
+    Raises:
+        InvalidInputError: no such round, or an applicant moving into a round not open today.
+    """
+    if round_id is None:
+        return
+    try:
+        intake = store.get_round(round_id)
+    except NotFoundError:
+        raise InvalidInputError(f"round_id: no intake round with id '{round_id}'") from None
+    if user.is_staff or round_id == current_round_id:
+        return
+    today = today or dt.date.today()
+    if not intake.opens_on <= today <= intake.closes_on:
+        state = "closed" if today > intake.closes_on else "not open yet"
+        raise InvalidInputError(
+            f"round_id: the intake round '{round_id}' is {state} (it takes applications from "
+            f"{intake.opens_on.isoformat()} to {intake.closes_on.isoformat()})"
+        )
 
 
 def create_application(
     store: StoreDep, accounts: AccountsDep, user: CurrentUserDep, body: ApplicationCreate
 ) -> str:
     """Store a new application (owned by the user when an applicant); returns its id."""
-    _check_round(store, body.round_id)
+    check_round(store, user, body.round_id)
     application = body.to_contract(new_application_id())
     with store.session() as session:
         store.upsert_applications([application], session=session)
@@ -109,8 +136,8 @@ def update_application(
     user: CurrentUserDep,
 ) -> ApplicationPublic:
     """Replace an application (owner or staff)."""
-    visible_application(store, accounts, user, application_id, "read")
-    _check_round(store, body.round_id)
+    current = visible_application(store, accounts, user, application_id, "read")
+    check_round(store, user, body.round_id, current.round_id)
     application: contracts.Application = body.to_contract(application_id)
     with store.session() as session:
         store.upsert_applications([application], session=session)

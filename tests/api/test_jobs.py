@@ -66,8 +66,9 @@ def test_round_scoring_job_writes_outputs_with_progress(env: Env):
         json={
             "id": "r-1405",
             "name": "دوره پاییز",
-            "opens_on": "2026-09-01",
-            "closes_on": "2026-10-01",
+            # Open today: applicants may only file into an open round.
+            "opens_on": (dt.date.today() - dt.timedelta(days=30)).isoformat(),
+            "closes_on": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
             "programs": [{"program_id": "fin-teh", "seats": 2}],
         },
         headers=staff,

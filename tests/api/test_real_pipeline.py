@@ -5,6 +5,7 @@ default `round_score` job."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,8 +86,9 @@ def test_match_suggest_reload_and_score_a_round(real_app):
         json={
             "id": "r1",
             "name": "دوره",
-            "opens_on": "2026-01-01",
-            "closes_on": "2026-02-01",
+            # Open today: applicants may only file into an open round.
+            "opens_on": (dt.date.today() - dt.timedelta(days=30)).isoformat(),
+            "closes_on": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
             "programs": [{"program_id": p.id} for p in PROGRAMS if p.id != target],
         },
         headers=headers["staff"],
