@@ -10,7 +10,7 @@
 | NotReadyError (the model and index are not loaded) | 503 |
 | any other PeyvandError | 400 |
 | sqlalchemy DataError / IntegrityError (a value the database refuses) | 422 / 409 |
-| anything else | 500, logged with a traceback that carries no messages |
+| anything else | 500, logged as one line (types and frames, never messages) |
 
 Bodies are `{"detail": "<plain words>"}` (+ `"errors": [...]` for row and field problems) on
 `/v1`, `/healthz`, `/readyz`; web pages get a Persian HTML page instead. Nothing echoes the
@@ -42,7 +42,7 @@ from recommender.errors import (
 )
 
 from .engine import NotReadyError
-from .security import safe_traceback
+from .security import safe_traceback_line
 
 logger = logging.getLogger(__name__)
 
@@ -162,13 +162,16 @@ async def _on_database_refusal(request: Request, exc: Exception) -> Response:
     return _respond(request, 422, "a value cannot be stored (out of range or not valid text)")
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> Response:
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    """A 500 for an unexpected exception, logged as one line: the exception types and frames,
+    never the exception's message (it may quote a plan or other user data).
+
+    Called by `middleware.ObservabilityMiddleware`, which does not re-raise, so the server
+    (uvicorn: "Exception in ASGI application") logs no second, full traceback.
+    """
+    route = getattr(request.scope.get("route"), "path", None) or "unmatched"
     logger.error(
-        "unexpected %s on %s %s\n%s",
-        type(exc).__name__,
-        request.method,
-        request.url.path,
-        safe_traceback(exc),
+        "unexpected error on %s %s: %s", request.method, route, safe_traceback_line(exc)
     )
     return _respond(request, 500, "internal error; the details are in the server log")
 
@@ -181,4 +184,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(DataError, _on_database_refusal)
     app.add_exception_handler(IntegrityError, _on_database_refusal)
-    app.add_exception_handler(Exception, _on_unexpected)
+    app.add_exception_handler(Exception, on_unexpected)

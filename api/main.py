@@ -184,5 +184,5 @@ def create_app(
         default_limit=body_limit,
         limits=[(prefix, upload_limit) for prefix in UPLOAD_PREFIXES],
     )
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics, on_error=errors.on_unexpected)
     return app

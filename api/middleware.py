@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .metrics import Metrics
@@ -118,11 +120,22 @@ async def _send_413(scope: Scope, send: Send, limit: int) -> None:
 
 class ObservabilityMiddleware:
     """Count and time every request by route template, log one access line (method, route
-    template, status, milliseconds: never bodies or query strings), add security headers."""
+    template, status, milliseconds: never bodies or query strings), add security headers.
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    An exception that no handler took is answered here with `on_error` (which logs it once)
+    and not re-raised: Starlette's outermost error middleware re-raises, and the server then
+    logs the full traceback with the exception's message, which can quote user data.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        on_error: Callable[[Request, Exception], Awaitable[Response]] | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.on_error = on_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -143,8 +156,23 @@ class ObservabilityMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        started_response = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started_response
+            if message["type"] == "http.response.start":
+                started_response = True
+            await send_wrapper(message)
+
         try:
-            await self.app(scope, receive, send_wrapper)
+            try:
+                await self.app(scope, receive, send_tracked)
+            except Exception as exc:
+                if self.on_error is None:
+                    raise
+                response = await self.on_error(Request(scope), exc)
+                if not started_response:
+                    await response(scope, receive, send_tracked)
         finally:
             self.metrics.in_flight.dec()
             elapsed = time.perf_counter() - started

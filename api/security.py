@@ -90,6 +90,24 @@ def safe_traceback(exc: BaseException) -> str:
     return "\n".join(lines)
 
 
+def safe_traceback_line(exc: BaseException, max_frames: int = 8) -> str:
+    """`safe_traceback` on one line: the exception types (outermost cause first) and the
+    innermost `max_frames` frames as `folder/file.py:line in function`, joined by ` > `."""
+    types: list[str] = []
+    frames: list[str] = []
+    current: BaseException | None = exc
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        types.insert(0, f"{type(current).__module__}.{type(current).__qualname__}")
+        if not frames:
+            for f in traceback.extract_tb(current.__traceback__):
+                short = "/".join(Path(f.filename).parts[-2:])
+                frames.append(f"{short}:{f.lineno} in {f.name}")
+        current = current.__cause__ or current.__context__
+    return f"{' < '.join(types)} at {' > '.join(frames[-max_frames:]) or '?'}"
+
+
 def client_ip(scope: dict[str, Any]) -> str:
     """The peer address of an ASGI connection ("unknown" when the server gives none)."""
     client = scope.get("client")
