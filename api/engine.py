@@ -7,7 +7,11 @@ The real loader is `api.services.load_recommender(settings)`; tests pass a fake 
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
+import gc
+import inspect
 import logging
 import threading
 import time
@@ -24,24 +28,77 @@ logger = logging.getLogger(__name__)
 class NotReadyError(PeyvandError, RuntimeError):
     """The recommender (model + index) is not loaded (yet, or it failed to load)."""
 
+    #: seconds a client should wait before asking again (the `Retry-After` of the 503)
+    retry_after: int = 10
+
+
+# A one-page Persian plan for the warm-up request (no real applicant's text).
+WARMUP_PLAN = (
+    "ما یک سامانهٔ پرداخت و کیف پول دیجیتال برای فروشگاه‌های کوچک ساخته‌ایم. محصول اولیه آماده "
+    "است و پانصد کاربر فعال در تهران داریم. تیم ما چهار نفر است و برای توسعهٔ بازار به سرمایه و "
+    "فضای کار در یک شتاب‌دهنده نیاز داریم."
+)
+
+
+def warm_up(instance: Any) -> None:
+    """Run what a first request runs (a staff match by text, an applicant's suggestions by
+    application) once, so lazy loads (normalizer tables, tokenizer, runtime sessions, the
+    explainer's vocabulary) happen before `/readyz` says ready. Failures are logged only."""
+    from recommender import schemas
+
+    started = time.monotonic()
+    try:
+        instance.recommend(text=WARMUP_PLAN, top=10)
+        application = schemas.Application(
+            id="warm-up", startup_name="گرم‌کردن", business_plan=WARMUP_PLAN,
+            sectors=["fintech"], stage="mvp", province="تهران", city="تهران", team_size=4,
+            funding_ask=2_000_000_000, needs_residency=True,
+        )
+        instance.recommend(application=application, top=10)
+    except Exception as exc:  # a warm-up never decides whether the service starts
+        logger.warning("warm-up request failed (%s)", type(exc).__name__)
+        return
+    logger.info("recommender warmed up in %.1f s", time.monotonic() - started)
+
+
+def release_memory() -> None:
+    """Collect reference cycles now (the old model and index sit in cycles that a gen-2 pass
+    may not reach for a long time) and hand freed heap pages back to the OS (glibc)."""
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        trim = getattr(libc, "malloc_trim", None)
+        if trim is not None:
+            trim(0)
+    except OSError:
+        pass
+
 
 class RecommenderHolder:
     """Holds one Recommender for the app.
 
     Args:
-        loader: zero-argument callable returning a loaded Recommender (or None when the
-            instance is given).
+        loader: callable returning a loaded Recommender (or None when the instance is
+            given). When it takes an argument, a reload passes the current instance, so
+            the loader can reuse its embedding model instead of loading a second copy.
         instance: an already-loaded recommender.
         max_concurrent: at most this many `recommend` calls run at once; others wait.
+        warm: run `warm_up` on a freshly loaded recommender before it serves (and before
+            `/readyz` says ready).
     """
 
     def __init__(
         self,
-        loader: Callable[[], Any] | None = None,
+        loader: Callable[..., Any] | None = None,
         instance: Any | None = None,
         max_concurrent: int = 4,
+        warm: bool = True,
     ) -> None:
         self.loader = loader
+        self.warm = warm
         self._instance = instance
         self._state = "ready" if instance is not None else ("loading" if loader else "absent")
         self._reason = "" if instance is not None else "no recommender is configured"
@@ -50,6 +107,8 @@ class RecommenderHolder:
         self._thread: threading.Thread | None = None
         self._reloading = False
         self._reload_again = False
+        self._settled = threading.Event()  # set while no load or reload is in progress
+        self._settled.set()
 
     @property
     def state(self) -> str:
@@ -65,7 +124,17 @@ class RecommenderHolder:
         if self._instance is not None or self.loader is None:
             return
         self._state, self._reason = "loading", "the model and index are still loading"
-        self._thread = threading.Thread(target=self.load, name="peyvand-load", daemon=True)
+        self._settled.clear()
+
+        def run() -> None:
+            try:
+                self.load()
+            finally:
+                with self._lock:
+                    if not self._reloading:
+                        self._settled.set()
+
+        self._thread = threading.Thread(target=run, name="peyvand-load", daemon=True)
         self._thread.start()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -78,8 +147,14 @@ class RecommenderHolder:
         """Load now (in this thread)."""
         assert self.loader is not None
         started = time.monotonic()
+        previous = self._instance
         try:
-            instance = self.loader()
+            if previous is not None and _takes_argument(self.loader):
+                instance = self.loader(previous)
+            else:
+                instance = self.loader()
+            if self.warm:
+                warm_up(instance)
         except PeyvandError as exc:
             self._state, self._reason = "failed", str(exc).splitlines()[0][:500]
             logger.warning("recommender not loaded: %s", self._reason)
@@ -89,9 +164,15 @@ class RecommenderHolder:
             self._reason = f"loading the recommender failed ({type(exc).__name__})"
             logger.error("recommender not loaded\n%s", safe_traceback(exc))
             return
+        finally:
+            del previous
         with self._lock:
             self._instance = instance
             self._state, self._reason = "ready", ""
+        del instance
+        # The replaced model and index are unreachable now (requests still using them hold
+        # their own references until they finish); give their memory back.
+        release_memory()
         logger.info("recommender loaded in %.1f s", time.monotonic() - started)
 
     def reload_in_background(self) -> None:
@@ -105,6 +186,7 @@ class RecommenderHolder:
                 self._reload_again = True
                 return
             self._reloading = True
+            self._settled.clear()
         threading.Thread(target=self._reload_loop, name="peyvand-reload", daemon=True).start()
 
     def _reload_loop(self) -> None:
@@ -117,8 +199,17 @@ class RecommenderHolder:
             with self._lock:
                 if not self._reload_again:
                     self._reloading = False
+                    if self._thread is None or not self._thread.is_alive():
+                        self._settled.set()
                     return
                 self._reload_again = False
+
+    def get_settled(self, timeout: float = 900.0) -> Any:
+        """The recommender once the load or reload in progress (after a catalogue change) has
+        finished, so a job sees every program the store has. Raises: NotReadyError."""
+        if not self._settled.wait(timeout):
+            logger.warning("the recommender did not finish reloading in %.0f s", timeout)
+        return self.get()
 
     def get(self) -> Any:
         """The loaded recommender. Raises: NotReadyError."""
@@ -133,6 +224,17 @@ class RecommenderHolder:
         recommender = self.get()
         with self._slots:
             return recommender.recommend(**kwargs)
+
+
+def _takes_argument(loader: Callable[..., Any]) -> bool:
+    try:
+        parameters = inspect.signature(loader).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        for p in parameters
+    )
 
 
 def _plain(value: Any) -> dict[str, Any]:

@@ -53,6 +53,7 @@ _UNAVAILABLE = (
     ConfigurationError,
     NotReadyError,
 )
+RETRY_AFTER_S = 10  # the Retry-After of a 503 while the model and index load
 _JSON_PREFIXES = ("/v1", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
 
 PERSIAN_TITLES = {
@@ -138,7 +139,11 @@ async def _on_domain_error(request: Request, exc: Exception) -> Response:
         return _respond(request, status, head, rows)
     if status >= 500:
         logger.warning("%s on %s: %s", type(exc).__name__, request.url.path, exc)
-    return _respond(request, status, str(exc) or type(exc).__name__)
+    headers = None
+    if status == 503:
+        # Loading or reloading: say when to ask again.
+        headers = {"Retry-After": str(getattr(exc, "retry_after", RETRY_AFTER_S))}
+    return _respond(request, status, str(exc) or type(exc).__name__, headers=headers)
 
 
 async def _on_request_validation(request: Request, exc: Exception) -> Response:

@@ -52,8 +52,8 @@ UPLOAD_PREFIXES = ("/v1/imports", "/me/applications", "/staff/imports")
 SESSION_COOKIE = "peyvand_session"
 
 
-def _default_loader(settings: Settings) -> Callable[[], Any]:
-    def load() -> Any:
+def _default_loader(settings: Settings) -> Callable[..., Any]:
+    def load(previous: Any | None = None) -> Any:
         try:
             from .services import load_recommender
         except ImportError as exc:
@@ -62,7 +62,9 @@ def _default_loader(settings: Settings) -> Callable[[], Any]:
             raise ConfigurationError(
                 "the recommender is not installed in this build (api.services is missing)"
             ) from exc
-        return load_recommender(settings)
+        # A reload keeps the embedding model it already has (one copy in memory, no
+        # second load); the index, rankers and features are read fresh.
+        return load_recommender(settings, embedder=getattr(previous, "embedder", None))
 
     return load
 
@@ -115,7 +117,8 @@ def create_app(
     worker = JobWorker(
         job_store,
         registry,
-        {"recommender": holder.get, "settings": settings},
+        # Jobs wait for a reload in progress (after an import), so they see every program.
+        {"recommender": holder.get_settled, "settings": settings},
         poll_interval=job_poll_interval,
         on_done=lambda job: metrics.jobs_finished.labels(job.kind, job.status).inc(),
     )

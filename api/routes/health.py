@@ -34,7 +34,9 @@ def readyz(store: StoreDep, recommender: RecommenderDep, worker: WorkerDep) -> R
     checks["jobs"] = "ok" if worker.alive else "the job worker is not running"
     ready = all(v == "ok" for v in checks.values())
     body = Readiness(ready=ready, checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+    if ready:
+        return JSONResponse(body.model_dump())
+    return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "10"})
 
 
 @router.get("/metrics", response_class=Response)
