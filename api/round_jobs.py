@@ -20,6 +20,7 @@ from typing import Any
 
 from recommender.errors import InvalidInputError
 from recommender.retrieval import ProgramFilter
+from recommender.safe_text import spreadsheet_cell
 
 from .engine import recommendation_items
 from .jobs import JobContext, JobRegistry
@@ -84,7 +85,8 @@ def score_round_job(ctx: JobContext) -> dict[str, Any]:
     with (out / "scores.csv").open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=SCORE_COLUMNS)
         writer.writeheader()
-        writer.writerows(rows)
+        # Names and ids are user text: never let a cell become a formula.
+        writer.writerows({k: spreadsheet_cell(v) for k, v in row.items()} for row in rows)
     (out / "scores.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1), "utf-8")
     by_program: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -96,7 +98,9 @@ def score_round_job(ctx: JobContext) -> dict[str, Any]:
             ranked = sorted(by_program.get(program_id, []), key=lambda r: -r["score"])
             for position, row in enumerate(ranked[:top], start=1):
                 writer.writerow(
-                    [program_id, position, row["application_id"], row["startup_name"], row["score"]]
+                    spreadsheet_cell(v)
+                    for v in (program_id, position, row["application_id"], row["startup_name"],
+                              row["score"])
                 )
     return {
         "round_id": round_id,

@@ -4,6 +4,8 @@ text from applicants and imports never becomes a formula cell, and bidi controls
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import io
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,34 @@ def test_bidi_controls_are_stripped_from_contract_text():
         {**make_programs()[0].model_dump(), "name": "\u2066نام\u2069 \u202bبرنامه\u202c"}
     )
     assert program.name == "نام برنامه"
+
+
+def test_service_round_job_csv_neutralises_formula_text(sqlite_env):
+    from tests.api.conftest import application_body
+
+    env = sqlite_env
+    today = dt.date.today()
+    env.client.post(
+        "/v1/rounds",
+        json={
+            "id": "r-evil",
+            "name": "دوره",
+            "opens_on": (today - dt.timedelta(days=1)).isoformat(),
+            "closes_on": (today + dt.timedelta(days=9)).isoformat(),
+            "programs": [{"program_id": "fin-teh"}],
+        },
+        headers=env.auth("staff"),
+    )
+    created = env.client.post(
+        "/v1/applications",
+        json=application_body(startup_name=EVIL, round_id="r-evil"),
+        headers=env.auth("applicant"),
+    )
+    assert created.status_code == 201, created.text
+    job_id = env.client.post("/v1/rounds/r-evil/score", headers=env.auth("staff")).json()["job_id"]
+    assert env.wait_job(job_id)["status"] == "succeeded"
+    for name in ("scores.csv", "shortlists.csv"):
+        text = env.client.get(f"/v1/jobs/{job_id}/files/{name}", headers=env.auth("staff")).text
+        fields = [f for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) for f in row]
+        assert "'" + EVIL in fields, name
+        assert not [f for f in fields if f.startswith(TRIGGERS)], name
