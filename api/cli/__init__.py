@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         if "Abort" in kinds:
             print("Aborted.", file=sys.stderr)
             return 130
+        if "NoArgsIsHelpError" in kinds:
+            return 2  # the help was printed already; nothing else to say
         if "UsageError" in kinds or "BadParameter" in kinds:
             print(usage_message(exc), file=sys.stderr)
             return 2

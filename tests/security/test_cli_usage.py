@@ -48,3 +48,23 @@ def test_console_script_usage_error_has_no_traceback(tmp_path: Path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_no_arguments_prints_help_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.chdir(tmp_path)
+    code = main([])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "Usage: peyvand" in out + err
+    assert "Traceback" not in err and "error:" not in err
+
+
+def test_options_without_a_command_is_one_usage_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    code = main(["--home", str(tmp_path / "home")])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Missing command" in err
