@@ -107,6 +107,7 @@ class RecommenderHolder:
         self._thread: threading.Thread | None = None
         self._reloading = False
         self._reload_again = False
+        self._loading = False  # the first background load is running
         self._settled = threading.Event()  # set while no load or reload is in progress
         self._settled.set()
 
@@ -125,12 +126,14 @@ class RecommenderHolder:
             return
         self._state, self._reason = "loading", "the model and index are still loading"
         self._settled.clear()
+        self._loading = True
 
         def run() -> None:
             try:
                 self.load()
             finally:
                 with self._lock:
+                    self._loading = False
                     if not self._reloading:
                         self._settled.set()
 
@@ -199,7 +202,7 @@ class RecommenderHolder:
             with self._lock:
                 if not self._reload_again:
                     self._reloading = False
-                    if self._thread is None or not self._thread.is_alive():
+                    if not self._loading:
                         self._settled.set()
                     return
                 self._reload_again = False
