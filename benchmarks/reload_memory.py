@@ -40,10 +40,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 LOADED = "recommender loaded in"
 PLANS = [
+    # Each request gets a template of its own: later requests must not reuse the first one's
+    # words (the tokenizer caches informal-to-formal word forms).
     "ما یک سامانهٔ پرداخت و کیف پول دیجیتال برای فروشگاه‌های کوچک ساخته‌ایم و {n} کاربر داریم.",
     "اپلیکیشن ما نوبت‌دهی آنلاین پزشکان و مشاورهٔ پزشکی از راه دور است؛ {n} درمانگاه مشتری ماست.",
     "حسگرهای رطوبت خاک ما مصرف آب گلخانه را {n} درصد کم می‌کند؛ کشاورزی هوشمند در اصفهان.",
     "بستر آموزش آنلاین برنامه‌نویسی برای نوجوانان با {n} دانش‌آموز فعال در سه استان.",
+    "خانهٔ خلاق ما صنایع دستی شیراز را با {n} هنرمند به گردشگران خارجی می‌فروشد.",
+    "نرم‌افزار حسابداری ابری برای کارگاه‌های تولیدی کوچک؛ {n} شرکت نسخهٔ آزمایشی را خریده‌اند.",
+    "سامانهٔ مدیریت ناوگان حمل بار شهری با ردیابی لحظه‌ای برای {n} کامیون در مشهد.",
 ]
 # Every request embeds a plan no run has embedded before (the home's vector cache would
 # otherwise make a second run's requests cheaper than the first run's).
@@ -131,6 +136,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rng = random.Random(time.time_ns())
         nonce = " ".join(rng.choices(NONCE_WORDS, k=6)) + f" {rng.randrange(10**9)}"
         fresh_ids = rng.sample(ids, args.warm + 1)
+        if args.warm + 1 > len(PLANS):
+            raise SystemExit(f"--warm is at most {len(PLANS) - 1} (one new plan per request)")
         with httpx.Client(base_url=base, timeout=120) as http:
             match = [
                 _timed(lambda k=k: http.post(
