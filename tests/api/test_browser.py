@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,14 +38,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Env]]:
+def serve(tmp_path: Path, **app_kwargs: Any) -> Iterator[tuple[str, Env]]:
     """A uvicorn server on 127.0.0.1:<free port> in a thread, with password accounts."""
     import uvicorn
 
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    for env in make_env(f"sqlite:///{tmp_path / 'p.db'}", tmp_path / "home", passwords=True):
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    for env in make_env(db, tmp_path / "home", passwords=True, **app_kwargs):
         port = _free_port()
         config = uvicorn.Config(
             env.app,
@@ -66,6 +67,11 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Env]]:
         finally:
             server.should_exit = True
             thread.join(10)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Env]]:
+    yield from serve(tmp_path)
 
 
 @pytest.fixture
@@ -170,6 +176,6 @@ def test_staff_search_and_round_progress(server, browser):
     page.wait_for_selector("#job-progress[data-status=succeeded]", timeout=20_000)
     assert "۱۰۰٪" in page.inner_text("#job-progress")
     links = page.locator("#job-progress .job-files a").all_inner_texts()
-    assert "scores.csv" in links
+    assert "امتیاز همهٔ جفت‌ها (CSV)" in links  # files named in Persian
     page.screenshot(path=str(SCREENSHOTS / "round_scoring.png"), full_page=True)
     assert problems == []
