@@ -350,4 +350,13 @@ def test_what_if_page_and_report_in_the_browser(round_server, browser, size):  #
     _shot(page, f"report_{size}")
     page.emulate_media(media="print")
     _shot(page, f"report_print_{size}")
+    page.emulate_media(media="screen")
+    # The round page after a full run: the committee's files by their Persian names.
+    page.goto(f"{base}/staff/rounds/R1")
+    page.wait_for_selector("#job-progress[data-status=succeeded]")
+    links = page.locator("#job-progress .job-files a").all_inner_texts()
+    assert links[0] == "گزارش دوره (برای کمیته)" and "کارنامهٔ Excel" in links
+    assert page.get_attribute("#job-progress .job-files a >> nth=0", "target") == "_blank"
+    _shot(page, f"round_page_{size}")
+    _axe(page, f"round page after a run ({size})")
     assert problems == []
