@@ -254,6 +254,14 @@ def test_applications_pages_and_program_deactivation_with_undo(server, browser):
     assert page.locator("#applications tbody tr").count() == 1
     assert _width(page) <= PHONE["width"]
     _shot(page, "applications_search_phone")
+    # Opening an application computes its suggestions: the page says so at once.
+    state = page.evaluate(
+        """() => { const a = document.querySelector("#applications a[data-busy]"); a.click();
+                   return [a.getAttribute("aria-busy"),
+                           document.getElementById("busy-status").textContent]; }"""
+    )
+    assert state == ["true", "در حال یافتن برنامه‌های مناسب…"]
+    page.wait_for_selector("h1:has-text('نمونه 007')")
 
     page.goto(f"{base}/staff/programs")
     page.click("a[href='/staff/programs/agri-isf/deactivate']")

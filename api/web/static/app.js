@@ -101,8 +101,32 @@
       if (status) status.textContent = form.dataset.busy;
     });
   }
+  // Links to pages that compute something (suggestions): say so while the next page loads.
+  for (const link of document.querySelectorAll("a[data-busy]")) {
+    link.addEventListener("click", function (event) {
+      if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+      link.classList.add("loading");
+      link.setAttribute("aria-busy", "true");
+      const status = document.getElementById("busy-status");
+      if (status) {
+        status.textContent = link.dataset.busy;
+        status.classList.remove("visually-hidden");
+        status.classList.add("notice");
+      }
+    });
+  }
   // Coming back with the Back button: the page may come from the cache with a busy button.
   window.addEventListener("pageshow", function () {
+    const status = document.getElementById("busy-status");
+    if (status && status.classList.contains("notice")) {
+      status.textContent = "";
+      status.classList.add("visually-hidden");
+      status.classList.remove("notice");
+    }
+    for (const link of document.querySelectorAll("a.loading")) {
+      link.classList.remove("loading");
+      link.removeAttribute("aria-busy");
+    }
     for (const button of document.querySelectorAll("button.busy")) {
       button.disabled = false;
       button.classList.remove("busy");
