@@ -53,10 +53,11 @@ def isolate(text: Any) -> str:
 
 
 def _n(value: Any) -> str:
+    text = str(value)
     try:
-        return format_number(int(str(value)))
+        return format_number(int(text)) if text.isdigit() else format_number(float(text), 3)
     except ValueError:
-        return str(value)
+        return text
 
 
 def _mb(value: Any) -> str:
@@ -109,7 +110,7 @@ _RULES: list[_Rule] = [
         lambda m: "کمترین سرمایه از بیشترین سرمایه بزرگ‌تر است.",
     ),
     (re.compile(r"closes_on is before opens_on", re.I), lambda m: "تاریخ پایان پیش از شروع است."),
-    (re.compile(r"NUL", re.I), lambda m: "متن نویسهٔ نامجاز دارد."),
+    (re.compile(r"\bNUL\b"), lambda m: "متن نویسهٔ نامجاز دارد."),
     (
         re.compile(r"unknown (kind|stage)", re.I),
         lambda m: "گزینهٔ انتخاب‌شده در فهرست گزینه‌ها نیست.",
@@ -132,6 +133,69 @@ _RULES: list[_Rule] = [
         lambda m: "نام کاربری ۲ تا ۱۰۰ نویسهٔ لاتین، رقم یا _ . @ - است و با حرف یا رقم آغاز می‌شود.",
     ),
     (re.compile(r"unknown role", re.I), lambda m: "نقش انتخاب‌شده در فهرست نقش‌ها نیست."),
+    # pydantic's own wording (rows of an imported file carry it)
+    (re.compile(r"^Field required", re.I), lambda m: "این بخش خالی است؛ آن را پر کنید."),
+    (
+        re.compile(r"should be greater than or equal to (-?[\d.]+)", re.I),
+        lambda m: f"باید دست‌کم {_n(m.group(1))} باشد.",
+    ),
+    (
+        re.compile(r"should be greater than (-?[\d.]+)", re.I),
+        lambda m: f"باید بیشتر از {_n(m.group(1))} باشد.",
+    ),
+    (
+        re.compile(r"should be less than or equal to (-?[\d.]+)", re.I),
+        lambda m: f"باید حداکثر {_n(m.group(1))} باشد.",
+    ),
+    (
+        re.compile(r"should be less than (-?[\d.]+)", re.I),
+        lambda m: f"باید کمتر از {_n(m.group(1))} باشد.",
+    ),
+    (
+        re.compile(r"at least (\d+) characters?", re.I),
+        lambda m: f"دست‌کم {_n(m.group(1))} نویسه لازم است.",
+    ),
+    (
+        re.compile(r"at most (\d+) characters?", re.I),
+        lambda m: f"حداکثر {_n(m.group(1))} نویسه پذیرفته می‌شود.",
+    ),
+    (
+        re.compile(r"valid (integer|number)", re.I),
+        lambda m: "یک عدد درست (با رقم‌های فارسی یا لاتین) بنویسید.",
+    ),
+    (re.compile(r"valid date", re.I), lambda m: "تاریخ درست نیست (به شکل ۲۰۲۶-۰۳-۲۱)."),
+    (
+        re.compile(r"valid boolean|is not yes/no", re.I),
+        lambda m: "بله یا خیر بنویسید (true یا false).",
+    ),
+    (re.compile(r"valid JSON list", re.I), lambda m: "فهرست درست نوشته نشده است."),
+    # the import reader's wording (recommender.io)
+    (re.compile(r"^is required", re.I), lambda m: "این ستون خالی است؛ آن را پر کنید."),
+    (re.compile(r"is not a known field", re.I), lambda m: "این ستون شناخته نیست."),
+    (re.compile(r"must be a whole number", re.I), lambda m: "باید عدد صحیح باشد."),
+    (re.compile(r"must be a number", re.I), lambda m: "باید عدد باشد."),
+    (re.compile(r"must be true or false", re.I), lambda m: "باید true یا false باشد."),
+    (re.compile(r"must be text", re.I), lambda m: "باید متن باشد."),
+    (re.compile(r"must not be empty", re.I), lambda m: "نباید خالی باشد."),
+    (
+        re.compile(r"too long \(at most (\d+)", re.I),
+        lambda m: f"بیش از اندازه بلند است (حداکثر {_n(m.group(1))} نویسه).",
+    ),
+    (re.compile(r"must not be negative", re.I), lambda m: "نباید منفی باشد."),
+    (
+        re.compile(r"must be at least (-?[\d.]+)", re.I),
+        lambda m: f"باید دست‌کم {_n(m.group(1))} باشد.",
+    ),
+    (
+        re.compile(r"must be at most (-?[\d.]+)", re.I),
+        lambda m: f"باید حداکثر {_n(m.group(1))} باشد.",
+    ),
+    (
+        re.compile(r"must be a date", re.I),
+        lambda m: "باید تاریخ میلادی به شکل ۲۰۲۵-۰۳-۲۱ باشد.",
+    ),
+    (re.compile(r"must be a list", re.I), lambda m: "باید فهرست باشد."),
+    (re.compile(r"must be an object", re.I), lambda m: "باید شیء JSON باشد."),
 ]
 
 

@@ -304,3 +304,20 @@ def test_what_if_form_checks_numbers_in_persian(web_env: Env):
     assert started.status_code == 303
     job_id = started.headers["location"].split("job=")[1]
     assert web_env.app.state.jobs.get(job_id).params["what_if"] == "fin-teh:seats=5"
+
+
+def test_import_row_errors_are_persian(web_env: Env):
+    from .test_imports import CSV_WITH_A_BAD_ROW
+
+    client = sign_in(web_env, "staff")
+    token = csrf(client, "/staff/imports")
+    bad = client.post(
+        "/staff/imports",
+        data={"kind": "programs", "csrf_token": token},
+        files={"file": ("p.csv", CSV_WITH_A_BAD_ROW)},
+    )
+    assert bad.status_code == 422
+    errors = re.sub(r'<span class="ltr">[^<]*</span>', "", bad.text.split('role="alert"')[1])
+    errors = re.sub(r"<[^>]+>", " ", errors.split("</ul>")[0])
+    assert "ردیف ۳" in errors and "نباید منفی باشد" in errors
+    assert not LATIN_WORD.search(errors), errors
