@@ -106,7 +106,7 @@ def _watch_console(page) -> list[str]:
 def test_applicant_submits_a_plan_and_reads_suggestions_right_to_left(server, browser):
     base, env = server
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="fa-IR")
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="fa-IR")
     problems = _watch_console(page)
     _sign_in(page, base, "applicant", env.passwords["applicant"])
     assert page.url.endswith("/me")
@@ -130,7 +130,7 @@ def test_applicant_submits_a_plan_and_reads_suggestions_right_to_left(server, br
     assert "۵۰٪" in page.inner_text("#results")
     # Persian text starts at the right edge: the heading's right side is near the page's.
     box = page.locator("h1").bounding_box()
-    assert box is not None and box["x"] + box["width"] > 1200 * 0.8
+    assert box is not None and box["x"] + box["width"] > 1366 * 0.8
     if (FONTS / "Vazirmatn-Regular.woff2").exists():
         page.evaluate("document.fonts.ready")
         assert page.evaluate("document.fonts.check('16px Vazirmatn')")
@@ -159,7 +159,7 @@ def test_staff_search_and_round_progress(server, browser):
             headers=env.auth("applicant"),
         )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="fa-IR")
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="fa-IR")
     problems = _watch_console(page)
     _sign_in(page, base, "staff", env.passwords["staff"])
     assert page.url.endswith("/staff")
