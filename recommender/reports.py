@@ -5,8 +5,9 @@
 - `scores.csv`: every (application, program) pair: application_id, program_id, score,
   p_residency, p_funding, expected_funding, eligible, rank_for_application, rank_for_program
   (ranks are 1-based, eligible pairs first, then by score);
-- `shortlists.csv`: each program's best `top` eligible applications;
-- `top_programs.csv`: each application's best `top` eligible programs;
+- `shortlists.csv`: each program's best `top` eligible applications (Persian headers, names
+  first, ids last);
+- `top_programs.csv`: each application's best `top` eligible programs (likewise);
 - `allocation.csv` (with an allocation): application_id, program_id, residency,
   funding_amount, pinned;
 - `what_if.json`, `what_if_allocation.csv` (with a what-if);
@@ -76,6 +77,10 @@ SCORE_COLUMNS = [
     "rank_for_program",
 ]
 ALLOCATION_COLUMNS = ["application_id", "program_id", "residency", "funding_amount", "pinned"]
+SHORTLIST_COLUMNS_FA = ["برنامه", "ردیف", "استارتاپ", "امتیاز", "شناسهٔ برنامه",
+                        "شناسهٔ درخواست"]
+TOP_PROGRAM_COLUMNS_FA = ["استارتاپ", "ردیف", "برنامه", "امتیاز", "شانس پذیرش در اقامت",
+                          "شانس جذب سرمایه", "شناسهٔ درخواست", "شناسهٔ برنامه"]
 UNKNOWN_PROVINCE = "نامشخص"
 _SOURCE_FA = {"round": "تعیین‌شده در دوره", "program": "ظرفیت خود برنامه"}
 _ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -1008,14 +1013,19 @@ def write_round_reports(out_dir: str | Path, report: RoundReport) -> dict[str, P
     summary = build_summary(report)
     files: dict[str, Path] = {}
     files["scores"] = write_scores_csv(out / "scores.csv", report.scores)
+    # The two lists people read: Persian headers and names first (ids last, to trace a row).
+    # scores.csv and allocation.csv keep their English column names: they are the machine
+    # files, and allocation.csv rows become pins/vetoes files (application_id, program_id).
+    programs, apps = report.programs, report.applications
     files["shortlists"] = _write_csv(
-        out / "shortlists.csv", ["program_id", "position", "application_id", "score"],
-        _shortlist_rows(report),
+        out / "shortlists.csv", SHORTLIST_COLUMNS_FA,
+        ((programs[pid].name, pos, apps[aid].startup_name, score, pid, aid)
+         for pid, pos, aid, score in _shortlist_rows(report)),
     )
     files["top_programs"] = _write_csv(
-        out / "top_programs.csv",
-        ["application_id", "position", "program_id", "score", "p_residency", "p_funding"],
-        _top_rows(report),
+        out / "top_programs.csv", TOP_PROGRAM_COLUMNS_FA,
+        ((apps[aid].startup_name, pos, programs[pid].name, score, p_res, p_fund, aid, pid)
+         for aid, pos, pid, score, p_res, p_fund in _top_rows(report)),
     )
     if report.allocation is not None:
         files["allocation"] = write_allocation_csv(out / "allocation.csv", report.allocation)

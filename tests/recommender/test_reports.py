@@ -12,7 +12,13 @@ import pytest
 from openpyxl import load_workbook
 
 from recommender.errors import InvalidInputError
-from recommender.reports import ALLOCATION_COLUMNS, SCORE_COLUMNS, ensure_writable
+from recommender.reports import (
+    ALLOCATION_COLUMNS,
+    SCORE_COLUMNS,
+    SHORTLIST_COLUMNS_FA,
+    TOP_PROGRAM_COLUMNS_FA,
+    ensure_writable,
+)
 from recommender.rounds import RoundOutcome, run_round
 from recommender.store import Store
 from tests.recommender._round_fixtures import (
@@ -69,10 +75,12 @@ def test_scores_csv_has_every_pair_and_consistent_ranks(allocated: tuple[Path, R
         ranks = sorted(int(r["rank_for_program"]) for r in rows if r["program_id"] == pid)
         assert ranks == list(range(1, N_APPS + 1))
     shortlist = read_csv(out / "shortlists.csv")
-    assert list(shortlist[0]) == ["program_id", "position", "application_id", "score"]
-    assert max(int(r["position"]) for r in shortlist) <= 3
+    assert list(shortlist[0]) == SHORTLIST_COLUMNS_FA  # a list people read: Persian headers
+    assert max(int(r["ردیف"]) for r in shortlist) <= 3
+    assert shortlist[0]["برنامه"] and PERSIAN.search(shortlist[0]["استارتاپ"])
     top = read_csv(out / "top_programs.csv")
-    assert {r["application_id"] for r in top} <= set(by_app)
+    assert list(top[0]) == TOP_PROGRAM_COLUMNS_FA
+    assert {r["شناسهٔ درخواست"] for r in top} <= set(by_app)
 
 
 def test_allocation_csv_matches_the_result(allocated: tuple[Path, RoundOutcome]) -> None:
