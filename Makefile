@@ -20,6 +20,11 @@ FONTS := api/web/static/fonts/Vazirmatn-Regular.woff2
 $(FONTS): api/web/package.json api/web/package-lock.json
 	cd api/web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent fonts
 
+# axe-core (npm, a dev dependency) is injected by the browser tests' accessibility check.
+AXE := api/web/node_modules/axe-core/axe.min.js
+$(AXE): api/web/package.json api/web/package-lock.json
+	cd api/web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent fonts
+
 # Debian's Chromium drives the browser tests (Playwright uses it; it downloads no browser).
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -37,7 +42,7 @@ run: models
 	@test -f $(PEYVAND_HOME)/demo_accounts.json || $(BIN)/peyvand --home $(PEYVAND_HOME) demo
 	$(BIN)/peyvand --home $(PEYVAND_HOME) serve
 
-test: models system-deps
+test: models system-deps $(AXE)
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -5,8 +5,9 @@
 - `scores.csv`: every (application, program) pair: application_id, program_id, score,
   p_residency, p_funding, expected_funding, eligible, rank_for_application, rank_for_program
   (ranks are 1-based, eligible pairs first, then by score);
-- `shortlists.csv`: each program's best `top` eligible applications;
-- `top_programs.csv`: each application's best `top` eligible programs;
+- `shortlists.csv`: each program's best `top` eligible applications (Persian headers, names
+  first, ids last);
+- `top_programs.csv`: each application's best `top` eligible programs (likewise);
 - `allocation.csv` (with an allocation): application_id, program_id, residency,
   funding_amount, pinned;
 - `what_if.json`, `what_if_allocation.csv` (with a what-if);
@@ -16,11 +17,14 @@
   province);
 - `report.xlsx`: the same for people, in Persian, right-to-left sheets, Jalali dates,
   amounts with thousands separators;
-- `report.html`: one self-contained Persian page (dir="rtl") with embedded plots.
+- `report.html`: one self-contained Persian page (dir="rtl") with embedded charts, for a
+  committee: names rather than ids, technical details (model version, solver gap) folded
+  away, a print stylesheet for A4.
 
 CSV files are UTF-8 with a byte-order mark, so spreadsheet programs show Persian correctly.
-Plots carry only Latin text (program ids, numbers): matplotlib cannot shape Persian letters,
-so the Persian captions and keys are in the HTML around them.
+Charts are SVG images whose text stays text (`svg.fonttype: none`): the browser shapes the
+Persian labels, axes and legends (matplotlib alone cannot join Persian letters), with
+Persian digits on the axes.
 """
 
 from __future__ import annotations
@@ -74,6 +78,10 @@ SCORE_COLUMNS = [
     "rank_for_program",
 ]
 ALLOCATION_COLUMNS = ["application_id", "program_id", "residency", "funding_amount", "pinned"]
+SHORTLIST_COLUMNS_FA = ["برنامه", "ردیف", "استارتاپ", "امتیاز", "شناسهٔ برنامه",
+                        "شناسهٔ درخواست"]
+TOP_PROGRAM_COLUMNS_FA = ["استارتاپ", "ردیف", "برنامه", "امتیاز", "شانس پذیرش در اقامت",
+                          "شانس جذب سرمایه", "شناسهٔ درخواست", "شناسهٔ برنامه"]
 UNKNOWN_PROVINCE = "نامشخص"
 _SOURCE_FA = {"round": "تعیین‌شده در دوره", "program": "ظرفیت خود برنامه"}
 _ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -425,13 +433,41 @@ def build_summary(report: RoundReport) -> dict[str, Any]:
 # --------------------------------------------------------------------------- plots
 
 
-def _png(fig: Any) -> str:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+_CHART_FONTS = ["Vazirmatn", "Tahoma", "Segoe UI", "DejaVu Sans"]
+_CHART_RC = {
+    "svg.fonttype": "none",  # text stays text: the browser shapes Persian
+    "svg.hashsalt": "peyvand",  # stable ids: the same report gives the same file
+    "font.family": _CHART_FONTS,
+    "axes.unicode_minus": False,
+}
 
-    FigureCanvasAgg(fig)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+def _chart(plot: Callable[..., Any]) -> Callable[..., str]:
+    """`plot(...)` (which returns a figure) run under the chart settings, as a base64 SVG
+    (for an `<img src="data:image/svg+xml;base64,…">`)."""
+    import functools
+
+    @functools.wraps(plot)
+    def draw(*args: Any, **kwargs: Any) -> str:
+        import logging
+
+        import matplotlib
+        from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+        quiet = logging.getLogger("matplotlib.font_manager")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # the Persian fonts are the reader's, not this machine's
+        buffer = io.BytesIO()
+        try:
+            with matplotlib.rc_context(_CHART_RC):
+                fig = plot(*args, **kwargs)
+                FigureCanvasSVG(fig)
+                fig.savefig(buffer, format="svg", metadata={"Date": None})
+        finally:
+            quiet.setLevel(level)
+        return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+    return draw
 
 
 def _figure(width: float, height: float) -> Any:
@@ -440,28 +476,45 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _use_plot(ids: Sequence[str], total: Sequence[float], used: Sequence[float] | None,
-              unit: str) -> str:
-    n = len(ids)
-    fig = _figure(7.5, max(2.5, 0.22 * n + 1.0))
+def _persian_ticks(axis: Any, decimals: int = 0) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: format_number(v, decimals)))
+
+
+def _short(name: str, limit: int = 34) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def _chart_img(data: str, alt: str) -> str:
+    return f"<img alt='{_e(alt)}' src='data:image/svg+xml;base64,{data}'>"
+
+
+@_chart
+def _use_plot(names: Sequence[str], total: Sequence[float], used: Sequence[float] | None,
+              unit: str, integer: bool = False) -> Any:
+    n = len(names)
+    fig = _figure(7.5, max(2.5, 0.26 * n + 1.2))
     ax = fig.add_subplot()
     y = np.arange(n)
-    ax.barh(y, total, color="#d9d9d9", label="capacity")
+    ax.barh(y, total, color="#d9d9d9", label="ظرفیت")
     if used is not None:
-        ax.barh(y, used, color="#2b7bba", height=0.5, label="allocated")
-    ax.set_yticks(y, labels=list(ids), fontsize=7)
+        ax.barh(y, used, color="#2b7bba", height=0.5, label="تخصیص‌یافته")
+    ax.set_yticks(y, labels=[_short(x) for x in names], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(unit)
-    if unit == "seats":
+    if integer:
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _persian_ticks(ax.xaxis, 0 if integer else 1)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
+    return fig
 
 
-def _score_plot(scores: RoundScores) -> str:
+@_chart
+def _score_plot(scores: RoundScores) -> Any:
     fig = _figure(7.5, 3.2)
     ax = fig.add_subplot()
     eligible = scores.score[scores.eligible]
@@ -469,31 +522,38 @@ def _score_plot(scores: RoundScores) -> str:
     best = best[np.isfinite(best)]
     bins = np.linspace(0.0, 1.0, 41) if eligible.size and eligible.max() <= 1 else 40
     if eligible.size:
-        ax.hist(eligible, bins=bins, color="#9ecae1", label="all eligible pairs", density=True)
+        ax.hist(eligible, bins=bins, color="#9ecae1", label="همهٔ جفت‌های واجد شرایط",
+                density=True)
     if best.size:
         ax.hist(best, bins=bins, histtype="step", linewidth=2, color="#08519c",
-                label="best per application", density=True)
-    ax.set_xlabel("fit score")
-    ax.set_ylabel("density")
+                label="بهترین امتیاز هر متقاضی", density=True)
+    ax.set_xlabel("امتیاز تناسب")
+    ax.set_ylabel("فراوانی نسبی")
+    _persian_ticks(ax.xaxis, 2)
+    _persian_ticks(ax.yaxis, 1)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return fig
 
 
+@_chart
 def _count_plot(labels: Sequence[str], values: Sequence[float],
-                values2: Sequence[float] | None = None) -> str:
+                values2: Sequence[float] | None = None) -> Any:
     n = len(labels)
-    fig = _figure(7.5, 3.0)
+    fig = _figure(7.5, 3.2)
     ax = fig.add_subplot()
     x = np.arange(n)
     width = 0.4 if values2 is not None else 0.7
     ax.bar(x - (width / 2 if values2 is not None else 0), values, width, color="#6baed6",
-           label="applicants")
+           label="متقاضیان")
     if values2 is not None:
-        ax.bar(x + width / 2, values2, width, color="#08519c", label="placed")
+        ax.bar(x + width / 2, values2, width, color="#08519c", label="جای‌گرفته‌ها")
         ax.legend(fontsize=8)
-    ax.set_xticks(x, labels=list(labels), fontsize=8)
+    ax.set_xticks(x, labels=[_short(x, 18) for x in labels], fontsize=8,
+                  rotation=30 if n > 6 else 0, ha="right" if n > 6 else "center")
+    ax.set_ylabel("شمار")
+    _persian_ticks(ax.yaxis)
     ax.grid(axis="y", alpha=0.3)
-    return _png(fig)
+    return fig
 
 
 # --------------------------------------------------------------------------- html
@@ -528,22 +588,33 @@ def _score_fa(value: float | None) -> str:
 
 
 _CSS = """
+@font-face{font-family:Vazirmatn;font-weight:400;font-display:swap;
+src:local("Vazirmatn"),url("/static/fonts/Vazirmatn-Regular.woff2") format("woff2")}
+@font-face{font-family:Vazirmatn;font-weight:700;font-display:swap;
+src:local("Vazirmatn Bold"),url("/static/fonts/Vazirmatn-Bold.woff2") format("woff2")}
 body{font-family:Vazirmatn,Tahoma,"Segoe UI",sans-serif;margin:2rem auto;max-width:1100px;
 line-height:1.8;color:#222;padding:0 1rem}
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.8rem 0}
 th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:right}
-th{background:#f3f6fa}td.num{direction:ltr;text-align:left;font-variant-numeric:tabular-nums}
+th{background:#f3f6fa}td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
 .cards{display:flex;flex-wrap:wrap;gap:.8rem}.card{border:1px solid #ddd;border-radius:8px;
 padding:.6rem 1rem;min-width:10rem}.card b{display:block;font-size:1.3rem}
 figure{margin:1rem 0}figure img{max-width:100%;border:1px solid #eee}
 figcaption{color:#555;font-size:.9rem}.note{background:#fff8e1;padding:.5rem 1rem;
-border-radius:6px}.ltr{direction:ltr;unicode-bidi:embed}
+border-radius:6px}.ltr{direction:ltr;unicode-bidi:isolate}
+details.tech{margin:1.5rem 0;color:#555}details.tech summary{cursor:pointer}
+@page{size:A4;margin:14mm 12mm}
+@media print{body{margin:0;max-width:none;padding:0;font-size:10.5pt;color:#000}
+h2{break-after:avoid}figure,.card,tr{break-inside:avoid}thead{display:table-header-group}
+figure img{max-height:120mm;border:none}details.tech{display:none}
+a{color:inherit;text-decoration:none}}
 """
 
 
 def render_html(report: RoundReport, summary: Mapping[str, Any]) -> str:
-    """The Persian report page (self-contained: styles and plots embedded)."""
+    """The Persian report page for the committee (self-contained: styles and charts
+    embedded; the Vazirmatn font from the service when it serves the page)."""
     s = report.scores
     alloc = report.allocation
     rnd = summary["round"]
@@ -551,15 +622,8 @@ def render_html(report: RoundReport, summary: Mapping[str, Any]) -> str:
     add = parts.append
     add(f"<h1>گزارش امتیازدهی و تخصیص دورهٔ «{_e(rnd['name'])}»</h1>")
     add(
-        f"<p>شناسهٔ دوره: <span class='ltr'>{_e(rnd['id'])}</span> — بازه: "
-        f"{_e(rnd['opens_on_jalali'])} تا {_e(rnd['closes_on_jalali'])} — تاریخ تهیه: "
-        f"{_e(format_jalali(report.generated_at, long=True))}</p>"
-    )
-    add(
-        f"<p>نسخهٔ مدل: <span class='ltr'>{_e(s.model_version)}</span>"
-        + (f" — مدل بردارسازی: <span class='ltr'>{_e(report.embedding_model)}</span>"
-           if report.embedding_model else "")
-        + "</p>"
+        f"<p>بازهٔ دوره: {_e(rnd['opens_on_jalali'])} تا {_e(rnd['closes_on_jalali'])} — "
+        f"تاریخ تهیه: {_e(format_jalali(report.generated_at, long=True))}</p>"
     )
     totals = summary["totals"]
     cards = [
@@ -576,28 +640,28 @@ def render_html(report: RoundReport, summary: Mapping[str, Any]) -> str:
             ("بودجهٔ استفاده‌نشده", format_rial(alloc.unused_budget)),
             ("در یکی از سه گزینهٔ نخست",
              format_percent(fair["top3_share"]) if fair["top3_share"] is not None else "—"),
-            ("وضعیت حل", "بهینه (اثبات‌شده)" if alloc.optimal else "غیربهینه"),
-            ("شکاف بهینگی",
-             format_percent(alloc.gap, 2) if math.isfinite(alloc.gap) else "نامعلوم"),
         ]
     add("<div class='cards'>" + "".join(
         f"<div class='card'>{_e(k)}<b>{_e(v)}</b></div>" for k, v in cards) + "</div>")
     if alloc is not None:
-        add(f"<p>{_e(alloc.status_fa)}</p>")
+        add("<p>" + ("این تخصیص بهترین تخصیص ممکن با این امتیازها و ظرفیت‌هاست."
+                     if alloc.optimal else
+                     "این تخصیص در زمان داده‌شده پیدا شد و ممکن است بهترین تخصیص ممکن نباشد.")
+            + "</p>")
     else:
-        add("<p class='note'>تخصیص انجام نشده است (برای تخصیص، فرمان را با "
-            "<span class='ltr'>--allocate</span> اجرا کنید).</p>")
-    for note in report.notes:
-        add(f"<p class='note ltr'>{_e(note)}</p>")
+        add("<p class='note'>تخصیص انجام نشده است؛ برای تخصیص صندلی‌ها و بودجه، امتیازدهی "
+            "دوره را با گزینهٔ «تخصیص» اجرا کنید.</p>")
 
-    # plots
+    # charts
     add("<h2>نمودارها</h2>")
     usage = {p["program_id"]: p for p in summary["programs"]}
     seat_ids = [c.program_id for c in report.capacity if usage[c.program_id]["seats"] > 0]
+    seat_names = [usage[p]["name"] for p in seat_ids]
     if seat_ids:
         used = ([usage[p]["seats_used"] or 0 for p in seat_ids] if alloc is not None else None)
-        img = _use_plot(seat_ids, [usage[p]["seats"] for p in seat_ids], used, "seats")
-        add(f"<figure><img alt='seats' src='data:image/png;base64,{img}'>"
+        img = _use_plot(seat_names, [usage[p]["seats"] for p in seat_ids], used, "صندلی",
+                        integer=True)
+        add(f"<figure>{_chart_img(img, 'ظرفیت و صندلی‌های تخصیص‌یافتهٔ هر برنامه')}"
             "<figcaption>ظرفیت استقرار هر برنامه (خاکستری) و صندلی‌های تخصیص‌یافته (آبی)"
             "</figcaption></figure>")
     budget_ids = [c.program_id for c in report.capacity if usage[c.program_id]["budget"] > 0]
@@ -605,12 +669,12 @@ def render_html(report: RoundReport, summary: Mapping[str, Any]) -> str:
         scale = 1e9
         used = ([(usage[p]["budget_used"] or 0) / scale for p in budget_ids]
                 if alloc is not None else None)
-        img = _use_plot(budget_ids, [usage[p]["budget"] / scale for p in budget_ids], used,
-                        "billion rial")
-        add(f"<figure><img alt='budget' src='data:image/png;base64,{img}'>"
+        img = _use_plot([usage[p]["name"] for p in budget_ids],
+                        [usage[p]["budget"] / scale for p in budget_ids], used, "میلیارد ریال")
+        add(f"<figure>{_chart_img(img, 'بودجه و مبلغ تخصیص‌یافتهٔ هر برنامه')}"
             "<figcaption>بودجهٔ هر برنامه و مبلغ تخصیص‌یافته (میلیارد ریال)</figcaption></figure>")
     img = _score_plot(s)
-    add(f"<figure><img alt='scores' src='data:image/png;base64,{img}'>"
+    add(f"<figure>{_chart_img(img, 'توزیع امتیاز تناسب')}"
         "<figcaption>توزیع امتیاز تناسب: همهٔ جفت‌های واجد شرایط (ستون‌ها) و بهترین امتیاز هر "
         "متقاضی (خط)</figcaption></figure>")
     fair = summary["fairness"]
@@ -618,27 +682,27 @@ def render_html(report: RoundReport, summary: Mapping[str, Any]) -> str:
     if provinces:
         placed = [fair["placements_by_province"].get(p, 0) for p in provinces]
         img = _count_plot(
-            [str(k) for k in range(1, len(provinces) + 1)],
+            provinces,
             [fair["applicants_by_province"][p] for p in provinces],
             placed if alloc is not None else None,
         )
-        add(f"<figure><img alt='provinces' src='data:image/png;base64,{img}'>"
+        add(f"<figure>{_chart_img(img, 'متقاضیان هر استان')}"
             "<figcaption>متقاضیان هر استان"
             + (" و جای‌گرفته‌ها" if alloc is not None else "")
-            + " (شمارهٔ هر استان در جدول زیر)</figcaption></figure>")
+            + "</figcaption></figure>")
         rows: list[tuple[Any, ...]] = [
-            (format_number(k), p, format_number(fair["applicants_by_province"][p]),
+            (p, format_number(fair["applicants_by_province"][p]),
              format_number(fair["placements_by_province"].get(p, 0)),
              format_number(fair["residency_by_province"].get(p, 0)))
-            for k, p in enumerate(provinces, start=1)
+            for p in provinces
         ]
-        add(_table(["شماره", "استان", "متقاضیان", "جای‌گرفته‌ها", "استقرار"], rows, {0, 2, 3, 4}))
+        add(_table(["استان", "متقاضیان", "جای‌گرفته‌ها", "استقرار"], rows, {1, 2, 3}))
     if fair["choice_counts"] is not None:
         c = fair["choice_counts"]
-        img = _count_plot(["top-1", "top-2/3", "other", "not placed"],
+        img = _count_plot(["گزینهٔ نخست", "گزینهٔ دوم یا سوم", "گزینه‌ای دیگر", "جای نگرفته"],
                           [c["top1"], c["top3"] - c["top1"], c["other"], c["not_placed"]])
-        add(f"<figure><img alt='choices' src='data:image/png;base64,{img}'>"
-            "<figcaption>متقاضیانی که در گزینهٔ نخست خود (top-1)، در گزینهٔ دوم یا سوم، در "
+        add(f"<figure>{_chart_img(img, 'جای‌گیری متقاضیان نسبت به گزینه‌های برترشان')}"
+            "<figcaption>متقاضیانی که در گزینهٔ نخست خود، در گزینهٔ دوم یا سوم، در "
             "گزینه‌ای دیگر جای گرفتند یا جای نگرفتند</figcaption></figure>")
 
     # programs
@@ -646,15 +710,15 @@ def render_html(report: RoundReport, summary: Mapping[str, Any]) -> str:
     rows = []
     for p in summary["programs"]:
         rows.append((
-            p["program_id"], p["name"], format_number(p["seats"]),
+            p["name"], format_number(p["seats"]),
             "—" if p["seats_used"] is None else format_number(p["seats_used"]),
             format_rial(p["budget"]),
             "—" if p["budget_used"] is None else format_rial(p["budget_used"]),
             _SOURCE_FA[p["budget_source"]], format_number(p["n_eligible_applications"]),
         ))
-    add(_table(["شناسه", "نام برنامه", "ظرفیت", "صندلی‌های پرشده", "بودجه",
+    add(_table(["برنامه", "ظرفیت", "صندلی‌های پرشده", "بودجه",
                 "بودجهٔ تخصیص‌یافته", "منبع بودجه", "متقاضیان واجد شرایط"], rows,
-               {2, 3, 4, 5, 7}))
+               {1, 2, 3, 4, 6}))
 
     if report.what_if is not None:
         add(_what_if_html(report))
@@ -664,64 +728,95 @@ def render_html(report: RoundReport, summary: Mapping[str, Any]) -> str:
         apps = report.applications
         names = report.programs
         rows = [
-            (d.application_id, apps[d.application_id].startup_name,
+            (apps[d.application_id].startup_name,
              _province(apps[d.application_id]), names[d.program_id].name,
              _yes_no(d.residency), format_rial(d.funding_amount) if d.funding_amount else "—",
              _score_fa(d.score), "بله" if d.pinned else "")
             for d in alloc.decisions
         ]
-        add(_table(["شناسهٔ درخواست", "استارتاپ", "استان", "برنامه", "استقرار", "تأمین مالی",
-                    "امتیاز", "تثبیت‌شده"], rows, {5, 6}))
+        add(_table(["استارتاپ", "استان", "برنامه", "استقرار", "تأمین مالی",
+                    "امتیاز", "تثبیت‌شده"], rows, {4, 5}))
 
     add(f"<h2>فهرست کوتاه هر برنامه ({_e(format_number(report.top))} متقاضی نخست)</h2>")
     rows = [
-        (pid, report.programs[pid].name, format_number(pos), aid,
+        (report.programs[pid].name, format_number(pos),
          report.applications[aid].startup_name, _score_fa(score))
         for pid, pos, aid, score in _shortlist_rows(report)
     ]
-    add(_table(["شناسهٔ برنامه", "نام برنامه", "ردیف", "شناسهٔ درخواست", "استارتاپ", "امتیاز"],
-               rows, {2, 5}))
+    add(_table(["برنامه", "ردیف", "استارتاپ", "امتیاز"], rows, {1, 3}))
+    add(_technical_html(report, summary))
     body = "\n".join(parts)
     return (
         "<!doctype html>\n<html lang='fa' dir='rtl'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<link rel='icon' href='data:,'>"
         f"<title>گزارش دورهٔ {_e(rnd['name'])}</title><style>{_CSS}</style></head>"
         f"<body>\n{body}\n</body></html>\n"
     )
+
+
+def _technical_html(report: RoundReport, summary: Mapping[str, Any]) -> str:
+    """Details for whoever maintains the service, folded away (and not printed)."""
+    alloc = report.allocation
+    rnd = summary["round"]
+    items = [
+        f"شناسهٔ دوره: <span class='ltr'>{_e(rnd['id'])}</span>",
+        f"نسخهٔ مدل: <span class='ltr'>{_e(report.scores.model_version)}</span>",
+    ]
+    if report.embedding_model:
+        items.append(f"مدل بردارسازی: <span class='ltr'>{_e(report.embedding_model)}</span>")
+    if alloc is not None:
+        items.append(f"وضعیت حل: {_e(alloc.status_fa)}")
+        items.append("شکاف بهینگی: " + _e(
+            format_percent(alloc.gap, 2) if math.isfinite(alloc.gap) else "نامعلوم"))
+    items += [f"<span class='ltr'>{_e(note)}</span>" for note in report.notes]
+    return ("<details class='tech'><summary>جزئیات فنی</summary><ul>"
+            + "".join(f"<li>{item}</li>" for item in items) + "</ul></details>")
 
 
 def _what_if_html(report: RoundReport) -> str:
     w = report.what_if
     assert w is not None
     d = w.diff
+    programs = report.programs
+    apps = report.applications
+
+    def program(pid: str) -> str:
+        return programs[pid].name if pid in programs else pid
+
+    def startup(aid: str) -> str:
+        return apps[aid].startup_name if aid in apps else aid
+
     parts = ["<h2>چه می‌شد اگر: تغییر ظرفیت‌ها</h2>"]
     changes = [
-        (p, "—" if p not in w.seats else format_number(w.seats[p]),
+        (program(p), "—" if p not in w.seats else format_number(w.seats[p]),
          "—" if p not in w.budget else format_rial(w.budget[p]))
         for p in sorted(set(w.seats) | set(w.budget))
     ]
     parts.append(_table(["برنامه", "ظرفیت تازه", "بودجهٔ تازه"], changes, {1, 2}))
     parts.append(
-        f"<p>مقدار هدف: {_e(format_number(d.objective_before, 3))} ← "
-        f"{_e(format_number(d.objective_after, 3))}؛ "
-        f"{_e(format_number(len(d.residency_gained)))} استقرار تازه، "
+        f"<p>{_e(format_number(len(d.residency_gained)))} استقرار تازه، "
         f"{_e(format_number(len(d.residency_lost)))} استقرار از دست‌رفته، "
         f"{_e(format_number(len(d.funding_changes)))} تغییر در تأمین مالی.</p>"
     )
     if w.baseline_stale:
         parts.append("<p class='note'>تخصیص ذخیره‌شده با مدل یا داده‌های دیگری ساخته شده است.</p>")
     rows: list[tuple[Any, ...]] = [
-        (x["application_id"], x["program_id"], "تازه") for x in d.residency_gained
+        (startup(x["application_id"]), program(x["program_id"]), "تازه")
+        for x in d.residency_gained
     ] + [
-        (x["application_id"], x["program_id"], "از دست رفته") for x in d.residency_lost
+        (startup(x["application_id"]), program(x["program_id"]), "از دست رفته")
+        for x in d.residency_lost
     ]
     if rows:
-        parts.append(_table(["شناسهٔ درخواست", "برنامه", "استقرار"], rows))
+        parts.append(_table(["استارتاپ", "برنامه", "استقرار"], rows))
     rows = [
-        (x["application_id"], x["program_id"], format_rial(x["before"]), format_rial(x["after"]))
+        (startup(x["application_id"]), program(x["program_id"]), format_rial(x["before"]),
+         format_rial(x["after"]))
         for x in d.funding_changes
     ]
     if rows:
-        parts.append(_table(["شناسهٔ درخواست", "برنامه", "پیش از تغییر", "پس از تغییر"], rows,
+        parts.append(_table(["استارتاپ", "برنامه", "پیش از تغییر", "پس از تغییر"], rows,
                             {2, 3}))
     return "\n".join(parts)
 
@@ -771,6 +866,7 @@ def _sheet(wb: Any, title: str, headers: Sequence[str], rows: Iterable[Sequence[
         header.append(cell)
     ws.append(header)
     formats = dict(formats or {})
+    n_rows = 0
     for k, row in enumerate(rows):
         values: list[Any] = [_clean(v) for v in row]
         extra = dict(formats)
@@ -786,6 +882,9 @@ def _sheet(wb: Any, title: str, headers: Sequence[str], rows: Iterable[Sequence[
             cell.font = bold
             values[0] = cell
         ws.append(values)
+        n_rows = k + 1
+    if not bold_first and headers:  # a table (not a key/value sheet): filters on its header
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{n_rows + 1}"
     return ws
 
 
@@ -917,14 +1016,19 @@ def write_round_reports(out_dir: str | Path, report: RoundReport) -> dict[str, P
     summary = build_summary(report)
     files: dict[str, Path] = {}
     files["scores"] = write_scores_csv(out / "scores.csv", report.scores)
+    # The two lists people read: Persian headers and names first (ids last, to trace a row).
+    # scores.csv and allocation.csv keep their English column names: they are the machine
+    # files, and allocation.csv rows become pins/vetoes files (application_id, program_id).
+    programs, apps = report.programs, report.applications
     files["shortlists"] = _write_csv(
-        out / "shortlists.csv", ["program_id", "position", "application_id", "score"],
-        _shortlist_rows(report),
+        out / "shortlists.csv", SHORTLIST_COLUMNS_FA,
+        ((programs[pid].name, pos, apps[aid].startup_name, score, pid, aid)
+         for pid, pos, aid, score in _shortlist_rows(report)),
     )
     files["top_programs"] = _write_csv(
-        out / "top_programs.csv",
-        ["application_id", "position", "program_id", "score", "p_residency", "p_funding"],
-        _top_rows(report),
+        out / "top_programs.csv", TOP_PROGRAM_COLUMNS_FA,
+        ((apps[aid].startup_name, pos, programs[pid].name, score, p_res, p_fund, aid, pid)
+         for aid, pos, pid, score, p_res, p_fund in _top_rows(report)),
     )
     if report.allocation is not None:
         files["allocation"] = write_allocation_csv(out / "allocation.csv", report.allocation)

@@ -11,10 +11,11 @@ from .views import WEB_DIR
 
 def install(app: FastAPI) -> None:
     """Mount the static files and add the page routers to `app`."""
-    from . import applicant, staff, views
+    from . import admin, applicant, staff, views
 
     (WEB_DIR / "static").mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     app.include_router(views.router)
     app.include_router(applicant.router)
     app.include_router(staff.router)
+    app.include_router(admin.router)

@@ -15,27 +15,14 @@ from recommender.errors import InvalidInputError, PeyvandError
 
 from ..accounts import User
 from ..deps import check_rate
-from ..errors import readable_errors
 from ..matching import visible_application
 from ..routes.applications import create_application
 from ..schemas import ApplicationCreate
 from ..uploads import MAX_PLAN_FILE_BYTES, extract_text
-from .views import WebApplicantDep, form_data, render, render_application_page
+from .messages import field_errors, persian
+from .views import FIELD_LABELS_FA, WebApplicantDep, form_data, render, render_application_page
 
 router = APIRouter(prefix="/me", tags=["web"], include_in_schema=False)
-
-FIELD_LABELS = {
-    "startup_name": "نام استارتاپ",
-    "business_plan": "طرح کسب‌وکار",
-    "stage": "مرحله",
-    "province": "استان",
-    "city": "شهر",
-    "team_size": "اندازهٔ تیم",
-    "funding_ask": "سرمایهٔ درخواستی",
-    "founded_year": "سال تأسیس",
-    "sectors": "حوزه‌ها",
-    "plan_file": "فایل طرح",
-}
 
 
 def _state(request: Request) -> Any:
@@ -69,7 +56,7 @@ async def read_application_form(request: Request) -> tuple[dict[str, Any], list[
                     extract_text, upload.filename, data
                 )
             except InvalidInputError as exc:
-                errors.append({"field": "plan_file", "message": str(exc)})
+                errors.append({"field": "plan_file", "message": persian(str(exc), 422)})
     return values, errors
 
 
@@ -81,17 +68,21 @@ def validate_application(
         k: (v.translate(digits) if isinstance(v, str) and k != "business_plan" else v)
         for k, v in values.items()
     }
+    file_failed = any(e["field"] == "plan_file" for e in errors)
     try:
         body = ApplicationCreate.model_validate(cleaned)
     except ValidationError as exc:
-        errors.extend(readable_errors(list(exc.errors())))
+        found = field_errors(exc.errors())
+        if file_failed:  # the plan is empty because the file was refused: say that once
+            found = [e for e in found if e["field"] != "business_plan" and e["field"]]
+        errors.extend(found)
         return None
     return None if errors else body
 
 
 def _labelled(errors: list[dict[str, str]]) -> list[dict[str, str]]:
     return [
-        {"field": FIELD_LABELS.get(e["field"].split(".")[0], e["field"]), "message": e["message"]}
+        {"field": FIELD_LABELS_FA.get(e["field"].split(".")[0], ""), "message": e["message"]}
         for e in errors
     ]
 

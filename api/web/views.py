@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from recommender.constants import KIND_LABELS_FA, STAGE_LABELS_FA
+from recommender.constants import KIND_LABELS_FA, MAX_PLAN_CHARS, STAGE_LABELS_FA
 from recommender.persian import (
     format_jalali,
     format_number,
@@ -35,8 +35,37 @@ from ..errors import PERSIAN_TITLES
 WEB_DIR = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 
+# The Persian label of each form field (errors name the field a person sees).
+FIELD_LABELS_FA = {
+    "startup_name": "نام استارتاپ",
+    "business_plan": "طرح کسب‌وکار",
+    "stage": "مرحله",
+    "stages": "مرحله‌های پذیرفته",
+    "province": "استان",
+    "provinces": "استان‌ها",
+    "city": "شهر",
+    "team_size": "اندازهٔ تیم",
+    "funding_ask": "سرمایهٔ درخواستی",
+    "founded_year": "سال تأسیس",
+    "sectors": "حوزه‌ها",
+    "kinds": "نوع برنامه",
+    "plan_file": "فایل طرح",
+    "id": "شناسه",
+    "name": "نام",
+    "kind": "نوع",
+    "description": "توضیح",
+    "residency_seats": "صندلی اقامت",
+    "funding_min": "کمترین سرمایه",
+    "funding_max": "بیشترین سرمایه",
+    "equity_percent": "درصد سهام",
+    "min_open_seats": "کمترین صندلی خالی",
+    "text": "متن طرح",
+    "role": "نقش",
+    "password": "گذرواژه",
+}
+
 ROLE_LABELS_FA = {"admin": "مدیر سامانه", "staff": "کارشناس", "applicant": "متقاضی"}
-ROLE_HOME = {"admin": "/staff", "staff": "/staff", "applicant": "/me"}
+ROLE_HOME = {"admin": "/admin", "staff": "/staff", "applicant": "/me"}
 
 
 def _sector_labels() -> dict[str, str]:
@@ -83,6 +112,7 @@ templates.env.filters.update(
     role_fa=lambda r: ROLE_LABELS_FA.get(r, r),
 )
 templates.env.globals.update(
+    max_plan_chars=MAX_PLAN_CHARS,
     KIND_LABELS_FA=KIND_LABELS_FA,
     STAGE_LABELS_FA=STAGE_LABELS_FA,
     SECTOR_LABELS=SECTOR_LABELS,
@@ -120,15 +150,20 @@ def session_user(request: Request) -> User | None:
     return user
 
 
-def _login_redirect(request: Request) -> HTTPException:
-    target = request.url.path
-    return HTTPException(303, "sign in", headers={"Location": f"/login?next={quote(target)}"})
+def _login_redirect(request: Request, expired: bool) -> HTTPException:
+    target = quote(request.url.path)
+    flag = "&expired=1" if expired else ""
+    return HTTPException(303, "sign in", headers={"Location": f"/login?next={target}{flag}"})
 
 
 def web_user(request: Request) -> User:
+    had_session = bool(request.session.get("sid"))
     user = session_user(request)
     if user is None:
-        raise _login_redirect(request)
+        # A session the server no longer knows, or a form posted without one: the person
+        # was signed in and their session ran out (the form's own script keeps what they
+        # typed, see static/app.js).
+        raise _login_redirect(request, expired=had_session or request.method == "POST")
     request.state.user = user
     return user
 
@@ -136,6 +171,12 @@ def web_user(request: Request) -> User:
 def web_staff(user: Annotated[User, Depends(web_user)]) -> User:
     if not user.is_staff:
         raise HTTPException(403, "این صفحه فقط برای کارشناسان است.")
+    return user
+
+
+def web_admin(user: Annotated[User, Depends(web_user)]) -> User:
+    if user.role != "admin":
+        raise HTTPException(403, "این صفحه فقط برای مدیر سامانه است.")
     return user
 
 
@@ -148,6 +189,7 @@ def web_applicant(user: Annotated[User, Depends(web_user)]) -> User:
 WebUserDep = Annotated[User, Depends(web_user)]
 WebStaffDep = Annotated[User, Depends(web_staff)]
 WebApplicantDep = Annotated[User, Depends(web_applicant)]
+WebAdminDep = Annotated[User, Depends(web_admin)]
 
 
 async def form_data(request: Request) -> Any:
@@ -158,14 +200,11 @@ async def form_data(request: Request) -> Any:
 
 
 # ------------------------------------------------------------------------------ render
-def render(
-    request: Request, template: str, status_code: int = 200, **context: Any
-) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     user = getattr(request.state, "user", None)
     context.setdefault("user", user)
     context["csrf_token"] = csrf_token(request)
     return templates.TemplateResponse(request, template, context, status_code=status_code)
-
 
 
 def render_application_page(
@@ -179,6 +218,7 @@ def render_application_page(
     from recommender.retrieval import ProgramFilter
 
     from ..matching import run_match
+    from .messages import persian
 
     state = request.app.state
     result, problem = None, None
@@ -192,10 +232,11 @@ def render_application_page(
             top=10,
         )
     except PeyvandError as exc:
-        problem = str(exc)
+        problem = persian(str(exc), 400)
     return render(
         request, template, user=user, application=application, result=result, problem=problem
     )
+
 
 def render_error(
     request: Request,
@@ -204,17 +245,30 @@ def render_error(
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """An error as a Persian page (or a redirect for 3xx)."""
+    """An error as a Persian page (or a redirect for 3xx): every text in Persian (see
+    messages.persian), field names as their Persian labels."""
+    from .messages import persian
+
     if 300 <= status < 400 and headers and "Location" in headers:
         return RedirectResponse(headers["Location"], status_code=status)
     title = PERSIAN_TITLES.get(status, "خطا")
+    shown = [
+        {
+            "row": e.get("row"),
+            "field": FIELD_LABELS_FA.get(str(e.get("field", "")).split(".")[0], ""),
+            "message": persian(e.get("message", ""), status),
+        }
+        for e in errors or []
+    ]
+    if getattr(request.state, "user", None) is None and "session" in request.scope:
+        request.state.user = session_user(request)
     response = render(
         request,
         "error.html",
         status_code=status,
         title=title,
-        detail=detail,
-        errors=errors or [],
+        detail=persian(detail, status),
+        errors=shown,
     )
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -238,8 +292,10 @@ def home(request: Request) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str | None = None) -> Response:
-    return render(request, "login.html", next=next or "", error=None, name="")
+def login_page(request: Request, next: str | None = None, expired: str | None = None) -> Response:
+    return render(
+        request, "login.html", next=next or "", error=None, name="", expired=bool(expired)
+    )
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -261,6 +317,7 @@ async def login(request: Request) -> Response:
             status_code=401,
             next=target,
             name=name,
+            expired=False,
             error="نام کاربری یا گذرواژه درست نیست.",
         )
     request.session.clear()

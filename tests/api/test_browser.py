@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,14 +38,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Env]]:
+def serve(tmp_path: Path, **app_kwargs: Any) -> Iterator[tuple[str, Env]]:
     """A uvicorn server on 127.0.0.1:<free port> in a thread, with password accounts."""
     import uvicorn
 
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    for env in make_env(f"sqlite:///{tmp_path / 'p.db'}", tmp_path / "home", passwords=True):
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    for env in make_env(db, tmp_path / "home", passwords=True, **app_kwargs):
         port = _free_port()
         config = uvicorn.Config(
             env.app,
@@ -66,6 +67,11 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Env]]:
         finally:
             server.should_exit = True
             thread.join(10)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Env]]:
+    yield from serve(tmp_path)
 
 
 @pytest.fixture
@@ -100,7 +106,7 @@ def _watch_console(page) -> list[str]:
 def test_applicant_submits_a_plan_and_reads_suggestions_right_to_left(server, browser):
     base, env = server
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="fa-IR")
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="fa-IR")
     problems = _watch_console(page)
     _sign_in(page, base, "applicant", env.passwords["applicant"])
     assert page.url.endswith("/me")
@@ -124,7 +130,7 @@ def test_applicant_submits_a_plan_and_reads_suggestions_right_to_left(server, br
     assert "۵۰٪" in page.inner_text("#results")
     # Persian text starts at the right edge: the heading's right side is near the page's.
     box = page.locator("h1").bounding_box()
-    assert box is not None and box["x"] + box["width"] > 1200 * 0.8
+    assert box is not None and box["x"] + box["width"] > 1366 * 0.8
     if (FONTS / "Vazirmatn-Regular.woff2").exists():
         page.evaluate("document.fonts.ready")
         assert page.evaluate("document.fonts.check('16px Vazirmatn')")
@@ -153,7 +159,7 @@ def test_staff_search_and_round_progress(server, browser):
             headers=env.auth("applicant"),
         )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="fa-IR")
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="fa-IR")
     problems = _watch_console(page)
     _sign_in(page, base, "staff", env.passwords["staff"])
     assert page.url.endswith("/staff")
@@ -170,6 +176,6 @@ def test_staff_search_and_round_progress(server, browser):
     page.wait_for_selector("#job-progress[data-status=succeeded]", timeout=20_000)
     assert "۱۰۰٪" in page.inner_text("#job-progress")
     links = page.locator("#job-progress .job-files a").all_inner_texts()
-    assert "scores.csv" in links
+    assert "امتیاز همهٔ جفت‌ها (CSV)" in links  # files named in Persian
     page.screenshot(path=str(SCREENSHOTS / "round_scoring.png"), full_page=True)
     assert problems == []

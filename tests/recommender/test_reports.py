@@ -12,7 +12,13 @@ import pytest
 from openpyxl import load_workbook
 
 from recommender.errors import InvalidInputError
-from recommender.reports import ALLOCATION_COLUMNS, SCORE_COLUMNS, ensure_writable
+from recommender.reports import (
+    ALLOCATION_COLUMNS,
+    SCORE_COLUMNS,
+    SHORTLIST_COLUMNS_FA,
+    TOP_PROGRAM_COLUMNS_FA,
+    ensure_writable,
+)
 from recommender.rounds import RoundOutcome, run_round
 from recommender.store import Store
 from tests.recommender._round_fixtures import (
@@ -69,10 +75,12 @@ def test_scores_csv_has_every_pair_and_consistent_ranks(allocated: tuple[Path, R
         ranks = sorted(int(r["rank_for_program"]) for r in rows if r["program_id"] == pid)
         assert ranks == list(range(1, N_APPS + 1))
     shortlist = read_csv(out / "shortlists.csv")
-    assert list(shortlist[0]) == ["program_id", "position", "application_id", "score"]
-    assert max(int(r["position"]) for r in shortlist) <= 3
+    assert list(shortlist[0]) == SHORTLIST_COLUMNS_FA  # a list people read: Persian headers
+    assert max(int(r["ردیف"]) for r in shortlist) <= 3
+    assert shortlist[0]["برنامه"] and PERSIAN.search(shortlist[0]["استارتاپ"])
     top = read_csv(out / "top_programs.csv")
-    assert {r["application_id"] for r in top} <= set(by_app)
+    assert list(top[0]) == TOP_PROGRAM_COLUMNS_FA
+    assert {r["شناسهٔ درخواست"] for r in top} <= set(by_app)
 
 
 def test_allocation_csv_matches_the_result(allocated: tuple[Path, RoundOutcome]) -> None:
@@ -138,9 +146,46 @@ def test_html_is_persian_rtl_with_embedded_plots(allocated: tuple[Path, RoundOut
     out, _ = allocated
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "<html lang='fa' dir='rtl'>" in page
-    assert len(re.findall(r"src='data:image/png;base64,[A-Za-z0-9+/=]{200,}'", page)) >= 5
+    charts = re.findall(r"src='data:image/svg\+xml;base64,([A-Za-z0-9+/=]{200,})'", page)
+    assert len(charts) >= 5
     assert "دوره پاییز ۱۴۰۵" in page and "۱۴۰۵/۰۷/۰۱" in page
     assert "http://" not in page and "https://" not in page  # self-contained
+
+
+def test_xlsx_tables_have_filters(allocated: tuple[Path, RoundOutcome]) -> None:
+    out, _ = allocated
+    wb = load_workbook(out / "report.xlsx")
+    filtered = {ws.title: ws.auto_filter.ref for ws in wb.worksheets if ws.auto_filter.ref}
+    assert "خلاصه" not in filtered  # a key/value sheet, not a table
+    allocation = wb["تخصیص"]
+    assert filtered["تخصیص"] == f"A1:{allocation.cell(1, allocation.max_column).column_letter}" \
+        f"{allocation.max_row}"
+    assert len(filtered) >= 4
+
+
+def test_html_speaks_to_a_committee(allocated: tuple[Path, RoundOutcome]) -> None:
+    """Persian charts (axes, legends, names; text the browser shapes), names not codes,
+    technical details folded away, a print stylesheet for A4, the Vazirmatn font."""
+    import base64
+
+    out, outcome = allocated
+    page = (out / "report.html").read_text(encoding="utf-8")
+    charts = [
+        base64.b64decode(c).decode("utf-8")
+        for c in re.findall(r"src='data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)'", page)
+    ]
+    texts = [t for svg in charts for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    assert "ظرفیت" in texts and "صندلی" in texts and "امتیاز تناسب" in texts
+    for english in ("seats", "billion rial", "density", "capacity", "allocated", "top-1"):
+        assert english not in texts
+    assert not [t for t in texts if re.search(r"[0-9]", t)]  # Persian digits on the axes
+    assert "شتاب‌دهنده پرداخت نوین" in texts  # program names, not ids
+    visible, _, technical = page.partition("<details class='tech'>")
+    assert "شکاف بهینگی" not in visible and "شکاف بهینگی" in technical
+    assert outcome.scoring.scores.model_version not in visible
+    assert "R1-a01" not in visible  # application ids only in the files meant for machines
+    assert "@page{size:A4" in page and "@media print" in page
+    assert "Vazirmatn-Regular.woff2" in page
 
 
 def test_reports_never_quote_business_plans(allocated: tuple[Path, RoundOutcome]) -> None:

@@ -1,0 +1,123 @@
+"""The admin's pages under `/admin`: the list of accounts, adding one (with a role), disabling
+and enabling, resetting a password and issuing an API token. A new password or token is shown
+once, on the page that answers the form, and never stored in clear (only its hash is kept).
+
+Houses (which house an account belongs to) do not exist in the data model yet; the form asks
+for the role only.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from recommender.errors import InvalidInputError
+
+from ..accounts import User
+from ..models import ROLES
+from .messages import persian
+from .views import WebAdminDep, form_data, render
+
+router = APIRouter(prefix="/admin", tags=["web"], include_in_schema=False)
+
+
+def _page(
+    request: Request,
+    user: User,
+    *,
+    status_code: int = 200,
+    secret: dict[str, str] | None = None,
+    notice: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    values: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    response = render(
+        request,
+        "admin_users.html",
+        status_code=status_code,
+        user=user,
+        users=request.app.state.accounts.list_users(),
+        roles=ROLES,
+        secret=secret,
+        notice=notice,
+        errors=errors or [],
+        values=values or {"role": "staff"},
+    )
+    if secret:  # a password or token shown once: never from a cache
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+def users_page(request: Request, user: WebAdminDep, done: str | None = None) -> Response:
+    notices = {
+        "disabled": "حساب غیرفعال شد؛ نشست‌ها و توکن‌های آن باطل شد.",
+        "enabled": "حساب دوباره فعال شد.",
+    }
+    return _page(request, user, notice=notices.get(done or ""))
+
+
+@router.post("/users", response_class=HTMLResponse)
+async def add_user(request: Request, user: WebAdminDep) -> Response:
+    form = await form_data(request)
+    name = str(form.get("name", "")).strip()
+    role = str(form.get("role", ""))
+    password = str(form.get("password", ""))
+    values = {"name": name, "role": role}
+    accounts = request.app.state.accounts
+    try:
+        created, token = await run_in_threadpool(accounts.add_user, name, role, password or None)
+    except InvalidInputError as exc:
+        errors = [{"field": "", "message": persian(str(exc), 422)}]
+        return _page(request, user, status_code=422, errors=errors, values=values)
+    request.app.state.store.audit(user.actor, "create", "user", created.name, {"role": role})
+    secret = {"who": created.name, "kind": "token", "value": token}
+    return _page(request, user, secret=secret, notice="حساب ساخته شد.")
+
+
+def _target(request: Request, user_id: str) -> User:
+    from recommender.errors import NotFoundError
+
+    if not user_id.isdigit():
+        raise NotFoundError(f"no user with id {user_id}")
+    return request.app.state.accounts.get_user(int(user_id))
+
+
+@router.post("/users/{user_id}/active")
+async def set_active(request: Request, user_id: str, user: WebAdminDep) -> Response:
+    form = await form_data(request)
+    target = _target(request, user_id)
+    active = form.get("active") == "1"
+    if target.id == user.id and not active:
+        errors = [{"field": "", "message": "حساب خودتان را نمی‌توانید غیرفعال کنید."}]
+        return _page(request, user, status_code=409, errors=errors)
+    await run_in_threadpool(request.app.state.accounts.set_active, target.id, active)
+    request.app.state.store.audit(
+        user.actor, "enable" if active else "disable", "user", target.name
+    )
+    return RedirectResponse(f"/admin?done={'enabled' if active else 'disabled'}", 303)
+
+
+@router.post("/users/{user_id}/password", response_class=HTMLResponse)
+async def reset_password(request: Request, user_id: str, user: WebAdminDep) -> Response:
+    await form_data(request)
+    target = _target(request, user_id)
+    password = secrets.token_urlsafe(12)
+    await run_in_threadpool(request.app.state.accounts.set_password, target.id, password)
+    request.app.state.store.audit(user.actor, "reset_password", "user", target.name)
+    secret = {"who": target.name, "kind": "password", "value": password}
+    return _page(request, user, secret=secret, notice="گذرواژهٔ تازه ساخته شد.")
+
+
+@router.post("/users/{user_id}/token", response_class=HTMLResponse)
+async def new_token(request: Request, user_id: str, user: WebAdminDep) -> Response:
+    await form_data(request)
+    target = _target(request, user_id)
+    token = await run_in_threadpool(request.app.state.accounts.issue_token, target.id, "web:admin")
+    request.app.state.store.audit(user.actor, "issue_token", "user", target.name)
+    secret = {"who": target.name, "kind": "token", "value": token}
+    return _page(request, user, secret=secret, notice="توکن تازه ساخته شد.")
