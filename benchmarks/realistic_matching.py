@@ -138,7 +138,7 @@ def _settings(home: Path):
     return Settings(home=home)
 
 
-def _import_programs(settings, programs: list, deactivate_others: bool) -> None:
+def _import_programs(settings, programs: list, deactivate_others: bool, embedder) -> None:
     from api.services import build_index, open_store
 
     store = open_store(settings)
@@ -149,29 +149,28 @@ def _import_programs(settings, programs: list, deactivate_others: bool) -> None:
         store.upsert("programs", [*programs, *others])
     finally:
         store.close()
-    build_index(settings)
+    build_index(settings, embedder=embedder)
 
 
-def make_homes(demo_home: Path | None, work: Path, programs: list) -> dict[str, Path]:
+def make_homes(demo_home: Path | None, work: Path, programs: list, embedder) -> dict[str, Path]:
     """A cold home (only these programs, no history, no ranker) and a trained one (a copy of
     the demo home with these programs imported and the sample ones deactivated)."""
     cold, trained = work / "cold", work / "trained"
     cold.mkdir(parents=True)
-    vectors = demo_home / "vectors.sqlite" if demo_home else None
-    if vectors and vectors.exists():  # the embedding cache only: no re-embedding of plans
-        shutil.copy2(vectors, cold / "vectors.sqlite")
-    _import_programs(_settings(cold), programs, deactivate_others=False)
+    _import_programs(_settings(cold), programs, False, embedder)
     if demo_home is None:
         return {"product_cold": cold}
     shutil.copytree(demo_home, trained)
-    _import_programs(_settings(trained), programs, deactivate_others=True)
+    _import_programs(_settings(trained), programs, True, embedder)
     return {"product_cold": cold, "product_trained": trained}
 
 
-def product_rankings(home: Path, texts: list[str], n: int) -> tuple[list[list[str]], list, str]:
+def product_rankings(
+    home: Path, texts: list[str], n: int, embedder
+) -> tuple[list[list[str]], list, str]:
     from api.services import load_recommender
 
-    recommender = load_recommender(_settings(home))
+    recommender = load_recommender(_settings(home), embedder=embedder)
     out, facts = [], []
     for text in texts:
         result = recommender.recommend(text=text, top=n)
@@ -205,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="synthetic plans of the demo history added for hubness")
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "realistic_matching.json")
+    parser.add_argument("--cache-home", type=Path, default=None,
+                        help="a folder whose vectors.sqlite is the one embedding cache of every "
+                             "home (kept between runs; default: in the work folder)")
     parser.add_argument("--work", type=Path, default=None,
                         help="folder for the two homes (default: a temporary one)")
     args = parser.parse_args(argv)
@@ -214,18 +216,23 @@ def main(argv: list[str] | None = None) -> int:
     n = len(programs)
     started = time.perf_counter()
     work = args.work or Path(tempfile.mkdtemp(prefix="peyvand-realistic-"))
-    homes = make_homes(args.demo_home, work, programs)
+    cache_home = args.cache_home or work / "cache"
+    cache_home.mkdir(parents=True, exist_ok=True)
+    demo_vectors = args.demo_home / "vectors.sqlite" if args.demo_home else None
+    if demo_vectors and demo_vectors.exists() and not (cache_home / "vectors.sqlite").exists():
+        shutil.copy2(demo_vectors, cache_home / "vectors.sqlite")
 
     from api.services import load_embedder
 
-    embedder = load_embedder(_settings(homes["product_cold"]))
+    embedder = load_embedder(_settings(cache_home))  # one model load, one cache for all homes
+    homes = make_homes(args.demo_home, work, programs, embedder)
     rankings = baselines(programs, texts, embedder)
     extra = synthetic_plans(args.demo_home, args.synthetic) \
         if args.synthetic and args.demo_home else []
 
     hub: dict[str, dict] = {}
     for method, home in homes.items():
-        ranked, _, ranker = product_rankings(home, texts + extra, n)
+        ranked, _, ranker = product_rankings(home, texts + extra, n, embedder)
         rankings[method] = ranked[: len(texts)]
         hub[method] = {**hubness([r[0] for r in ranked], n), "ranker": ranker}
     for method in ("tfidf_char", "bm25", "dense"):
