@@ -116,13 +116,16 @@ class Recommendation:
         kind: its kind (constants.PROGRAM_KINDS).
         province: its province.
         rank: 1-based position, best first.
-        score: the fit score (the ranker's, or the unsupervised fallback's).
+        score: the fit score: for a stored application the ranker's (or the unsupervised
+            fallback's); for free text `ranking.compose_scores` (text fit first, then the
+            plan's facts, then that prior).
         p_residency: P(residency granted); None without a trained model.
         p_funding: P(funded); None without a trained model.
         expected_funding: expected funded amount in rial; None without a trained model.
         reasons: up to three Persian sentences (they quote the plan: never log them).
-        factors: feature name -> contribution to `score`, largest magnitude first (see
-            `explain.contributions` for the estimate).
+        factors: feature name -> contribution to the ranker's (or fallback's) score,
+            largest magnitude first (see `explain.contributions` for the estimate); for free
+            text that score is the prior part of `score`.
         dense_score: cosine of plan and program vectors.
         lexical_score: raw BM25 of the plan against the program's text.
         evidence_span: (start, end) of the quoted passage in the normalized plan.
