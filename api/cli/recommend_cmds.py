@@ -356,8 +356,8 @@ def _recommend_files(
             )
         except (InvalidInputError, EmptyTextError) as exc:
             failed += 1
-            message = str(exc)
-            print(f"error: {path.name}: {message}", file=sys.stderr)
+            message = str(exc) if path.name in str(exc) else f"{path.name}: {exc}"
+            print(f"error: {message}", file=sys.stderr)
             if as_json:
                 typer.echo(json.dumps({"file": path.name, "error": message},
                                       ensure_ascii=False))
