@@ -25,16 +25,21 @@ def run_match(
     application: contracts.Application | None = None,
     filters: ProgramFilter | None = None,
     top: int = 10,
+    facts: dict[str, Any] | None = None,
 ) -> MatchResponse:
     """`Recommender.recommend(...)` as a MatchResponse, timed under `source` ("match",
-    "suggest", "web")."""
+    "suggest", "web"); `facts` corrects the facts read from free text."""
     started = time.perf_counter()
-    result: Any = holder.recommend(text=text, application=application, filters=filters, top=top)
+    extra = {"facts": facts} if facts else {}
+    result: Any = holder.recommend(
+        text=text, application=application, filters=filters, top=top, **extra
+    )
     if metrics is not None:
         metrics.recommend_latency.labels(source).observe(time.perf_counter() - started)
     items, notes = recommendation_items(result)
     return MatchResponse(
-        items=[RecommendationItem(**i) for i in items], notes=notes, **recommendation_meta(result)
+        items=[RecommendationItem(**i) for i in items], notes=notes,
+        facts=getattr(result, "facts", None), **recommendation_meta(result),
     )
 
 

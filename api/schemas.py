@@ -95,6 +95,32 @@ class MatchFilters(_In):
         )
 
 
+class FactCorrections(_In):
+    """A person's corrections of the facts read from a free-text plan (`recommender.facts`):
+    only the fields sent count; null means "the plan does not say"."""
+
+    stage: Stage | None = None
+    province: ShortText | None = None
+    city: ShortText | None = None
+    needs_residency: bool | None = None
+    funding_ask: int | None = Field(default=None, ge=0, le=10**15)
+    funding_kind: Literal["grant", "equity", "loan"] | None = None
+    knowledge_based: bool | None = None
+    team_size: int | None = Field(default=None, ge=1, le=100_000)
+    sectors: list[SectorSlug] | None = Field(default=None, max_length=20)
+    not_sectors: list[SectorSlug] | None = Field(default=None, max_length=20)
+
+    def corrections(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class FactValue(BaseModel):
+    """One fact read from a plan: its value (null: not stated) and how sure the reading is."""
+
+    value: Any = None
+    confidence: float = Field(ge=0, le=1)
+
+
 class MatchRequest(_In):
     """Free text or a stored application, with filters. Exactly one of text/application_id."""
 
@@ -102,6 +128,9 @@ class MatchRequest(_In):
     application_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     filters: MatchFilters = Field(default_factory=MatchFilters)
     top: int = Field(default=DEFAULT_TOP_K, ge=1, le=100)
+    facts: FactCorrections | None = Field(
+        default=None, description="corrections of the facts read from `text` (free text only)"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> MatchRequest:
@@ -109,6 +138,8 @@ class MatchRequest(_In):
             raise ValueError("give exactly one of 'text' and 'application_id'")
         if self.text is not None and not self.text.strip():
             raise ValueError("the text is empty")
+        if self.facts is not None and self.text is None:
+            raise ValueError("'facts' corrects a free-text plan; a stored application has its own")
         return self
 
 
@@ -139,6 +170,10 @@ class MatchResponse(BaseModel):
     ranker: str | None = Field(default=None, description="'model' or 'unsupervised'")
     model_version: str | None = None
     embedding_model: str | None = None
+    facts: dict[str, FactValue] | None = Field(
+        default=None,
+        description="free text: the facts read from the plan (with corrections applied)",
+    )
 
 
 class SuggestionsResponse(MatchResponse):

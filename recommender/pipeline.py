@@ -18,11 +18,21 @@ reuses those scores instead of tokenizing the plan again. With a trained ranker,
 a repeated request re-scores nothing. Building a Recommender caps the process's BLAS
 threads (`blas_threads`): the per-request products are small.
 
-Free text (no stored application) carries no facts about the applicant; the filters stand in
-where they say something (stage, a single province, the funding ask, the sectors). Features
-that need an unknown fact get the benefit of the doubt: stage accepted, place reachable,
-knowledge-based requirement met. Hard eligibility applies to stored applications only; for
-free text the filters are the only hard conditions.
+Free text (no stored application): the facts the plan states about itself are read
+(`facts.read_facts`: stage, place, residency, ask, grant vs equity, knowledge-based, team,
+sectors, each with a confidence; a person's corrections win) and stand in for an
+application's facts; the filters, when given, come first. Facts read with less than
+`FACT_MIN_CONFIDENCE`, and facts the plan does not state, get the benefit of the doubt:
+stage accepted, place reachable, knowledge-based requirement met. Hard eligibility applies to
+stored applications only; for free text the filters are the only hard conditions.
+
+The shown score of free text is `ranking.compose_scores`: text fit first (dense and BM25,
+both relative to the plan), scaled down where a stated fact does not suit the program, plus
+a small share of the prior (the trained ranker's score, or the unsupervised score), so that
+priors learnt from program-level history only break near-ties and no program becomes the
+top answer for plans it is not about. A stored application keeps the ranker's score: its
+outcomes are what the ranker was trained on and evaluated against (`peyvand evaluate`).
+The items' `factors` explain the prior's part (the ranker's or the fallback's score).
 """
 
 from __future__ import annotations
@@ -46,8 +56,10 @@ from .explain import (
     reason_groups,
     replacement_rows,
 )
+from .facts import PlanFacts, read_facts
 from .features import FEATURE_NAMES, FeatureBuilder, eligibility
 from .normalization import normalize, tokenize
+from .ranking import compose_scores
 from .retrieval import Candidate, CandidateRetriever, ProgramFilter
 from .schemas import Application, Program
 
@@ -64,6 +76,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _EXTRA = ("p_residency", "p_funding", "expected_funding")
+#: Facts read from a free-text plan with less confidence than this are treated as unknown.
+FACT_MIN_CONFIDENCE = 0.5
 NOTE_UNSUPERVISED = "no trained model yet: unsupervised score (run `peyvand train`)"
 
 
@@ -102,13 +116,16 @@ class Recommendation:
         kind: its kind (constants.PROGRAM_KINDS).
         province: its province.
         rank: 1-based position, best first.
-        score: the fit score (the ranker's, or the unsupervised fallback's).
+        score: the fit score: for a stored application the ranker's (or the unsupervised
+            fallback's); for free text `ranking.compose_scores` (text fit first, then the
+            plan's facts, then that prior).
         p_residency: P(residency granted); None without a trained model.
         p_funding: P(funded); None without a trained model.
         expected_funding: expected funded amount in rial; None without a trained model.
         reasons: up to three Persian sentences (they quote the plan: never log them).
-        factors: feature name -> contribution to `score`, largest magnitude first (see
-            `explain.contributions` for the estimate).
+        factors: feature name -> contribution to the ranker's (or fallback's) score,
+            largest magnitude first (see `explain.contributions` for the estimate); for free
+            text that score is the prior part of `score`.
         dense_score: cosine of plan and program vectors.
         lexical_score: raw BM25 of the plan against the program's text.
         evidence_span: (start, end) of the quoted passage in the normalized plan.
@@ -158,6 +175,8 @@ class RecommendationList:
         ranker: "model" (a trained ranker) or "unsupervised".
         model_version: the trained ranker's registry version, when known.
         embedding_model: the embedding model id.
+        facts: for free text, the facts read from the plan (with a person's corrections),
+            as `PlanFacts.to_dict()`; None for a stored application (its facts are stored).
     """
 
     items: list[Recommendation]
@@ -167,10 +186,12 @@ class RecommendationList:
     ranker: str = "model"
     model_version: str | None = None
     embedding_model: str = ""
+    facts: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of everything."""
         return {
+            "facts": self.facts,
             "items": [item.to_dict() for item in self.items],
             "notes": list(self.notes),
             "excluded": [asdict(e) for e in self.excluded],
@@ -308,6 +329,25 @@ def _cap_blas(threads: int) -> None:
     _blas_capped = threads
 
 
+def _same_place(a: str, b: str) -> float:
+    def key(name: str) -> str:
+        return " ".join((name or "").replace("ي", "ی").replace("ك", "ک").split())
+
+    return 1.0 if key(a) and key(a) == key(b) else 0.0
+
+
+def _kind_fit(funding_kind: str, program: Program) -> float:
+    """How well a program's way of funding suits what the plan asks for (0..1)."""
+    equity = bool(program.equity_percent) or program.kind == "vc_fund"
+    if funding_kind == "grant":
+        return 0.2 if equity else 1.0
+    if funding_kind == "equity":
+        if program.kind == "grant_program":
+            return 0.3
+        return 1.0 if equity or program.funding_max > 0 else 0.6
+    return 0.4 if program.kind == "grant_program" else 1.0  # a loan
+
+
 def _has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
@@ -352,6 +392,8 @@ class Recommender:
             with each other and with concurrent requests (measured: a (5, 384) x (384, 2000)
             product takes 0.8 ms single-threaded vs 8.7 ms with 2 threads on a busy 2-core
             host). The cap is process-wide and stays (see `_cap_blas`).
+        sector_terms: Persian terms per sector slug for the fact reader (default: the
+            explainer's sector keywords).
     """
 
     def __init__(
@@ -371,6 +413,7 @@ class Recommender:
         cache_size: int = 256,
         notes: Sequence[str] = (),
         blas_threads: int | None = 1,
+        sector_terms: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         if candidates < 1 or top < 1:
             raise InvalidInputError("candidates and top must be >= 1")
@@ -398,6 +441,9 @@ class Recommender:
         self.ranker = ranker
         self.ranker_version = ranker_version
         self.explainer = explainer or Explainer()
+        self.sector_terms = dict(
+            sector_terms if sector_terms is not None else self.explainer.sector_keywords
+        )
         self.candidates = candidates
         self.top = top
         self.plan_role = plan_role
@@ -519,6 +565,7 @@ class Recommender:
         application: Application | None = None,
         filters: ProgramFilter | None = None,
         top: int | None = None,
+        facts: Mapping[str, Any] | None = None,
     ) -> RecommendationList:
         """The best programs for one plan, best first, with reasons.
 
@@ -527,6 +574,9 @@ class Recommender:
             application: a stored application (exactly one of the two).
             filters: conditions on the programs (default: active programs).
             top: how many recommendations (default: the constructor's `top`).
+            facts: for free text, a person's corrections of the facts read from the plan
+                (fact name -> value, see `facts.PlanFacts.corrected`); they are used with
+                confidence 1.
 
         Returns:
             The recommendations; an empty list with `empty_reason` when no program passes.
@@ -543,7 +593,17 @@ class Recommender:
             raise InvalidInputError(f"top must be >= 1, got {top}")
         raw = text if text is not None else application.business_plan  # type: ignore[union-attr]
         plan = self.prepare(raw)
-        return self._recommend_prepared(plan, application, filters, top)
+        read = self.read_facts(plan).corrected(facts) if application is None else None
+        return self._recommend_prepared(plan, application, filters, top, read)
+
+    def read_facts(self, plan: PreparedPlan | str) -> PlanFacts:
+        """The facts a plan states about itself (memoized per prepared plan)."""
+        if isinstance(plan, str):
+            plan = self.prepare(plan)
+        found = plan.memo.get("facts")
+        if found is None:
+            found = plan.memo["facts"] = read_facts(plan.text, self.sector_terms)
+        return found
 
     def _recommend_prepared(
         self,
@@ -551,14 +611,19 @@ class Recommender:
         application: Application | None,
         filters: ProgramFilter | None,
         top: int,
+        plan_facts: PlanFacts | None = None,
     ) -> RecommendationList:
-        facts, subject = self._subject(plan, application, filters)
+        plan_facts = plan_facts if application is None else None
+        if application is None and plan_facts is None:
+            plan_facts = self.read_facts(plan)
+        facts, subject = self._subject(plan, application, filters, plan_facts)
 
         result = RecommendationList(
             items=[],
             ranker="model" if self.ranker is not None else "unsupervised",
             model_version=self.ranker_version if self.ranker is not None else None,
             embedding_model=self.embedding_model,
+            facts=plan_facts.to_dict() if plan_facts is not None else None,
         )
         if self.ranker is None:
             result.notes.append(NOTE_UNSUPERVISED)
@@ -576,13 +641,22 @@ class Recommender:
             [subject], [plan.embedding], plan.lexical[None, :], pairs=pairs
         )
         if application is None:
-            self._assume_unknown_facts(X, facts, positions)
+            kb_known = bool(filters is not None and filters.knowledge_based) or (
+                plan_facts is not None
+                and plan_facts.value("knowledge_based", FACT_MIN_CONFIDENCE) is not None
+            )
+            self._assume_unknown_facts(X, facts, positions, kb_known)
 
         memo = self._pair_memo(plan, subject, facts)
-        scores, extra = self._scores(X, positions, memo)
+        priors, extra = self._scores(X, positions, memo)
+        scores = priors
+        if application is None:  # free text: what the plan is about first (see module doc)
+            scores = compose_scores(
+                X, self.feature_names, priors, self._fact_terms(facts, plan_facts, positions)
+            )
         fused = np.array([c.fused_score for c in candidates])
         order = np.lexsort((-fused, -scores))[:top]
-        contrib = self._contributions(X, positions, order, scores, memo)
+        contrib = self._contributions(X, positions, order, priors, memo)
         open_seats = dict(filters.open_seats) if filters and filters.open_seats else {}
         for rank, (row, i) in enumerate(zip(contrib, order, strict=True), start=1):
             result.items.append(
@@ -597,9 +671,17 @@ class Recommender:
     # ------------------------------------------------------------------ stages
 
     def _subject(
-        self, plan: PreparedPlan, application: Application | None, filters: ProgramFilter | None
+        self,
+        plan: PreparedPlan,
+        application: Application | None,
+        filters: ProgramFilter | None,
+        plan_facts: PlanFacts | None = None,
     ) -> tuple[ApplicantFacts, Application]:
-        """What is known of the applicant, and the application the features are built for."""
+        """What is known of the applicant, and the application the features are built for.
+
+        Free text: the filters first (what staff asked for), then the facts read from the
+        plan with at least `FACT_MIN_CONFIDENCE` (or corrected by a person).
+        """
         if application is not None:
             facts = ApplicantFacts(
                 stage=application.stage,
@@ -610,14 +692,22 @@ class Recommender:
             )
             return facts, application
         f = filters or ProgramFilter()
+        read = plan_facts or PlanFacts()
+
+        def known(name: str) -> Any:
+            return read.value(name, FACT_MIN_CONFIDENCE)
+
         provinces = list(f.provinces) if f.provinces is not None else []
+        needs = True if f.min_open_seats else known("needs_residency")
+        kb = True if f.knowledge_based else known("knowledge_based")
         facts = ApplicantFacts(
-            stage=f.stage,
-            province=provinces[0] if len(provinces) == 1 else None,
-            funding_ask=f.funding_ask if f.funding_ask else None,
-            needs_residency=True if f.min_open_seats else None,
+            stage=f.stage or known("stage"),
+            province=provinces[0] if len(provinces) == 1 else known("province"),
+            funding_ask=f.funding_ask if f.funding_ask else known("funding_ask"),
+            needs_residency=needs,
             sectors=tuple(f.sectors or ()),
         )
+        city = known("city") if facts.province == known("province") else None
         subject = Application.model_construct(
             id="query",
             startup_name="query",
@@ -625,11 +715,11 @@ class Recommender:
             sectors=list(facts.sectors),
             stage=facts.stage or "idea",
             province=facts.province or "",
-            city="",
-            team_size=1,
+            city=city or "",
+            team_size=max(1, int(known("team_size") or 1)),
             funding_ask=facts.funding_ask or 0,
             needs_residency=bool(facts.needs_residency),
-            knowledge_based=bool(f.knowledge_based),
+            knowledge_based=bool(kb),
             founded_year=None,
             round_id=None,
         )
@@ -688,9 +778,17 @@ class Recommender:
         return "هیچ برنامهٔ فعالی در نمایه نیست."
 
     def _assume_unknown_facts(
-        self, X: np.ndarray, facts: ApplicantFacts, positions: np.ndarray
+        self,
+        X: np.ndarray,
+        facts: ApplicantFacts,
+        positions: np.ndarray,
+        kb_known: bool = False,
     ) -> None:
-        """Free text: give unknown applicant facts the benefit of the doubt (in place)."""
+        """Free text: give unknown applicant facts the benefit of the doubt (in place).
+
+        Facts read from the plan (or given by filters) stay as the features computed them;
+        `eligible` is recomputed from the adjusted columns.
+        """
         col = self._columns
 
         def put(name: str, value: float | np.ndarray) -> None:
@@ -702,9 +800,58 @@ class Recommender:
             put("stage_distance", 0.0)
         if facts.province is None:
             put("place_ok", 1.0)
-        put("kb_ok", 1.0)
+        if not kb_known:
+            put("kb_ok", 1.0)
         if "eligible" in col and "program_active" in col:
-            X[:, col["eligible"]] = X[:, col["program_active"]]
+            eligible = X[:, col["program_active"]].copy()
+            for name in ("stage_match", "kb_ok"):
+                if name in col:
+                    eligible *= X[:, col[name]]
+            if {"residency_unmet", "program_funds"} <= set(col):
+                eligible *= 1.0 - X[:, col["residency_unmet"]] * (1.0 - X[:, col["program_funds"]])
+            X[:, col["eligible"]] = eligible
+
+    def _fact_terms(
+        self, facts: ApplicantFacts, plan_facts: PlanFacts | None, positions: np.ndarray
+    ) -> dict[str, tuple[np.ndarray, float]]:
+        """How well each candidate fits the facts a free-text plan states: name ->
+        (values in [0, 1] per candidate, weight = the fact's confidence)."""
+        if plan_facts is None:
+            return {}
+        programs = [self._programs[int(p)] for p in positions]
+        out: dict[str, tuple[np.ndarray, float]] = {}
+        stage = plan_facts.stage
+        if facts.stage is not None:
+            weight = stage.confidence if stage.value == facts.stage else 1.0
+            out["stage"] = (np.array([1.0 if facts.stage in p.stages else 0.0
+                                      for p in programs]), weight)
+        province = plan_facts.province
+        if facts.province is not None:
+            same = np.array([_same_place(p.province, facts.province) for p in programs])
+            remote = np.array([1.0 if p.accepts_remote else 0.0 for p in programs])
+            needs = plan_facts.needs_residency
+            if facts.needs_residency:  # a desk is needed: it must be reachable
+                out["place"] = (np.maximum(same, 0.5 * remote), min(1.0, province.confidence
+                                + 0.2) * max(needs.confidence, 0.5))
+            else:  # near is better, remote is fine
+                out["place"] = (np.maximum(same, 0.7 * remote + 0.3 * same),
+                                0.5 * max(province.confidence, 0.5))
+        kb = plan_facts.knowledge_based
+        if kb.value is False and kb.confidence >= FACT_MIN_CONFIDENCE:
+            out["knowledge_based"] = (np.array([0.0 if p.requires_knowledge_based else 1.0
+                                                for p in programs]), kb.confidence)
+        kind = plan_facts.funding_kind
+        if kind.value is not None and kind.confidence >= FACT_MIN_CONFIDENCE:
+            out["funding_kind"] = (np.array([_kind_fit(kind.value, p) for p in programs]),
+                                   0.7 * kind.confidence)
+        negated = set(plan_facts.not_sectors.value or ())
+        if negated:
+            out["not_sectors"] = (
+                np.array([0.0 if p.sectors and set(p.sectors) <= negated
+                          else 0.5 if negated & set(p.sectors) else 1.0 for p in programs]),
+                plan_facts.not_sectors.confidence,
+            )
+        return out
 
     def _pair_memo(
         self, plan: PreparedPlan, subject: Application, facts: ApplicantFacts

@@ -57,7 +57,10 @@ __all__ = [
     "FitRanker",
     "RankerOutput",
     "ScoreWeights",
+    "COMPOSE_WEIGHTS",
     "UNSUPERVISED_WEIGHTS",
+    "compose_scores",
+    "text_fit",
     "unsupervised_score",
 ]
 
@@ -187,6 +190,73 @@ def unsupervised_score(
         raise InvalidInputError("unsupervised weights must have a positive sum")
     score = sum(w[k] * terms[k] for k in terms) / total
     return np.clip(np.where(col["eligible"] > 0, score, 0.2 * score), 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------- composition
+
+#: How the shown fit score is composed (`compose_scores`): what the plan is about first,
+#: the facts it states second, program priors (the ranker's or the unsupervised score) last.
+COMPOSE_WEIGHTS: dict[str, float] = {"semantic": 0.5, "lexical": 0.5, "facts": 0.6,
+                                     "prior": 0.15}
+
+
+def text_fit(
+    X: np.ndarray,
+    feature_names: Sequence[str] = FEATURE_NAMES,
+    weights: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    """How close a program's text is to the plan's, in [0, 1], per pair.
+
+    The mean (by `COMPOSE_WEIGHTS` semantic / lexical) of sigmoid(sem_pooled_z) — how much
+    closer this program's vector is than the catalogue's average — and lex_bm25_norm — BM25
+    relative to the plan's best program. Both are relative to the plan, so a program that is
+    close to every plan (a hub) gains nothing from it.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    names = list(feature_names)
+    w = {**COMPOSE_WEIGHTS, **(weights or {})}
+    sem = _sigmoid(1.5 * X[:, names.index("sem_pooled_z")])
+    lex = np.clip(X[:, names.index("lex_bm25_norm")], 0.0, 1.0)
+    return (w["semantic"] * sem + w["lexical"] * lex) / (w["semantic"] + w["lexical"])
+
+
+def compose_scores(
+    X: np.ndarray,
+    feature_names: Sequence[str],
+    prior: np.ndarray,
+    fact_terms: Mapping[str, tuple[np.ndarray, float]] | None = None,
+    weights: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    """The shown fit score: text fit, scaled by the plan's stated facts, plus a small prior.
+
+        score = text_fit x prod_f (1 - w_facts x confidence_f x (1 - fit_f)) + w_prior x prior
+
+    `prior` (the trained ranker's score or `unsupervised_score`, in [0, 1]) carries what
+    history says about a program (seats, funding, acceptance); with `w_prior` = 0.15 it can
+    only reorder programs whose text fit is close, so no program climbs over plans it is not
+    about. A fact the plan states (its stage, its place when it needs a desk, grant vs equity,
+    a sector it says it is not in) lowers a program that does not suit it, by at most
+    `w_facts` x the fact's confidence.
+
+    Args:
+        X: (n, n_features) pair features.
+        feature_names: X's columns.
+        prior: (n,) the prior score of each pair.
+        fact_terms: fact name -> ((n,) fit in [0, 1], confidence in [0, 1]).
+        weights: overrides of COMPOSE_WEIGHTS.
+
+    Returns:
+        (n,) float64 scores.
+    """
+    w = {**COMPOSE_WEIGHTS, **(weights or {})}
+    text = text_fit(X, feature_names, w)
+    factor = np.ones(len(text))
+    for fit, confidence in (fact_terms or {}).values():
+        factor *= 1.0 - w["facts"] * float(np.clip(confidence, 0, 1)) * (
+            1.0 - np.clip(np.asarray(fit, dtype=np.float64), 0, 1)
+        )
+    prior = np.clip(np.nan_to_num(np.asarray(prior, dtype=np.float64)), 0.0, 1.0)
+    return text * factor + w["prior"] * prior
 
 
 # --------------------------------------------------------------------------- models

@@ -1,10 +1,19 @@
-"""CLI command: `peyvand recommend (--text-file F | --application ID) [--top N] [--json]
-[filters]`.
+"""CLI command: `peyvand recommend (--text-file F | --text-dir DIR | --application ID)
+[--top N] [--json] [--fact NAME=VALUE ...] [filters]`.
 
 `--json` prints a JSON list, best first, each item with program_id, name, score,
 p_residency, p_funding, expected_funding, reasons and factors (probabilities are null
-without a trained model). Remarks (no trained model yet, an empty result's reason) go to
-stderr, so stdout stays a plain list. Without `--json`, a Persian table.
+without a trained model). Remarks (no trained model yet, an empty result's reason, the facts
+read from a free-text plan as `facts: {...}`) go to stderr, so stdout stays a plain list.
+Without `--json`, a Persian table, with the facts read from the plan above it.
+
+`--text-dir DIR` ranks every .txt/.docx/.pdf plan in DIR with one model load; with `--json`
+one line per plan: {"file": NAME, "facts": {...}, "items": [...]}. A file that cannot be
+read is reported in one line ({"file": NAME, "error": ...}, and on stderr) and the others
+still run; the exit code is then 1.
+
+`--fact NAME=VALUE` corrects a fact read from the plan (e.g. `--fact stage=mvp --fact
+province=تهران --fact needs_residency=true`); the ranking uses it with full confidence.
 
 The reasons quote the plan: they are printed for the person who asked, never logged.
 """
@@ -21,6 +30,91 @@ import typer
 from .context import state
 
 _TEXT_SUFFIXES_EXTRACTED = (".docx", ".pdf")
+_PLAN_SUFFIXES = (".txt", ".docx", ".pdf")
+_FACT_LABELS_FA = {
+    "stage": "مرحلهٔ رشد",
+    "province": "استان",
+    "city": "شهر",
+    "needs_residency": "نیاز به استقرار",
+    "funding_ask": "مبلغ درخواستی",
+    "funding_kind": "نوع تأمین مالی",
+    "knowledge_based": "دانش‌بنیان",
+    "team_size": "اندازهٔ تیم",
+    "sectors": "حوزه‌ها",
+    "not_sectors": "حوزه‌هایی که نیست",
+}
+_FUNDING_KIND_FA = {"grant": "بلاعوض", "equity": "در ازای سهام", "loan": "وام"}
+
+
+def parse_fact_corrections(values: list[str] | None) -> dict[str, Any]:
+    """`--fact NAME=VALUE` options as a corrections mapping (values read as JSON when they
+    parse: true, 5, ["fintech"]; else as text; a comma list for sectors)."""
+    from recommender.errors import InvalidInputError
+
+    out: dict[str, Any] = {}
+    for raw in values or []:
+        name, sep, value = raw.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInputError(f"--fact needs NAME=VALUE, got '{raw}'")
+        name, value = name.strip(), value.strip()
+        try:
+            parsed: Any = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        if name in ("sectors", "not_sectors") and isinstance(parsed, str):
+            parsed = [s.strip() for s in parsed.split(",") if s.strip()]
+        if value.lower() in ("null", "none", ""):
+            parsed = None
+        out[name] = parsed
+    return out
+
+
+def facts_lines(facts: dict[str, Any]) -> list[str]:
+    """The facts read from a plan, as Persian lines for people (value and confidence)."""
+    from recommender.constants import STAGE_LABELS_FA
+    from recommender.persian import format_number, format_percent, format_rial
+
+    lines = []
+    for name, fact in facts.items():
+        value = fact.get("value")
+        if value in (None, [], ()):
+            continue
+        if name == "stage":
+            shown = STAGE_LABELS_FA.get(value, value)
+        elif name == "funding_ask":
+            shown = format_rial(value)
+        elif name == "funding_kind":
+            shown = _FUNDING_KIND_FA.get(value, value)
+        elif isinstance(value, bool):
+            shown = "بله" if value else "خیر"
+        elif isinstance(value, int):
+            shown = format_number(value)
+        elif isinstance(value, list):
+            shown = "، ".join(value)
+        else:
+            shown = str(value)
+        confidence = format_percent(float(fact.get("confidence", 0)))
+        lines.append(f"{_FACT_LABELS_FA.get(name, name)}: {shown} (اطمینان {confidence})")
+    return lines
+
+
+def plan_files(folder: Path) -> list[Path]:
+    """The plans of a folder (.txt, .docx, .pdf), sorted by name.
+
+    Raises:
+        InvalidInputError: the folder is missing, not a folder, or holds no plan.
+    """
+    from recommender.errors import InvalidInputError
+
+    if not folder.exists():
+        raise InvalidInputError(f"no such folder: {folder}")
+    if not folder.is_dir():
+        raise InvalidInputError(f"{folder} is a file, not a folder (use --text-file)")
+    files = sorted(p for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() in _PLAN_SUFFIXES)
+    if not files:
+        raise InvalidInputError(f"no .txt, .docx or .pdf plan in {folder}")
+    return files
 
 
 def read_plan_file(path: Path) -> str:
@@ -128,6 +222,14 @@ def recommend(
         Path | None,
         typer.Option("--text-file", help="A business plan (.txt as UTF-8, .docx or .pdf)."),
     ] = None,
+    text_dir: Annotated[
+        Path | None,
+        typer.Option("--text-dir", help="A folder of plans (.txt, .docx, .pdf): rank each."),
+    ] = None,
+    fact: Annotated[
+        list[str] | None,
+        typer.Option("--fact", help="Correct a fact read from the plan: NAME=VALUE."),
+    ] = None,
     application: Annotated[
         str | None, typer.Option("--application", help="The id of a stored application.")
     ] = None,
@@ -161,10 +263,19 @@ def recommend(
     """Rank the programs for one business plan, with reasons in Persian."""
     from recommender.errors import EmptyTextError, InvalidInputError
 
-    if (text_file is None) == (application is None):
-        raise InvalidInputError("give exactly one of --text-file or --application")
+    if sum(x is not None for x in (text_file, text_dir, application)) != 1:
+        raise InvalidInputError("give exactly one of --text-file, --text-dir or --application")
+    if fact and application is not None:
+        raise InvalidInputError("--fact corrects a free-text plan's facts; a stored "
+                                "application's facts are stored with it")
     settings = state(ctx).settings
     filters = _filters(province, kind, sector, stage, min_seats, funding_ask, remote)
+    corrections = parse_fact_corrections(fact)
+    if corrections:
+        from recommender.facts import PlanFacts
+
+        PlanFacts().corrected(corrections)  # a bad name or value fails before any loading
+    files = plan_files(text_dir) if text_dir is not None else None
     text = read_plan_file(text_file) if text_file is not None else None
     if text is not None and not any(ch.isalnum() for ch in text):
         raise EmptyTextError(f"the text in {text_file} has no word to match")
@@ -177,8 +288,21 @@ def recommend(
         recommender = load_recommender(settings, store=store)
     finally:
         store.close()
-    result = recommender.recommend(text=text, application=stored, filters=filters, top=top)
+    if files is not None:
+        failed = _recommend_files(recommender, files, filters, top, as_json, corrections)
+        if failed:  # the others were ranked and printed; the exit code says some failed
+            raise InvalidInputError(
+                f"{failed} of {len(files)} plan(s) could not be ranked (see above)"
+            )
+        return
+    result = recommender.recommend(
+        text=text, application=stored, filters=filters, top=top,
+        facts=corrections or None,
+    )
+    _print_result(result, as_json)
 
+
+def _print_notes(result: Any) -> None:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     if not result.items and result.empty_reason:
@@ -186,11 +310,69 @@ def recommend(
     for left_out in result.excluded:
         print(f"note: left out {left_out.program_id} ({left_out.name}): {left_out.reason}",
               file=sys.stderr)
+
+
+def _print_result(result: Any, as_json: bool) -> None:
+    _print_notes(result)
     if as_json:
+        if result.facts is not None:
+            print(f"facts: {json.dumps(result.facts, ensure_ascii=False)}", file=sys.stderr)
         payload = [item.to_dict() for item in result.items]
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
-    elif result.items:
+        return
+    if result.facts is not None:
+        lines = facts_lines(result.facts)
+        if lines:
+            typer.echo("آنچه از طرح خوانده شد (با --fact NAME=VALUE اصلاح کنید):")
+            for line in lines:
+                typer.echo(f"  • {line}")
+    if result.items:
         print_table(result)
+
+
+def _recommend_files(
+    recommender: Any,
+    files: list[Path],
+    filters: Any,
+    top: int,
+    as_json: bool,
+    corrections: dict[str, Any],
+) -> int:
+    """Rank every plan file; a bad file is reported in one line and skipped.
+
+    Returns:
+        How many files failed.
+    """
+    from recommender.errors import EmptyTextError, InvalidInputError
+
+    failed = 0
+    for path in files:
+        try:
+            text = read_plan_file(path)
+            if not any(ch.isalnum() for ch in text):
+                raise EmptyTextError(f"the text in {path} has no word to match")
+            result = recommender.recommend(
+                text=text, filters=filters, top=top, facts=corrections or None
+            )
+        except (InvalidInputError, EmptyTextError) as exc:
+            failed += 1
+            message = str(exc) if path.name in str(exc) else f"{path.name}: {exc}"
+            print(f"error: {message}", file=sys.stderr)
+            if as_json:
+                typer.echo(json.dumps({"file": path.name, "error": message},
+                                      ensure_ascii=False))
+            continue
+        if as_json:
+            _print_notes(result)
+            typer.echo(json.dumps(
+                {"file": path.name, "facts": result.facts,
+                 "items": [item.to_dict() for item in result.items]},
+                ensure_ascii=False,
+            ))
+        else:
+            typer.echo(f"\n── {path.name} ──")
+            _print_result(result, as_json=False)
+    return failed
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,8 @@ def match(
     metrics: MetricsDep,
 ) -> MatchResponse:
     """Rank programs for a business plan (`text`) or a stored application (`application_id`):
-    the same items as `peyvand recommend --json`, best first."""
+    the same items as `peyvand recommend --json`, best first; for free text also the `facts`
+    read from the plan, which `facts` in the request corrects."""
     application = None
     if body.application_id is not None:
         application = visible_application(store, accounts, user, body.application_id, "match")
@@ -33,4 +34,5 @@ def match(
         application=application,
         filters=body.filters.to_program_filter(),
         top=body.top,
+        facts=body.facts.corrections() if body.facts is not None else None,
     )

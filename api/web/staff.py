@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from recommender import schemas as contracts
-from recommender.constants import PROGRAM_KINDS, STAGES
+from recommender.constants import PROGRAM_KINDS, STAGE_LABELS_FA, STAGES
 from recommender.errors import InvalidInputError, PeyvandError
 
 from ..matching import run_match, visible_application
@@ -22,7 +22,7 @@ from ..routes.jobs import job_file as api_job_file
 from ..routes.jobs import job_public
 from ..routes.programs import patch_program
 from ..routes.rounds import ROUND_SCORE_KIND
-from ..schemas import MatchFilters, MatchResponse
+from ..schemas import FactCorrections, MatchFilters, MatchResponse
 from .messages import field_errors, persian
 from .views import FIELD_LABELS_FA, WebStaffDep, form_data, render, render_application_page
 
@@ -78,8 +78,10 @@ async def search(request: Request, user: WebStaffDep) -> Response:
         "funding_ask": str(form.get("funding_ask", "")),
         "accepts_remote": form.get("accepts_remote") == "on",
         "top": str(form.get("top", "10")),
+        **{f"fact_{name}": str(form.get(f"fact_{name}", "")).strip() for name in _FACT_FIELDS},
     }
     errors: list[dict[str, str]] = []
+    corrections = _fact_corrections(values, errors)
     if not values["text"].strip():
         errors.append({"field": "متن طرح", "message": "متن طرح را وارد کنید."})
     try:
@@ -113,11 +115,43 @@ async def search(request: Request, user: WebStaffDep) -> Response:
                 text=values["text"],
                 filters=filters.to_program_filter(),
                 top=top,
+                facts=corrections,
             )
         )
     except PeyvandError as exc:
         problem = persian(str(exc), 400)
     return _search_page(request, user, values=values, result=result, problem=problem)
+
+
+_FACT_FIELDS = ("stage", "province", "city", "needs_residency", "funding_ask", "funding_kind",
+                "knowledge_based", "team_size", "sectors")
+_STAGE_BY_LABEL = {label: stage for stage, label in STAGE_LABELS_FA.items()}
+_YES_NO = {"بله": True, "آری": True, "true": True, "yes": True, "خیر": False, "نه": False,
+           "false": False, "no": False}
+
+
+def _fact_corrections(values: dict[str, Any], errors: list[dict[str, str]]) -> dict[str, Any]:
+    """The fact_<name> fields a person filled in, checked by `FactCorrections`."""
+    raw: dict[str, Any] = {}
+    for name in _FACT_FIELDS:
+        text = values.get(f"fact_{name}", "")
+        if not text:
+            continue
+        if name in ("needs_residency", "knowledge_based"):
+            raw[name] = _YES_NO.get(text.lower(), text)
+        elif name in ("funding_ask", "team_size"):
+            raw[name] = _int_or_none(text) if _int_or_none(text) is not None else text
+        elif name == "sectors":
+            raw[name] = [s.strip() for s in text.replace("،", ",").split(",") if s.strip()]
+        elif name == "stage":
+            raw[name] = _STAGE_BY_LABEL.get(text, text)
+        else:
+            raw[name] = text
+    try:
+        return FactCorrections(**raw).corrections()
+    except ValidationError as exc:
+        errors.extend(field_errors(exc.errors()))
+        return {}
 
 
 # ------------------------------------------------------------------------ applications

@@ -23,6 +23,7 @@ from api.round_jobs import score_round_job
 from api.settings import Settings
 from recommender import schemas
 from recommender.errors import EmptyTextError
+from recommender.facts import read_facts
 from recommender.retrieval import ProgramFilter
 
 PROGRAMS = [
@@ -119,6 +120,7 @@ class FakeList:
     ranker: str = "model"
     model_version: str | None = "v-test"
     embedding_model: str = "fake"
+    facts: dict | None = None
 
 
 class FakeRecommender:
@@ -136,6 +138,7 @@ class FakeRecommender:
         application: schemas.Application | None = None,
         filters: ProgramFilter | None = None,
         top: int | None = None,
+        facts: dict | None = None,
     ) -> FakeList:
         self.calls += 1
         if self.delay:
@@ -175,7 +178,8 @@ class FakeRecommender:
             for rank, (score, p) in enumerate(scored[: top or 10], start=1)
         ]
         empty = None if items else "هیچ برنامه‌ای با این شرایط پیدا نشد."
-        return FakeList(items=items, empty_reason=empty)
+        read = read_facts(raw).corrected(facts).to_dict() if text is not None else None
+        return FakeList(items=items, empty_reason=empty, facts=read)
 
 
 @dataclass

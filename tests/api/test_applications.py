@@ -197,3 +197,35 @@ def test_nul_characters_are_refused_on_every_database(env: Env):
         "/v1/programs/fin-teh", json={"city": "\x00"}, headers=env.auth("staff")
     )
     assert patch.status_code == 422
+
+
+def test_staff_match_by_text_returns_the_facts_read_and_takes_corrections(sqlite_env: Env):
+    env = sqlite_env
+    read = env.client.post(
+        "/v1/staff/match", json={"text": PLAN, "top": 3}, headers=env.auth("staff")
+    )
+    assert read.status_code == 200
+    facts = read.json()["facts"]
+    assert {"stage", "province", "needs_residency", "funding_ask", "sectors"} <= set(facts)
+    assert all(0 <= f["confidence"] <= 1 for f in facts.values())
+
+    corrected = env.client.post(
+        "/v1/staff/match",
+        json={"text": PLAN, "top": 3, "facts": {"stage": "growth", "province": "قم"}},
+        headers=env.auth("staff"),
+    )
+    assert corrected.status_code == 200
+    facts = corrected.json()["facts"]
+    assert facts["stage"] == {"value": "growth", "confidence": 1.0}
+    assert facts["province"]["value"] == "قم"
+
+    by_id = env.client.post(
+        "/v1/staff/match", json={"application_id": "x", "facts": {"stage": "mvp"}},
+        headers=env.auth("staff"),
+    )
+    assert by_id.status_code == 422
+    bad = env.client.post(
+        "/v1/staff/match", json={"text": PLAN, "facts": {"stage": "unicorn"}},
+        headers=env.auth("staff"),
+    )
+    assert bad.status_code == 422 and PLAN not in bad.text

@@ -13,6 +13,7 @@ from api.cli import main
 from api.settings import Settings
 from recommender.store import Store
 from tests.recommender._pipeline_fakes import (
+    PLAN_AGRI,
     PLAN_FINTECH,
     FakeEmbedder,
     make_application,
@@ -132,7 +133,12 @@ def test_a_filter_nothing_passes_is_an_empty_list_and_a_reason(
     ("args", "message"),
     [
         (["--application", "nope"], "no application with id 'nope'"),
-        ([], "exactly one of --text-file or --application"),
+        ([], "exactly one of --text-file, --text-dir or --application"),
+        (["--text-dir", "/no/such/folder"], "no such folder"),
+        (["--text-file", "x.txt", "--application", "app-1"], "exactly one of"),
+        (["--application", "app-1", "--fact", "stage=mvp"], "stored application"),
+        (["--text-file", "x.txt", "--fact", "colour=blue"], "unknown fact 'colour'"),
+        (["--text-file", "x.txt", "--fact", "stage"], "NAME=VALUE"),
         (["--text-file", "/no/such/plan.txt"], "no such file"),
         (["--kind", "spaceship", "--application", "app-1"], "unknown kind"),
         (["--stage", "adult", "--application", "app-1"], "unknown stage"),
@@ -292,3 +298,61 @@ def test_end_to_end_with_the_real_default_model(
     assert run(home, "recommend", "--text-file", str(plan), "--json", "--top", "5") == 0
     items = json.loads(capsys.readouterr().out)
     assert len(items) == 5 and all(item["reasons"] for item in items)
+
+
+def test_text_dir_ranks_every_plan_one_json_line_each_and_reports_bad_files(
+    indexed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    (folder / "a-fintech.txt").write_text(PLAN_FINTECH, encoding="utf-8")
+    (folder / "b-agri.txt").write_text(PLAN_AGRI, encoding="utf-8")
+    (folder / "c-empty.txt").write_text("  \n", encoding="utf-8")
+    (folder / "d-broken.pdf").write_bytes(b"not a pdf at all")
+    (folder / "notes.md").write_text("not a plan", encoding="utf-8")
+    code = run(indexed, "recommend", "--text-dir", str(folder), "--top", "2", "--json")
+    captured = capsys.readouterr()
+    assert code == 1  # two files failed; the others were still ranked
+    lines = [json.loads(line) for line in captured.out.strip().splitlines()]
+    assert [line["file"] for line in lines] == [
+        "a-fintech.txt", "b-agri.txt", "c-empty.txt", "d-broken.pdf"]
+    good, bad = lines[:2], lines[2:]
+    for line in good:
+        assert len(line["items"]) == 2 and "program_id" in line["items"][0]
+        assert set(line["facts"]) >= {"stage", "province", "funding_ask", "sectors"}
+    assert good[0]["facts"]["province"]["value"] == "اصفهان"
+    assert good[0]["facts"]["team_size"]["value"] == 5
+    assert all("error" in line and "items" not in line for line in bad)
+    assert "c-empty.txt" in captured.err and "d-broken.pdf" in captured.err
+    assert "2 of 4 plan(s) could not be ranked" in captured.err
+    _no_traceback(captured.err)
+
+
+def test_text_dir_all_good_exits_0(
+    indexed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    (folder / "one.txt").write_text(PLAN_FINTECH, encoding="utf-8")
+    assert run(indexed, "recommend", "--text-dir", str(folder)) == 0
+    out = capsys.readouterr().out
+    assert "one.txt" in out and "برنامه‌های پیشنهادی" in out and "استان" in out
+
+
+def test_facts_of_a_text_file_go_to_stderr_and_corrections_are_used(
+    indexed: Path, plan_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(indexed, "recommend", "--text-file", str(plan_file), "--json") == 0
+    captured = capsys.readouterr()
+    assert isinstance(json.loads(captured.out), list)  # stdout stays the contract's list
+    line = next(x for x in captured.err.splitlines() if x.startswith("facts: "))
+    facts = json.loads(line[len("facts: "):])
+    assert facts["stage"]["value"] == "mvp" and facts["province"]["value"] == "اصفهان"
+
+    assert run(indexed, "recommend", "--text-file", str(plan_file), "--json",
+               "--fact", "stage=growth", "--fact", "province=تهران") == 0
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if x.startswith("facts: "))
+    facts = json.loads(line[len("facts: "):])
+    assert facts["stage"] == {"value": "growth", "confidence": 1.0}
+    assert facts["province"]["value"] == "تهران"

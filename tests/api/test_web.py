@@ -250,3 +250,20 @@ def test_sign_out_ends_the_session_on_the_server(web_env: Env):
     )
     replay = TestClient(web_env.app, cookies={"peyvand_session": cookie})
     assert replay.get("/staff", follow_redirects=False).status_code == 303
+
+
+def test_staff_search_shows_the_facts_read_and_takes_corrections(web_env: Env):
+    client = sign_in(web_env, "staff")
+    token = csrf(client, "/staff")
+    page = client.post("/staff", data={"text": PLAN, "csrf_token": token})
+    assert page.status_code == 200
+    assert "آنچه از متن طرح خوانده شد" in page.text and 'name="fact_stage"' in page.text
+    corrected = client.post(
+        "/staff", data={"text": PLAN, "fact_stage": "رشد", "fact_province": "قم",
+                        "csrf_token": token},
+    )
+    assert corrected.status_code == 200
+    assert "قم" in corrected.text and "۱۰۰٪" in corrected.text
+    bad = client.post("/staff", data={"text": PLAN, "fact_team_size": "بسیار",
+                                      "csrf_token": token})
+    assert bad.status_code == 422

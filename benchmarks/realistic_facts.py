@@ -1,0 +1,124 @@
+"""Accuracy of the fact reader (`recommender.facts.read_facts`) on the hand-written plans.
+
+    python benchmarks/realistic_facts.py [--out FILE]
+
+Per fact: over the plans that state it, the share read correctly (a money amount within 1%;
+sectors: the first sector read is one of the plan's); over the plans that do not state it,
+the share where the reader still claimed a value with confidence >= 0.5 (false readings).
+Also by register (formal, colloquial, English terms, ...) and by the digit script the plan
+writes its numbers in (Persian, Arabic-Indic, Latin). Writes
+benchmarks/results/realistic_facts.json and prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+FACTS = ("stage", "province", "city", "needs_residency", "funding_ask", "funding_kind",
+         "knowledge_based", "team_size", "sectors", "not_sectors")
+
+
+def correct(name: str, gold, read) -> bool:
+    if name == "funding_ask":
+        return read is not None and abs(read - gold) <= 0.01 * gold
+    if name == "sectors":
+        return bool(read) and read[0] in gold
+    if name == "not_sectors":
+        return set(read or ()) == set(gold)
+    return read == gold
+
+
+def stated(name: str, gold) -> bool:
+    if name in ("sectors", "not_sectors"):
+        return bool(gold)
+    return gold is not None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path,
+                        default=ROOT / "benchmarks" / "results" / "realistic_facts.json")
+    args = parser.parse_args(argv)
+
+    from api.services import sector_vocabulary
+    from recommender.facts import read_facts
+
+    _, terms = sector_vocabulary()
+    plans = [json.loads(line) for line in
+             (ROOT / "benchmarks" / "realistic" / "plans.jsonl").read_text("utf-8").splitlines()
+             if line.strip()]
+    per_fact = {f: {"stated": 0, "correct": 0, "unstated": 0, "false_readings": 0} for f in FACTS}
+    groups: dict[str, dict[str, int]] = defaultdict(lambda: {"facts": 0, "correct": 0})
+    numeric_by_digits: dict[str, dict[str, int]] = defaultdict(lambda: {"facts": 0, "correct": 0})
+    errors: list[dict] = []
+    for plan in plans:
+        facts = read_facts(plan["text"], terms)
+        for name in FACTS:
+            gold = plan["facts"][name]
+            fact = getattr(facts, name)
+            read = list(fact.value) if isinstance(fact.value, tuple) else fact.value
+            if name in ("sectors", "not_sectors") and name == "not_sectors" and not gold:
+                per_fact[name]["unstated"] += 1
+                per_fact[name]["false_readings"] += int(bool(read))
+                continue
+            if not stated(name, gold):
+                per_fact[name]["unstated"] += 1
+                claimed = bool(read) if name == "sectors" else read is not None
+                per_fact[name]["false_readings"] += int(claimed and fact.confidence >= 0.5)
+                continue
+            ok = correct(name, gold, read)
+            per_fact[name]["stated"] += 1
+            per_fact[name]["correct"] += int(ok)
+            for register in plan["registers"]:
+                groups[register]["facts"] += 1
+                groups[register]["correct"] += int(ok)
+            if name in ("funding_ask", "team_size"):
+                numeric_by_digits[plan["digits"]]["facts"] += 1
+                numeric_by_digits[plan["digits"]]["correct"] += int(ok)
+            groups[f"digits:{plan['digits']}"]["facts"] += 1
+            groups[f"digits:{plan['digits']}"]["correct"] += int(ok)
+            if not ok:
+                errors.append({"plan": plan["id"], "fact": name, "gold": gold, "read": read})
+
+    def share(a: int, b: int) -> float | None:
+        return round(a / b, 3) if b else None
+
+    table = {f: {**v, "accuracy": share(v["correct"], v["stated"]),
+                 "false_reading_rate": share(v["false_readings"], v["unstated"])}
+             for f, v in per_fact.items()}
+    by_group = {g: {**v, "accuracy": share(v["correct"], v["facts"])} for g, v in groups.items()}
+    numeric = {g: {**v, "accuracy": share(v["correct"], v["facts"])}
+               for g, v in numeric_by_digits.items()}
+    payload = {"plans": len(plans), "per_fact": table, "by_group": by_group,
+               "numeric_by_digits": numeric, "errors": errors}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    print(f"{len(plans)} hand-written plans")
+    print("| fact | stated in | read correctly | not stated in | false readings |")
+    print("|---|---|---|---|---|")
+    for f, v in table.items():
+        acc = "—" if v["accuracy"] is None else f"{v['accuracy']:.2f}"
+        fr = "—" if v["false_reading_rate"] is None else f"{v['false_reading_rate']:.2f}"
+        print(f"| {f} | {v['stated']} | {acc} | {v['unstated']} | {fr} |")
+    print("\n| group | facts stated | read correctly |")
+    print("|---|---|---|")
+    for g in sorted(by_group):
+        print(f"| {g} | {by_group[g]['facts']} | {by_group[g]['accuracy']:.2f} |")
+    print("\n| digits (money and team size) | facts | read correctly |")
+    print("|---|---|---|")
+    for g in sorted(numeric):
+        print(f"| {g} | {numeric[g]['facts']} | {numeric[g]['accuracy']} |")
+    print(f"written {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
