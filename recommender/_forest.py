@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["CompiledModels", "compiled_available"]
 
 _KERNEL: Any = None
-_BLOCK = 8
+_BLOCK = 16
 
 
 def _kernel() -> Any:
@@ -41,25 +41,30 @@ def _kernel() -> Any:
             # out[i, m] = base[m] + the trees bounds[m]:bounds[m + 1] at row i, added in
             # tree order (as scikit-learn does). Each tree is walked `depth[t]` steps from
             # its root without branching: node = child[2 node + (x > threshold)], a leaf
-            # being its own child (threshold +inf); _BLOCK rows at a time, so the walks of
-            # different rows overlap in the CPU instead of waiting on each other.
+            # being its own child (threshold +inf). _BLOCK rows at a time, all trees for
+            # them (their features stay in L1), so the walks of different rows overlap in
+            # the CPU instead of waiting on each other.
             n = X.shape[0]
-            nodes = np.empty(_BLOCK, dtype=np.int64)
-            for m in range(bounds.shape[0] - 1):
-                for i in range(n):
-                    out[i, m] = base[m]
-                for t in range(bounds[m], bounds[m + 1]):
-                    for start in range(0, n, _BLOCK):
-                        width = min(_BLOCK, n - start)
+            nodes = np.empty(_BLOCK, dtype=np.int32)
+            acc = np.empty(_BLOCK, dtype=np.float64)
+            for start in range(0, n, _BLOCK):
+                width = min(_BLOCK, n - start)
+                for m in range(bounds.shape[0] - 1):
+                    for j in range(width):
+                        acc[j] = base[m]
+                    for t in range(bounds[m], bounds[m + 1]):
+                        root = roots[t]
                         for j in range(width):
-                            nodes[j] = roots[t]
+                            nodes[j] = root
                         for _ in range(depth[t]):
                             for j in range(width):
                                 node = nodes[j]
                                 right = X[start + j, feature[node]] > threshold[node]
                                 nodes[j] = child[2 * node + right]
                         for j in range(width):
-                            out[start + j, m] += value[nodes[j]]
+                            acc[j] += value[nodes[j]]
+                    for j in range(width):
+                        out[start + j, m] = acc[j]
 
         _KERNEL = forest_sums
     return _KERNEL
@@ -158,13 +163,13 @@ class CompiledModels:
                 return np.zeros(0, dtype=dtype)
             return np.ascontiguousarray(np.concatenate(parts), dtype=dtype)
 
-        self.roots = np.asarray(roots, dtype=np.int64)
-        self.feature = cat(feature, np.int64)
+        self.roots = np.asarray(roots, dtype=np.int32)
+        self.feature = cat(feature, np.int32)
         self.threshold = cat(threshold, np.float64)
-        self.depth = np.asarray(depth, dtype=np.int64)
-        self.child = cat(child, np.int64)
+        self.depth = np.asarray(depth, dtype=np.int32)
+        self.child = cat(child, np.int32)
         self.value = cat(value, np.float64)
-        self.bounds = np.asarray(bounds, dtype=np.int64)
+        self.bounds = np.asarray(bounds, dtype=np.int32)
         self.base = np.asarray(base, dtype=np.float64)
         self.n_compiled = len(base)
 
