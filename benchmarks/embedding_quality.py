@@ -10,9 +10,16 @@ Methods, all on `recommender.normalization.normalize`d text:
 
 Sets (from `--data`, never copied into the repository; see its README.md):
 
-- 05_parsinlu_rc_retrieval, 06_persianqa_retrieval (qrels_answerable.tsv): Recall@1,
-  Recall@10, MRR@10, nDCG@10 over the whole corpus. Set 05 is also reported on its "train"
-  split, the only queries the fusion defaults were chosen on, and on the held-out rest.
+- 05_parsinlu_rc_retrieval, 06_persianqa_retrieval (qrels_answerable.tsv),
+  08_farsnews_title_retrieval (headline -> article body): Recall@1, Recall@10, MRR@10,
+  nDCG@10 over the whole corpus. Set 05 is also reported on its "train" split, the only
+  queries the previous ("weighted") fusion defaults were chosen on, and on the held-out rest.
+- leave one set out (with two or more retrieval sets): for each set, the adaptive fusion's
+  coefficients are chosen on the other sets' queries alone (grid search over a simulation of
+  the retriever's fusion: among the settings no more than 0.005 below any set's best single
+  method, the highest mean gain over it), and the product's retriever is run with them on
+  this set.
+  The coefficients chosen on all sets are printed too (`ADAPTIVE_COEFFICIENTS`).
 - 01_parsinlu_qqp (label 1 = paraphrase) and 02_farstail (entailment = 1, contradiction = 0,
   neutral dropped): ROC AUC of each method's similarity score for the pair. Both sides are
   embedded as queries (the symmetric use of e5). The hybrid score of a pair is the fused
@@ -28,7 +35,8 @@ vector cache, keyed by model id, role and text hash), so a rerun only embeds wha
 
 Usage:
     .venv/bin/python benchmarks/embedding_quality.py --data ../shared/eval
-        [--limit N] [--runtime auto] [--model multilingual-e5-small] [--sets 05 06 01 02]
+        [--sets 05 06 08 01 02] [--limit N] [--set-limit 08=400] [--runtime auto]
+        [--model multilingual-e5-small] [--fusion weighted]
         [--pair-split test] [--sweep] [--out benchmarks/results/embedding_quality.json]
 """
 
@@ -53,13 +61,17 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from recommender.normalization import normalize  # noqa: E402
-from recommender.retrieval import CandidateRetriever, ProgramFilter  # noqa: E402
+from recommender.retrieval import FUSION_METHODS, CandidateRetriever, ProgramFilter  # noqa: E402
 from recommender.schemas import Program  # noqa: E402
 from training.metrics import mrr_at_k, ndcg_at_k, recall_at_k, relevance_matrix  # noqa: E402
 
 csv.field_size_limit(1 << 30)
 
-RETRIEVAL_SETS = {"05": "05_parsinlu_rc_retrieval", "06": "06_persianqa_retrieval"}
+RETRIEVAL_SETS = {
+    "05": "05_parsinlu_rc_retrieval",
+    "06": "06_persianqa_retrieval",
+    "08": "08_farsnews_title_retrieval",
+}
 PAIR_SETS = {"01": "01_parsinlu_qqp", "02": "02_farstail"}
 METHODS = ("tfidf_char", "bm25", "dense", "hybrid")
 PAIR_HYBRID_NOTE = (
@@ -100,14 +112,14 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def load_retrieval_set(data: Path, key: str, limit: int | None) -> RetrievalSet:
     """Queries that have a relevant passage, and the corpus (cut down with `limit`)."""
     folder = data / RETRIEVAL_SETS[key]
-    if key == "05":
-        corpus = [(r["pid"], r["passage"]) for r in _rows(folder / "corpus.tsv")]
-        queries = [(r["qid"], r["question"], r["split"]) for r in _rows(folder / "queries.tsv")]
+    corpus_rows = _rows(folder / "corpus.tsv")
+    text_column = "passage" if "passage" in corpus_rows[0] else "context"
+    corpus = [(r["pid"], r[text_column]) for r in corpus_rows]
+    queries = [(r["qid"], r["question"], r.get("split") or "all")
+               for r in _rows(folder / "queries.tsv")]
+    qrels_file = folder / "qrels_answerable.tsv"
+    if not qrels_file.exists():
         qrels_file = folder / "qrels.tsv"
-    else:
-        corpus = [(r["pid"], r["context"]) for r in _rows(folder / "corpus.tsv")]
-        queries = [(r["qid"], r["question"], "all") for r in _rows(folder / "queries.tsv")]
-        qrels_file = folder / "qrels_answerable.tsv"
     relevant: dict[str, set[str]] = {}
     for row in _rows(qrels_file):
         if float(row["rel"]) > 0:
@@ -225,7 +237,7 @@ def _top_ids(scores: np.ndarray, ids: Sequence[str]) -> list[list[str]]:
 def _subsets(data: RetrievalSet) -> dict[str, np.ndarray]:
     splits = np.array(data.splits)
     subsets = {"all": np.ones(len(splits), dtype=bool)}
-    if TUNING_SPLIT in set(data.splits):
+    if data.name == RETRIEVAL_SETS["05"] and TUNING_SPLIT in set(data.splits):
         subsets[f"{TUNING_SPLIT} (tuning)"] = splits == TUNING_SPLIT
         subsets["held-out"] = splits != TUNING_SPLIT
     return {name: mask for name, mask in subsets.items() if mask.any()}
@@ -261,7 +273,9 @@ def evaluate_retrieval(
         qv = np.ones((len(data.queries), 8), dtype=np.float32)
         model_id = "none"
     began = time.perf_counter()
-    retriever = CandidateRetriever().fit(programs, pv, model_id, texts=data.passages)
+    retriever = CandidateRetriever(**HYBRID_PARAMS).fit(
+        programs, pv, model_id, texts=data.passages
+    )
     bm25 = np.stack([retriever.lexical_.scores(q) for q in data.queries])
     rankings["bm25"] = _top_ids(bm25, data.passage_ids)
     seconds["bm25 (index + score)"] = time.perf_counter() - began
@@ -274,6 +288,9 @@ def evaluate_retrieval(
         seconds["hybrid search"] = time.perf_counter() - began
 
     subsets = _subsets(data)
+    if encoder is not None:
+        FUSION_DATA[data.name] = (retriever, qv, fusion_pools(dense, bm25, data))
+        HELD_DATA[data.name] = data
     result: dict[str, Any] = {
         "n_passages": len(data.passages),
         "seconds": seconds,
@@ -285,6 +302,132 @@ def evaluate_retrieval(
     if sweep and encoder is not None:
         result["sweep"] = fusion_sweep(retriever, data, qv, subsets)
     return result
+
+
+# --------------------------------------------------------------------------- adaptive fusion
+
+#: per retrieval set: (retriever, query vectors, pools) for the leave-one-set-out check
+FUSION_DATA: dict[str, tuple[CandidateRetriever, np.ndarray, dict[str, np.ndarray]]] = {}
+POOL = 100  # CandidateRetriever's default candidate_pool
+
+
+def _pool_top(scores: np.ndarray, n: int) -> np.ndarray:
+    part = np.argpartition(-scores, n - 1)[:n]
+    return part[np.lexsort((part, -scores[part]))]
+
+
+def fusion_pools(dense: np.ndarray, bm25: np.ndarray, data: RetrievalSet) -> dict[str, np.ndarray]:
+    """Per query, what `CandidateRetriever`'s fusion sees (the union of both top-100 lists,
+    each signal min-max normalized over its own list) and the label-free signals of the
+    adaptive weight; the relevance flags are used only to score settings afterwards."""
+    n_q, n_p = dense.shape
+    n = min(POOL, n_p)
+    shape = (n_q, 2 * n)
+    D, L = np.full(shape, -np.inf), np.zeros(shape)
+    R = np.zeros(shape, dtype=bool)
+    signals = np.zeros((n_q, 3))  # BM25 margin, dense gap, top-10 overlap
+    index = {pid: j for j, pid in enumerate(data.passage_ids)}
+    for q in range(n_q):
+        d, b = dense[q].astype(np.float64), bm25[q].astype(np.float64)
+        dense_pos = _pool_top(d, n)
+        lexical_all = _pool_top(b, n)
+        lexical_pool = b[lexical_all]
+        lexical_pos = lexical_all[lexical_pool > 0]
+        union = np.unique(np.concatenate([dense_pos, lexical_pos]))
+        dense_pool = d[dense_pos]
+        spread = max(dense_pool.max() - dense_pool.min(), 1e-12)
+        D[q, : union.size] = (d[union] - dense_pool.min()) / spread
+        if lexical_pos.size:
+            lex_spread = max(lexical_pool.max() - lexical_pool.min(), 1e-12)
+            L[q, : union.size] = (b[union] - lexical_pool.min()) / lex_spread
+        relevant = {index[p] for p in data.relevant[q]}
+        R[q, : union.size] = [j in relevant for j in union]
+        s1 = lexical_pool[0]
+        s2 = lexical_pool[1] if lexical_pool.size > 1 else 0.0
+        signals[q] = (
+            (s1 - s2) / s1 if s1 > 0 else 0.0,
+            (dense_pool[0] - dense_pool[1]) / spread if dense_pool.size > 1 else 0.0,
+            len(set(dense_pos[:10].tolist()) & set(lexical_pos[:10].tolist())) / 10.0,
+        )
+    return {"D": D, "L": L, "R": R, "signals": signals, "has_lexical": (L > 0).any(axis=1)}
+
+
+def _pool_mrr(pools: dict[str, np.ndarray], weight: np.ndarray) -> float:
+    """MRR@10 of dense_norm + weight * lexical_norm over the pools (dense alone without BM25)."""
+    fused = pools["D"] + np.where(pools["has_lexical"], weight, 0.0)[:, None] * pools["L"]
+    best = np.where(pools["R"], fused, -np.inf).max(axis=1)
+    rank = 1 + (fused > best[:, None]).sum(axis=1)
+    return float(np.where(np.isfinite(best) & (rank <= K), 1.0 / rank, 0.0).mean())
+
+
+def adaptive_grid() -> list[tuple[float, float, float, float]]:
+    """Coefficients (b0, b1, b2, b3) searched for the adaptive weight."""
+    return [
+        (b0, b1, b2, b3)
+        for b0 in np.arange(-4.0, 2.01, 0.5)
+        for b1 in np.arange(0.0, 8.01, 1.0)
+        for b2 in np.arange(-6.0, 0.01, 1.0)
+        for b3 in (-2.0, 0.0, 2.0)
+    ]
+
+
+def choose_coefficients(
+    pools: dict[str, dict[str, np.ndarray]], best_single: dict[str, float]
+) -> tuple[tuple[float, float, float, float], dict[str, float]]:
+    """Among the grid points no more than 0.005 MRR@10 below any set's best single method
+    (all points if none), the one with the highest mean gain over the best single methods;
+    with its MRR@10 on each set."""
+    grid = adaptive_grid()
+    table = {}
+    for name, pool in pools.items():
+        m, g, o = pool["signals"].T
+        table[name] = np.array([
+            _pool_mrr(pool, np.exp(np.clip(b0 + b1 * m + b2 * g + b3 * o, -20.0, 5.0)))
+            for b0, b1, b2, b3 in grid
+        ])
+    gains = np.array([table[n] - best_single[n] for n in pools])
+    feasible = gains.min(axis=0) >= -0.005
+    mean_gain = np.where(feasible if feasible.any() else True, gains.mean(axis=0), -np.inf)
+    i = int(np.argmax(mean_gain))
+    coefficients = tuple(round(float(c), 2) for c in grid[i])
+    return coefficients, {n: round(float(table[n][i]), 4) for n in pools}  # type: ignore[return-value]
+
+
+def leave_one_set_out(report: dict[str, Any]) -> dict[str, Any]:
+    """For each retrieval set: coefficients chosen on the other sets only, then the product's
+    retriever run with them on this set (its MRR@10 is the honest figure for this set); and
+    the coefficients chosen on all sets (what ADAPTIVE_COEFFICIENTS should hold)."""
+    best_single = {
+        name: max(report["retrieval"][name]["metrics"]["all"][m]["mrr@10"]
+                  for m in ("tfidf_char", "bm25", "dense"))
+        for name in FUSION_DATA
+    }
+    pools = {name: data[2] for name, data in FUSION_DATA.items()}
+    out: dict[str, Any] = {"best_single_mrr@10": best_single, "held_out": {}}
+    for held in FUSION_DATA:
+        others = {n: p for n, p in pools.items() if n != held}
+        coefficients, on_others = choose_coefficients(others, best_single)
+        retriever, qv, _ = FUSION_DATA[held]
+        defaults = retriever.get_params()
+        retriever.set_params(fusion="adaptive", adaptive_coefficients=coefficients)
+        data = HELD_DATA[held]
+        ranked = hybrid_rankings(retriever, data, qv)
+        retriever.set_params(**defaults)
+        metrics = _rank_metrics(ranked, data, np.ones(len(data.queries), dtype=bool))
+        out["held_out"][held] = {
+            "coefficients (chosen on the other sets)": list(coefficients),
+            "mrr@10 on the other sets": on_others,
+            "mrr@10": round(metrics["mrr@10"], 4),
+            "shortfall vs best single": round(metrics["mrr@10"] - best_single[held], 4),
+        }
+    coefficients, on_all = choose_coefficients(pools, best_single)
+    out["chosen_on_all_sets"] = {"coefficients": list(coefficients), "mrr@10 (pools)": on_all}
+    return out
+
+
+HELD_DATA: dict[str, RetrievalSet] = {}
+#: the hybrid's settings (`--fusion` changes the method; default: the product's)
+HYBRID_PARAMS: dict[str, Any] = {}
 
 
 def sweep_grid() -> list[dict[str, Any]]:
@@ -388,6 +531,16 @@ def print_report(report: dict[str, Any]) -> None:
         print()
         print(_table(rows))
         print("(pairs: " + PAIR_HYBRID_NOTE + ")")
+    loso = report.get("leave_one_set_out")
+    if loso:
+        print("\nadaptive fusion, leave one set out (coefficients chosen on the other sets):")
+        rows = [["held-out set", "coefficients", "hybrid MRR@10", "best single", "difference"]]
+        for name, res in loso["held_out"].items():
+            rows.append([name, json.dumps(res["coefficients (chosen on the other sets)"]),
+                         f"{res['mrr@10']:.4f}", f"{loso['best_single_mrr@10'][name]:.4f}",
+                         f"{res['shortfall vs best single']:+.4f}"])
+        print(_table(rows))
+        print("chosen on all sets:", json.dumps(loso["chosen_on_all_sets"]))
     for name, res in report["retrieval"].items():
         if "sweep" in res:
             print(f"\nfusion sweep on {name} (MRR@10; defaults chosen on '{TUNING_SPLIT}'):")
@@ -403,11 +556,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="the shared eval folder")
     parser.add_argument("--limit", type=int, default=None,
                         help="at most N queries/pairs per set (and a cut corpus): quick runs")
+    parser.add_argument("--set-limit", nargs="+", default=[], metavar="KEY=N",
+                        help="a limit for one set only, e.g. 08=400 (overrides --limit there)")
+    parser.add_argument("--fusion", default=None, choices=FUSION_METHODS,
+                        help="the hybrid's fusion (default: the product's; 'weighted' = before)")
     parser.add_argument("--runtime", default="auto", help="Embedder runtime")
     parser.add_argument("--model", default="multilingual-e5-small", help="Embedder model")
     parser.add_argument("--models-dir", type=Path,
                         default=Path(os.environ.get("PEYVAND_MODEL_CACHE", ROOT / ".cache/models")))
-    parser.add_argument("--sets", nargs="+", default=["05", "06", "01", "02"],
+    parser.add_argument("--sets", nargs="+", default=["05", "06", "08", "01", "02"],
                         choices=[*RETRIEVAL_SETS, *PAIR_SETS])
     parser.add_argument("--pair-split", default="test", choices=["train", "dev", "test", "all"],
                         help="split of the pair sets (default test)")
@@ -420,6 +577,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         parser.error(f"no eval data folder at {args.data}")
+    if args.fusion:
+        HYBRID_PARAMS["fusion"] = args.fusion
+    try:
+        set_limits = {k: int(v) for k, v in (item.split("=", 1) for item in args.set_limit)}
+    except ValueError:
+        parser.error("--set-limit takes KEY=N, e.g. 08=400")
 
     encoder = None
     if not args.no_dense:
@@ -429,8 +592,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
         "model_id": encoder.model_id if encoder else None,
         "runtime": args.runtime,
-        "retriever_defaults": CandidateRetriever().get_params(),
+        "retriever_defaults": CandidateRetriever(**HYBRID_PARAMS).get_params(),
         "limit": args.limit,
+        "set_limits": set_limits,
         "pair_split": args.pair_split,
         "retrieval": {},
         "pairs": {},
@@ -438,12 +602,14 @@ def main(argv: list[str] | None = None) -> int:
     for key in args.sets:
         began = time.perf_counter()
         if key in RETRIEVAL_SETS:
-            data = load_retrieval_set(args.data, key, args.limit)
+            data = load_retrieval_set(args.data, key, set_limits.get(key, args.limit))
             report["retrieval"][data.name] = evaluate_retrieval(data, encoder, args.sweep)
         else:
             pairs = load_pair_set(args.data, key, args.pair_split, args.limit)
             report["pairs"][pairs.name] = evaluate_pairs(pairs, encoder)
         print(f"{key}: {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
+    if len(FUSION_DATA) >= 2:
+        report["leave_one_set_out"] = leave_one_set_out(report)
     if encoder is not None:
         report["embedding"] = {
             "model_load_seconds": round(encoder.load_seconds, 2),

@@ -17,6 +17,10 @@ The fit score combines them with `ScoreWeights` (configuration saved with the mo
 
 `unsupervised_score(X)` is the fallback before any model is trained (see its docstring).
 
+`predict` evaluates the boosted trees of all three models in one numba-compiled call
+(`recommender._forest`), with the same numbers as scikit-learn's tree-by-tree predict at a
+fraction of its per-call cost (PEYVAND_RANKER_COMPILED=0 turns it off).
+
 A saved ranker is a folder: `ranker.joblib` (the fitted scikit-learn models) and
 `ranker.json` (constructor arguments, weights, feature names, embedding model id, training
 data fingerprint, the joblib file's SHA-256). Only load folders you wrote: joblib unpickles.
@@ -28,6 +32,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,6 +52,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
+from ._forest import CompiledModels, compiled_available
 from .constants import SEED
 from .errors import CorruptArtifactError, InvalidInputError, ModelMismatchError, NotFittedError
 from .features import FEATURE_NAMES
@@ -346,6 +352,9 @@ class FitRanker(BaseEstimator):
         n_train_: number of training pairs.
         feature_means_: (n_features,) mean of the training rows (the reference point of
             per-feature explanations).
+        compiled_: the models' trees flattened for `recommender._forest`'s compiled
+            evaluation (built on the first predict, never saved); False forces
+            scikit-learn's own predict (benchmarks compare the two).
     """
 
     def __init__(
@@ -468,6 +477,7 @@ class FitRanker(BaseEstimator):
         self.embedding_model_id_ = embedding_model_id
         self.data_fingerprint_ = data_fingerprint
         self.n_train_ = int(len(X))
+        self.compiled_ = None
         return self
 
     def _fit_target(self, target: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> Any:
@@ -509,6 +519,21 @@ class FitRanker(BaseEstimator):
         except Exception as exc:
             raise NotFittedError("FitRanker is not fitted; call fit(...) or load(path)") from exc
 
+    def _compiled(self) -> CompiledModels | None:
+        """The fitted models with their trees flattened for one compiled call (built on first
+        use, shared by `with_weights` copies). Same values as the scikit-learn models' own
+        predict (see `recommender._forest`). None — scikit-learn's predict — without numba,
+        with PEYVAND_RANKER_COMPILED=0, or when `compiled_` was set to False."""
+        compiled = getattr(self, "compiled_", None)
+        if compiled is False or os.environ.get("PEYVAND_RANKER_COMPILED", "1") == "0":
+            return None
+        if compiled is None and compiled_available():
+            compiled = CompiledModels(
+                [self.residency_model_, self.funding_model_], [self.amount_model_]
+            )
+            self.compiled_ = compiled
+        return compiled
+
     def predict(self, X: np.ndarray) -> RankerOutput:
         """Probabilities, expected funding and fit score for each pair.
 
@@ -533,10 +558,15 @@ class FitRanker(BaseEstimator):
         if len(X) == 0:
             empty = np.zeros(0)
             return RankerOutput(empty, empty, empty, empty, empty)
-        with self._threads():
-            p_res = self.residency_model_.predict_proba(X)[:, 1]
-            p_fund = self.funding_model_.predict_proba(X)[:, 1]
-            amount = np.maximum(np.expm1(self.amount_model_.predict(X)), 0.0)
+        compiled = self._compiled()
+        if compiled is not None:
+            (p_res, p_fund), (log_amount,) = compiled.predict(X)
+            amount = np.maximum(np.expm1(log_amount), 0.0)
+        else:
+            with self._threads():
+                p_res = self.residency_model_.predict_proba(X)[:, 1]
+                p_fund = self.funding_model_.predict_proba(X)[:, 1]
+                amount = np.maximum(np.expm1(self.amount_model_.predict(X)), 0.0)
         expected = p_fund * amount
         if "funding_ask_log" in self.feature_names_:
             ask = np.power(10.0, X[:, self.feature_names_.index("funding_ask_log")]) - 1.0
@@ -677,4 +707,5 @@ class FitRanker(BaseEstimator):
         ranker.chosen_ = dict(config.get("chosen", {}))
         ranker.selection_ = dict(config.get("selection", {}))
         ranker.n_train_ = int(config.get("n_train", 0))
+        ranker.compiled_ = None
         return ranker

@@ -14,19 +14,27 @@ that falls back to an exact one), so `search` returns min(k, programs passing) c
 
 Fusion (per query, over the union of each signal's top `candidate_pool` passing programs):
 
-- "weighted" (default): fused = dense_norm + w * lexical_norm, where each signal is min-max
-  normalized over its own top-`candidate_pool` list ("zscore" is the other option) and the
-  lexical weight w = `lexical_weight` * c. The confidence c in [0, 1] is how far BM25's best
-  program stands out of its runner-up, (s1 - s2) / s1: lexical evidence counts when one
-  program holds the query's rare words and the others do not, and stays out of the way when
-  the plan's words are spread thinly over many programs. `lexical_confidence=False` uses
-  w = `lexical_weight` as is. Chosen on the training split of ParsiNLU reading-comprehension
-  retrieval only; see benchmarks/embedding_quality.py for the figures on every set.
-  Long queries — a business plan rather than a question, at least `long_query_chars`
-  characters — use w = `long_query_lexical_weight` without the confidence factor: over a
-  whole plan BM25 gathers evidence from many words, the margin of its best program says
-  little, and on the synthetic history lexical evidence is the stronger signal (candidate
-  Recall@50 0.857 with the short-query rule, 0.967 with this one; training/evaluate.py).
+- "adaptive" (default): fused = dense_norm + w * lexical_norm, each signal min-max normalized
+  over its own top-`candidate_pool` list, with a lexical weight set per query from what the
+  query's own scores show, never from relevance labels:
+  w = exp(b0 + b1 m + b2 g + b3 o), where m = (s1 - s2) / s1 is BM25's top-1 margin, g the
+  dense top-1 gap (d1 - d2) over the dense top list's range, and o the share of the two
+  top-10 lists in common (`ADAPTIVE_COEFFICIENTS`). A query whose rare words single out one
+  program (a headline naming its article) gets a high weight; a question whose words are
+  spread over many passages a low one. The coefficients were chosen on three public Persian
+  retrieval sets of different kinds (questions over short passages, questions over Wikipedia
+  paragraphs, news headlines over article bodies) and checked leave-one-set-out: each set's
+  figure in benchmarks/embedding_quality.py comes from coefficients chosen on the other two.
+- "weighted" (the previous default): the same sum with w = `lexical_weight` * c, where the
+  confidence c in [0, 1] is BM25's top-1 margin (s1 - s2) / s1 ("zscore" normalization is
+  the other option; `lexical_confidence=False` uses w = `lexical_weight` as is). Chosen on
+  the training split of ParsiNLU reading-comprehension retrieval only: it held there and on
+  PersianQA but cost up to 0.04 MRR@10 against BM25 alone on headline -> article retrieval.
+- Long queries (both): a business plan rather than a question, at least `long_query_chars`
+  characters, use w = `long_query_lexical_weight`: over a whole plan BM25 gathers evidence
+  from many words, the margin of its best program says little, and on the synthetic history
+  lexical evidence is the stronger signal (candidate Recall@50 0.857 with the short-query
+  rule, 0.967 with this one; training/evaluate.py).
 - "rrf": reciprocal rank fusion, (1 - w) / (rrf_k + dense_rank) + w / (rrf_k + lexical_rank).
 - "dense" or "lexical": one signal alone (for comparisons).
 
@@ -75,7 +83,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FUSION_METHODS: tuple[str, ...] = ("weighted", "rrf", "dense", "lexical")
+FUSION_METHODS: tuple[str, ...] = ("adaptive", "weighted", "rrf", "dense", "lexical")
+#: (bias, BM25 top-1 margin, dense top-1 gap, top-10 overlap) of the adaptive fusion's
+#: log-weight; fitted across the public retrieval sets, see `CandidateRetriever`.
+ADAPTIVE_COEFFICIENTS: tuple[float, float, float, float] = (-1.0, 3.0, -5.0, 0.0)
 SCORE_NORMALIZATIONS: tuple[str, ...] = ("minmax", "zscore")
 
 _FORMAT = "peyvand.candidate_retriever"
@@ -331,6 +342,8 @@ class CandidateRetriever:
         hnsw_ef_construction: HNSW build-time beam width.
         hnsw_ef_search: HNSW search-time beam width (raised to the pool size when smaller).
         fusion: one of FUSION_METHODS.
+        adaptive_coefficients: (b0, b1, b2, b3) of the "adaptive" lexical weight (see the
+            module docstring).
         lexical_weight: weight of the lexical signal (see the module docstring).
         lexical_confidence: scale the lexical weight by BM25's top-1 margin ("weighted").
         long_query_chars: queries at least this long (a plan, not a question) use
@@ -361,7 +374,8 @@ class CandidateRetriever:
         hnsw_m: int = 32,
         hnsw_ef_construction: int = 200,
         hnsw_ef_search: int = 128,
-        fusion: str = "weighted",
+        fusion: str = "adaptive",
+        adaptive_coefficients: Sequence[float] = ADAPTIVE_COEFFICIENTS,
         lexical_weight: float = 0.3,
         lexical_confidence: bool = True,
         long_query_chars: int = 300,
@@ -378,6 +392,7 @@ class CandidateRetriever:
         self.hnsw_ef_construction = hnsw_ef_construction
         self.hnsw_ef_search = hnsw_ef_search
         self.fusion = fusion
+        self.adaptive_coefficients = tuple(float(c) for c in adaptive_coefficients)
         self.lexical_weight = lexical_weight
         self.lexical_confidence = lexical_confidence
         self.long_query_chars = long_query_chars
@@ -399,6 +414,7 @@ class CandidateRetriever:
             "hnsw_ef_construction": self.hnsw_ef_construction,
             "hnsw_ef_search": self.hnsw_ef_search,
             "fusion": self.fusion,
+            "adaptive_coefficients": list(self.adaptive_coefficients),
             "lexical_weight": self.lexical_weight,
             "lexical_confidence": self.lexical_confidence,
             "long_query_chars": self.long_query_chars,
@@ -446,6 +462,10 @@ class CandidateRetriever:
                 f"unknown score_normalization '{self.score_normalization}'; "
                 f"use one of {SCORE_NORMALIZATIONS}"
             )
+        coefficients = tuple(self.adaptive_coefficients)
+        if len(coefficients) != 4 or not all(np.isfinite(c) for c in coefficients):
+            raise InvalidInputError("adaptive_coefficients must be 4 finite numbers")
+        self.adaptive_coefficients = tuple(float(c) for c in coefficients)
         if not 0.0 <= self.lexical_weight <= 1.0:
             raise InvalidInputError(f"lexical_weight must be in [0, 1], got {self.lexical_weight}")
         if self.candidate_pool < 1 or self.hnsw_threshold < 1 or self.rrf_k < 0:
@@ -750,9 +770,29 @@ class CandidateRetriever:
         lexical_norm = _normalize_scores(lexical, lexical_pool, self.score_normalization)
         if long_query:
             weight = self.long_query_lexical_weight
+        elif self.fusion == "adaptive":
+            weight = self._adaptive_weight(dense_pool, dense_pos, lexical_pos, lexical_pool)
         elif self.lexical_confidence:
             weight *= self._lexical_margin(lexical_pool)
         return dense_norm + weight * lexical_norm
+
+    def _adaptive_weight(
+        self,
+        dense_pool: np.ndarray,
+        dense_pos: np.ndarray,
+        lexical_pos: np.ndarray,
+        lexical_pool: np.ndarray,
+    ) -> float:
+        """The lexical weight of one short query, from what the query's own scores show
+        (never from relevance labels): exp(b0 + b1 m + b2 g + b3 o), where m is BM25's top-1
+        margin (s1 - s2) / s1, g the dense top-1 gap (d1 - d2) over the dense top list's
+        range, and o the share of programs the two top-10 lists have in common."""
+        b0, b1, b2, b3 = self.adaptive_coefficients
+        margin = self._lexical_margin(lexical_pool)
+        spread = float(dense_pool.max() - dense_pool.min()) if dense_pool.size > 1 else 0.0
+        gap = float(dense_pool[0] - dense_pool[1]) / spread if spread > 1e-12 else 0.0
+        overlap = len(set(dense_pos[:10].tolist()) & set(lexical_pos[:10].tolist())) / 10.0
+        return float(np.exp(np.clip(b0 + b1 * margin + b2 * gap + b3 * overlap, -20.0, 5.0)))
 
     @staticmethod
     def _lexical_margin(lexical_pool: np.ndarray) -> float:

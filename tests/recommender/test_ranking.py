@@ -143,3 +143,49 @@ def test_unsupervised_score_prefers_fitting_eligible_programs() -> None:
     assert ids[int(np.argmax(score))] == "p1"
     with pytest.raises(InvalidInputError):
         unsupervised_score(X[:, :5])
+
+
+def _sklearn_outputs(ranker: FitRanker, X: np.ndarray) -> tuple[np.ndarray, ...]:
+    """What the fitted scikit-learn models themselves predict for X."""
+    return (
+        ranker.residency_model_.predict_proba(X)[:, 1],
+        ranker.funding_model_.predict_proba(X)[:, 1],
+        np.maximum(np.expm1(ranker.amount_model_.predict(X)), 0.0),
+    )
+
+
+@pytest.mark.parametrize("calibration", ["isotonic", "sigmoid", "none"])
+def test_compiled_trees_equal_scikit_learn_predictions(data, calibration) -> None:
+    # The ranker sums its flattened trees in one compiled call instead of scikit-learn's
+    # tree-by-tree predict; the outputs must be the same numbers (same summation order).
+    X, y, train = data
+    ranker = FitRanker(estimator="hgb", calibration=calibration, max_iter=60).fit(
+        X[train], y["residency"][train], y["funding"][train], y["amount"][train],
+        groups=y["group"][train],
+    )
+    rows = np.vstack([X, X[:5] * 3.0, np.full((1, X.shape[1]), -1e6)])  # beyond the thresholds
+    out = ranker.predict(rows)
+    assert ranker.compiled_ is not None and ranker.compiled_.n_compiled == 3
+    p_res, p_fund, amount = _sklearn_outputs(ranker, rows)
+    np.testing.assert_allclose(out.p_residency, p_res, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(out.p_funding, p_fund, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(out.amount_if_funded, amount, rtol=1e-12, atol=1e-6)
+
+
+def test_compiled_trees_after_load_and_for_logistic_models(tmp_path, data, fitted) -> None:
+    X, y, train = data
+    loaded = FitRanker.load(fitted.save(tmp_path / "r"))
+    assert loaded.compiled_ is None  # derived from the saved models, never stored
+    np.testing.assert_array_equal(loaded.predict(X).score, fitted.predict(X).score)
+    logistic = FitRanker(estimator="logistic", max_iter=30).fit(
+        X[train], y["residency"][train], y["funding"][train], y["amount"][train],
+        groups=y["group"][train],
+    )
+    out = logistic.predict(X[:40])
+    assert logistic.compiled_.n_compiled == 1  # only the amount regressor is a boosted model
+    p_res, p_fund, amount = _sklearn_outputs(logistic, X[:40])
+    # scikit-learn's own predict_proba for the logistic models (BLAS rounding may move the
+    # isotonic step by a hair between two calls)
+    np.testing.assert_allclose(out.p_residency, p_res, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(out.p_funding, p_fund, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(out.amount_if_funded, amount, rtol=1e-12, atol=1e-6)

@@ -253,6 +253,7 @@ def test_lexical_match_lifts_the_named_program(catalogue) -> None:
     dense = dense_retriever().fit(programs, vectors, "m1").search(query, text, k=60)
     dense_rank = next(c.rank for c in dense if c.program_id == f"p{target}")
     for kwargs in (
+        {},  # the default, adaptive fusion
         {"fusion": "weighted"},
         {"fusion": "weighted", "score_normalization": "zscore", "lexical_weight": 1.0},
         {"fusion": "rrf", "lexical_weight": 0.5},
@@ -296,7 +297,29 @@ def test_long_queries_fuse_lexical_at_the_fixed_weight(catalogue) -> None:
     ]
 
 
-@pytest.mark.parametrize("fusion", ["weighted", "rrf"])
+def test_adaptive_weight_rises_with_the_bm25_margin_and_falls_with_the_dense_gap() -> None:
+    retriever = CandidateRetriever(adaptive_coefficients=(-1.0, 3.0, -2.0, 0.5))
+    dense_pos, lexical_pos = np.arange(10), np.arange(10, 20)  # no overlap
+    spread_dense = np.linspace(0.9, 0.5, 100)  # top-1 gap: 1/99 of the range
+    lone_word = np.array([5.0, 0.5, 0.4])  # one program holds the query's rare words
+    many = np.array([5.0, 4.9, 4.8])
+    weight = retriever._adaptive_weight
+    assert weight(spread_dense, dense_pos, lexical_pos, lone_word) > 5 * weight(
+        spread_dense, dense_pos, lexical_pos, many
+    )
+    clear_dense = np.concatenate([[0.95], np.linspace(0.6, 0.5, 99)])
+    assert weight(clear_dense, dense_pos, lexical_pos, many) < weight(
+        spread_dense, dense_pos, lexical_pos, many
+    )
+    # no lexical evidence and no dense gap: exp(b0 + b3 * overlap)
+    assert weight(np.full(100, 0.5), dense_pos, dense_pos, np.zeros(3)) == pytest.approx(
+        np.exp(-1.0 + 0.5)
+    )
+    with pytest.raises(InvalidInputError):
+        CandidateRetriever().set_params(adaptive_coefficients=(1.0, 2.0))
+
+
+@pytest.mark.parametrize("fusion", ["adaptive", "weighted", "rrf"])
 def test_score_programs_agrees_with_search(catalogue, fusion) -> None:
     programs, vectors = catalogue
     retriever = CandidateRetriever(fusion=fusion, candidate_pool=10).fit(programs, vectors, "m1")
