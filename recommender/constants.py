@@ -34,6 +34,13 @@ STAGE_LABELS_FA: dict[str, str] = {
     "growth": "رشد",
 }
 
+#: How a plan wants its money, in Persian (facts read from a plan: `funding_kind`).
+FUNDING_KIND_LABELS_FA: dict[str, str] = {
+    "grant": "بلاعوض",
+    "equity": "سرمایه در ازای سهام",
+    "loan": "وام",
+}
+
 # Text limits.
 MAX_PLAN_CHARS = 50_000
 MAX_IMPORT_BYTES = 10 * 1024 * 1024

@@ -14,7 +14,12 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from recommender import schemas as contracts
-from recommender.constants import PROGRAM_KINDS, STAGE_LABELS_FA, STAGES
+from recommender.constants import (
+    FUNDING_KIND_LABELS_FA,
+    PROGRAM_KINDS,
+    STAGE_LABELS_FA,
+    STAGES,
+)
 from recommender.errors import InvalidInputError, PeyvandError
 
 from ..matching import run_match, visible_application
@@ -24,7 +29,14 @@ from ..routes.programs import patch_program
 from ..routes.rounds import ROUND_SCORE_KIND
 from ..schemas import FactCorrections, MatchFilters, MatchResponse
 from .messages import field_errors, persian
-from .views import FIELD_LABELS_FA, WebStaffDep, form_data, render, render_application_page
+from .views import (
+    FIELD_LABELS_FA,
+    SECTOR_LABELS,
+    WebStaffDep,
+    form_data,
+    render,
+    render_application_page,
+)
 
 router = APIRouter(prefix="/staff", tags=["web"], include_in_schema=False)
 
@@ -126,6 +138,8 @@ async def search(request: Request, user: WebStaffDep) -> Response:
 _FACT_FIELDS = ("stage", "province", "city", "needs_residency", "funding_ask", "funding_kind",
                 "knowledge_based", "team_size", "sectors")
 _STAGE_BY_LABEL = {label: stage for stage, label in STAGE_LABELS_FA.items()}
+_SECTOR_BY_LABEL = {label: slug for slug, label in SECTOR_LABELS.items()}
+_FUNDING_KIND_BY_LABEL = {label: kind for kind, label in FUNDING_KIND_LABELS_FA.items()}
 _YES_NO = {"بله": True, "آری": True, "true": True, "yes": True, "خیر": False, "نه": False,
            "false": False, "no": False}
 
@@ -142,9 +156,15 @@ def _fact_corrections(values: dict[str, Any], errors: list[dict[str, str]]) -> d
         elif name in ("funding_ask", "team_size"):
             raw[name] = _int_or_none(text) if _int_or_none(text) is not None else text
         elif name == "sectors":
-            raw[name] = [s.strip() for s in text.replace("،", ",").split(",") if s.strip()]
+            raw[name] = [
+                _SECTOR_BY_LABEL.get(s.strip(), s.strip())
+                for s in text.replace("،", ",").split(",")
+                if s.strip()
+            ]
         elif name == "stage":
             raw[name] = _STAGE_BY_LABEL.get(text, text)
+        elif name == "funding_kind":
+            raw[name] = _FUNDING_KIND_BY_LABEL.get(text.strip(), text.strip())
         else:
             raw[name] = text
     try:

@@ -19,7 +19,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from recommender.constants import KIND_LABELS_FA, MAX_PLAN_CHARS, STAGE_LABELS_FA
+from recommender.constants import (
+    FUNDING_KIND_LABELS_FA,
+    KIND_LABELS_FA,
+    MAX_PLAN_CHARS,
+    STAGE_LABELS_FA,
+)
 from recommender.persian import (
     format_jalali,
     format_number,
@@ -116,6 +121,7 @@ templates.env.globals.update(
     KIND_LABELS_FA=KIND_LABELS_FA,
     STAGE_LABELS_FA=STAGE_LABELS_FA,
     SECTOR_LABELS=SECTOR_LABELS,
+    FUNDING_KIND_LABELS_FA=FUNDING_KIND_LABELS_FA,
 )
 
 

@@ -267,3 +267,19 @@ def test_staff_search_shows_the_facts_read_and_takes_corrections(web_env: Env):
     bad = client.post("/staff", data={"text": PLAN, "fact_team_size": "بسیار",
                                       "csrf_token": token})
     assert bad.status_code == 422
+
+
+def test_facts_table_reads_sectors_and_funding_kind_in_persian(web_env: Env):
+    """Sector slugs and funding kinds read from a plan are shown with their Persian labels,
+    and a correction typed as that Persian label is understood."""
+    client = sign_in(web_env, "staff")
+    token = csrf(client, "/staff")
+    page = client.post(
+        "/staff",
+        data={"text": PLAN, "fact_sectors": "فین‌تک و خدمات مالی",
+              "fact_funding_kind": "بلاعوض", "csrf_token": token},
+    )
+    assert page.status_code == 200
+    facts = page.text.split('id="facts"', 1)[1].split("</details>", 1)[0]
+    assert "فین‌تک و خدمات مالی" in facts and "بلاعوض" in facts
+    assert "fintech" not in facts and "grant" not in facts
