@@ -21,6 +21,7 @@ The function is idempotent: normalize(normalize(x)) == normalize(x) (property-te
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 import threading
@@ -83,7 +84,21 @@ def _hazm_normalizer() -> hazm.Normalizer:
 
 @lru_cache(maxsize=1)
 def _informal_normalizer() -> hazm.InformalNormalizer:
-    return hazm.InformalNormalizer()
+    """hazm's colloquial-to-formal normalizer without the parts our use never reaches.
+
+    hazm builds an `InformalLemmatizer` (~750,000 informal verb forms, ~150 MB) that only its
+    `split_token_words` reads, and that only runs with `seperation_flag=True` (never here);
+    its word tokenizer holds an equal copy of its lemmatizer's 190,000-word lexicon. Dropping
+    the first and sharing the second leaves every result the same (a test compares with an
+    untouched instance) and keeps a serving process ~150 MB smaller.
+    """
+    informal = hazm.InformalNormalizer()
+    if not informal.seperation_flag:
+        del informal.ilemmatizer
+    if informal.word_tokenizer.words == informal.lemmatizer.words:
+        informal.word_tokenizer.words = informal.lemmatizer.words
+    gc.collect()
+    return informal
 
 
 @lru_cache(maxsize=1)

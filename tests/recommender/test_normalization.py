@@ -110,3 +110,24 @@ def test_normalizing_again_is_served_from_recent_results(monkeypatch: pytest.Mon
     assert normalize(text) == once
     assert normalize(once) == once
     assert calls == []
+
+
+@pytest.mark.slow
+def test_trimmed_informal_normalizer_gives_hazms_own_results() -> None:
+    """The serving copy of hazm's InformalNormalizer drops the parts our use never reads; every
+    word of real, colloquial and mixed texts must get the same formal forms as an untouched
+    instance (the trimmed one is what `tokenize` uses)."""
+    import hazm
+
+    from recommender.normalization import _informal_normalizer
+
+    from .persian_texts import PARITY_TEXTS
+
+    trimmed = _informal_normalizer()
+    assert not hasattr(trimmed, "ilemmatizer")
+    untouched = hazm.InformalNormalizer()
+    words = sorted({w for text in PARITY_TEXTS for w in hazm.word_tokenize(normalize(text))})
+    words += ["می‌خوایم", "خونه‌هامون", "میریم", "نمیدونم", "بهش", "اینجوری", "داریم"]
+    assert len(words) > 100
+    for word in words:
+        assert trimmed.normalize(word) == untouched.normalize(word), word
