@@ -33,6 +33,10 @@ without seats (funds, grants) fund the accepted applicants directly. Funding nee
 funding_max]; the program stops funding when the round budget is spent (the last grant may be
 cut down to the remaining budget when that is still at least funding_min).
 
+Plan text varies the way hand-written plans do: some never name their sector (implied
+domain), some deny a sector they are not in, some mix two sectors, phrases are reworded
+(`_vary`); these variations have their own random source, so they change no fact or outcome.
+
 Everything is deterministic for a given seed. Business-plan text is synthetic but is still
 treated like real plans by the rest of the system (never logged).
 """
@@ -42,6 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+import re
 import string
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -498,6 +503,136 @@ _AR_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 _ARABIC_LETTERS = str.maketrans({"ی": "ي", "ک": "ك"})
 
 
+# --------------------------------------------------------------------------- text variety
+# Hand-written plans name their domain in other words, deny sectors they are not in and mix
+# two sectors; the rankers should see that too. These variations are drawn from a second
+# random source seeded by the plan's own facts (`_variety_rng`), so they never change the
+# draws of the history's random source: the same seed gives the same applications, facts and
+# outcomes as before, only the text reads differently.
+_P_IMPLIED = 0.07  # the primary sector is never named: its keywords become plain descriptions
+_P_NEGATION = 0.2  # one sentence says the startup is NOT in a (confusable) other sector
+_P_MIXED = 0.3  # of plans with a secondary sector: it gets as many sentences as the primary
+_PARAPHRASE_RATES = (0.0, 0.3, 0.6)  # per plan: share of paraphrasable phrases reworded
+
+#: Descriptions of each sector that use none of its keywords (an "implied" domain).
+_IMPLIED: dict[str, tuple[str, ...]] = {
+    "fintech": ("جابه‌جایی پول بین مردم", "خرید حالا و پرداخت بعداً", "پس‌انداز خانوارها",
+                "مدیریت دخل و خرج خانواده", "قسطی خریدن لوازم خانه"),
+    "health": ("نوبت گرفتن از دکتر", "مراقبت از افراد مسن در خانه", "کنترل قند خون",
+               "ویزیت از راه دور", "پیگیری حال مراجعان بعد از عمل جراحی"),
+    "agritech": ("مزرعه‌داران", "نخلستان‌های جنوب", "دام و طیور", "زمین‌های زراعی",
+                 "محصول گندم و جو"),
+    "edtech": ("درس خواندن بچه‌ها", "داوطلبان ورود به دانشگاه", "یاد گرفتن زبان خارجی",
+               "استادها و شاگردها", "کلاس‌های تقویتی"),
+    "games": ("گیمرها", "مسابقه‌های تعاملی روی گوشی", "کاراکترهای کارتونی و مرحله‌های جذاب",
+              "سرگرم کردن نوجوان‌ها با گوشی"),
+    "creative_culture": ("نقاش‌ها و خوشنویس‌ها", "داستان‌های مصور", "آثار تجسمی",
+                         "ساز و آواز سنتی"),
+    "media": ("برنامه‌های ویدیویی اینترنتی", "یوتیوبرها", "شنونده‌ها و بیننده‌ها",
+              "گزارش‌های روز"),
+    "tourism": ("خارجی‌هایی که به ایران می‌آیند", "اجاره ویلا برای تعطیلات",
+                "تعطیلات نوروزی و جاهای دیدنی", "میزبانی از میهمانان خارجی"),
+    "smart_city": ("چراغ‌های خیابان", "شلوغی خیابان‌ها", "شکایت‌های مردم از خدمات محلی",
+                   "عوارض نوسازی"),
+    "mobility": ("رفت‌وآمد روزانه کارمندان", "اجاره ماشین", "ون‌های سرویس مدارس",
+                 "جابه‌جایی آدم‌ها در شهر"),
+    "ecommerce": ("خرید از خانه با گوشی", "ویترین مجازی برای کاسب‌ها", "کاسب‌های محل",
+                  "مغازه‌دارها"),
+    "logistics": ("جابه‌جایی بسته‌ها بین شهرها", "رساندن بسته‌ها به در خانه", "ترابری جاده‌ای",
+                  "بسته‌های پستی"),
+    "energy": ("خورشید روی پشت‌بام‌ها", "خاموشی‌های تابستان", "مصرف سوخت کارخانه‌ها",
+               "توربین‌های بادی"),
+    "environment": ("خشک شدن تالاب‌ها", "کیسه‌های پلاستیکی", "هوای آلوده شهرها",
+                    "حفظ جنگل‌ها", "ته‌مانده‌های صنعتی"),
+    "ai": ("ماشین‌هایی که مثل آدم فکر می‌کنند", "تشخیص خودکار چهره", "پاسخ‌گوی خودکار",
+           "فهمیدن متن‌های فارسی با رایانه"),
+    "hardware_iot": ("دستگاه‌های کوچک متصل به وای‌فای", "بردهای مدار چاپی",
+                     "لوازم خانگی متصل", "ماشین‌آلات کارخانه"),
+    "handicrafts_fashion": ("کیف و کفش دست‌دوز", "کارگاه‌های خیاطی", "هنرهای سنتی اصفهان",
+                            "تن‌پوش‌های ایرانی"),
+    "construction": ("آپارتمان‌سازی", "خرید و فروش خانه", "نوسازی خانه‌های قدیمی",
+                     "اجاره آپارتمان"),
+    "biotech": ("فرمول‌های درمانی از ریزجانداران", "باکتری‌ها و مخمرها", "سلول‌های بنیادی",
+                "کشف مولکول‌های جدید"),
+    "food": ("خوراکی‌های خانگی", "آشپزهای خانگی", "کافه‌ها", "شیر و ماست محلی"),
+}
+_NEGATION = {
+    "formal": [
+        "لازم به ذکر است که {name} یک استارتاپ {neg} نیست و تمرکز ما فقط بر {k} است.",
+        "برخلاف تصور برخی، ما در حوزه {neg} فعالیت نمی‌کنیم.",
+        "کار ما {neg} نیست؛ محصول ما برای {k} طراحی شده است.",
+    ],
+    "colloquial": [
+        "ما {neg} نیستیم، کارمون {k}ه.",
+        "خیلیا فکر می‌کنن ما {neg} هستیم ولی نه، کار ما {k}ه.",
+    ],
+}
+#: Rewordings (word-bounded). Neutral ones in every register, colloquial ones only where the
+#: plan is colloquial (so a formal plan stays formal).
+_PARAPHRASE_NEUTRAL: dict[str, tuple[str, ...]] = {
+    "استارتاپ": ("کسب‌وکار نوپا", "شرکت نوپا", "استارت‌آپ"),
+    "پلتفرم": ("سکو", "سامانه", "platform"),
+    "کاربران": ("کاربرها", "استفاده‌کنندگان"),
+    "مشتریان": ("مشتری‌ها", "خریداران"),
+    "محصول": ("سرویس", "راهکار"),
+    "سرمایه": ("بودجه", "سرمایه‌گذاری", "فاند"),
+    "تأسیس شد": ("راه افتاد", "شروع به کار کرد"),
+    "در حال حاضر": ("هم‌اکنون", "فعلاً"),
+    "بسیار": ("خیلی",),
+    "راه‌اندازی": ("لانچ", "شروع به کار"),
+}
+_PARAPHRASE_COLLOQUIAL: dict[str, tuple[str, ...]] = {
+    "تومان": ("تومن",),
+    "دارند": ("دارن",),
+    "هستند": ("هستن",),
+    "می‌کنند": ("می‌کنن",),
+    "می‌خواهیم": ("می‌خوایم",),
+}
+
+
+def _word_pattern(table: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
+    words = sorted(table, key=len, reverse=True)
+    return re.compile(r"(?<![\w\u200c])(" + "|".join(map(re.escape, words)) + r")(?![\w\u200c])")
+
+
+_NEUTRAL_RE = _word_pattern(_PARAPHRASE_NEUTRAL)
+_COLLOQUIAL_RE = _word_pattern(_PARAPHRASE_COLLOQUIAL)
+
+
+def _paraphrase(text: str, rng: random.Random, rate: float, colloquial: bool) -> str:
+    """Reword a share `rate` of the known phrases of one sentence."""
+    if rate <= 0:
+        return text
+
+    def swap(table: dict[str, tuple[str, ...]]) -> Callable[[re.Match[str]], str]:
+        return lambda m: rng.choice(table[m.group(1)]) if rng.random() < rate else m.group(1)
+
+    text = _NEUTRAL_RE.sub(swap(_PARAPHRASE_NEUTRAL), text)
+    return _COLLOQUIAL_RE.sub(swap(_PARAPHRASE_COLLOQUIAL), text) if colloquial else text
+
+
+def _variety_rng(app: dict, primary: dict) -> random.Random:
+    """A random source for the text variations, seeded by the plan's facts (not the caller's
+    source, whose draws must stay as they were)."""
+    key = "|".join(str(app.get(f)) for f in ("startup_name", "stage", "city", "team_size",
+                                             "funding_ask", "founded_year"))
+    return random.Random(f"{key}|{primary['slug']}")
+
+
+@cache
+def _confusable_sectors() -> dict[str, tuple[str, ...]]:
+    """Per sector, the sectors that share most programs with it (what a plan would deny)."""
+    together: dict[str, dict[str, int]] = {}
+    for program in load_programs():
+        for a in program.sectors:
+            for b in program.sectors:
+                if a != b:
+                    together.setdefault(a, {}).setdefault(b, 0)
+                    together[a][b] += 1
+    return {a: tuple(sorted(counts, key=lambda b: (-counts[b], b))[:3])
+            for a, counts in together.items()}
+
+
 # --------------------------------------------------------------------------- plan writer
 @dataclass
 class _PlanStyle:
@@ -531,7 +666,9 @@ class _PlanWriter:
     """Fills sentence templates for one plan; never repeats a template while others remain."""
 
     def __init__(self, rng: random.Random, style: _PlanStyle, primary: dict,
-                 secondary: dict | None, noise_sectors: list[dict], facts: dict) -> None:
+                 secondary: dict | None, noise_sectors: list[dict], facts: dict,
+                 variety: random.Random | None = None, implied: bool = False,
+                 paraphrase_rate: float = 0.0) -> None:
         self.rng = rng
         self.style = style
         self.primary = primary
@@ -539,6 +676,11 @@ class _PlanWriter:
         self.noise_sectors = noise_sectors
         self.facts = facts
         self.used: set[tuple[str, str]] = set()
+        # the text variations: drawn from `variety`, never from `rng` (see _variety_rng)
+        self.variety = variety or random.Random(0)
+        self.implied = implied
+        self.paraphrase_rate = paraphrase_rate
+        self.variants: dict[str, str] = {}  # sentence as drawn -> as the plan shows it
 
     def _register(self) -> str:
         if self.style.register == "mixed":
@@ -575,8 +717,23 @@ class _PlanWriter:
         return slots
 
     def sentence(self, key: str, pools: dict[str, list[str]]) -> str:
-        template = self._pick(key, pools[self._register()])
-        return template.format(**self._slots(_template_fields(template)))
+        """One sentence as drawn; what the plan shows (`variant`) is recorded beside it."""
+        register = self._register()
+        template = self._pick(key, pools[register])
+        slots = self._slots(_template_fields(template))
+        sentence = template.format(**slots)
+        shown = dict(slots)
+        if self.implied and "k" in shown:
+            shown["k"], shown["k2"], shown["k3"] = self.variety.sample(
+                _IMPLIED[self.primary["slug"]], 3)
+        if self.implied and "en" in shown:
+            shown["en"] = self.variety.choice(_GENERIC_EN)
+        self.variants[sentence] = _paraphrase(template.format(**shown), self.variety,
+                                              self.paraphrase_rate, register == "colloquial")
+        return sentence
+
+    def variant(self, sentence: str) -> str:
+        return self.variants.get(sentence, sentence)
 
 
 @cache
@@ -672,7 +829,10 @@ def generate_plan(
         min_chars: hard lower bound on the plan length.
 
     Returns:
-        ``(plan_text, style)`` where style says register, digits, arabic_letters, english_heavy.
+        ``(plan_text, style)`` where style says register, digits, arabic_letters, english_heavy,
+        and the text variations: implied_domain (no keyword of the primary sector),
+        negated_sector (a sector the plan says it is not in, or None), mixed_sectors (the
+        secondary sector as present as the primary) and paraphrase_rate.
     """
     style = _draw_style(rng)
     if target_chars is None:
@@ -688,7 +848,10 @@ def generate_plan(
         "ask": _fmt_money(app["funding_ask"], style),
         "stage": STAGE_LABELS_FA[app["stage"]],
     }
-    writer = _PlanWriter(rng, style, primary, secondary, noise_sectors, facts)
+    variety = _variety_rng(app, primary)
+    implied = variety.random() < _P_IMPLIED
+    writer = _PlanWriter(rng, style, primary, secondary, noise_sectors, facts, variety=variety,
+                         implied=implied, paraphrase_rate=variety.choice(_PARAPHRASE_RATES))
     sections: dict[str, list[str]] = {name: [] for name in _SECTION_ORDER}
     sections["intro"].append(_section_sentence(writer, "intro"))
     sections["problem"].append(_section_sentence(writer, "problem"))
@@ -732,9 +895,64 @@ def generate_plan(
     while len(text) < min_chars:
         sections["elaboration"].append(_section_sentence(writer, "elaboration"))
         text = _apply_arabic_letters(_render(sections, style, rng), style.arabic_letters, rng)
+    text, variations = _vary(writer, sections, app, sectors, max_chars, min_chars)
     info = {"register": style.register, "digits": style.digits,
-            "arabic_letters": style.arabic_letters, "english_heavy": style.english_heavy}
+            "arabic_letters": style.arabic_letters, "english_heavy": style.english_heavy,
+            **variations}
     return text, info
+
+
+def _vary(writer: _PlanWriter, sections: dict[str, list[str]], app: dict,
+          sectors: Sequence[dict], max_chars: int, min_chars: int) -> tuple[str, dict]:
+    """The plan as shown: drawn sentences reworded (implied domain, paraphrases), plus a
+    negation sentence and, for mixed plans, the secondary sector's own sentences. Uses only
+    `writer.variety`, so the caller's random source is left exactly where generate_plan left
+    it."""
+    variety, style, primary, secondary = (writer.variety, writer.style, writer.primary,
+                                          writer.secondary)
+    shown = {name: [writer.variant(s) for s in part] for name, part in sections.items()}
+    extra = _PlanWriter(variety, style, primary, secondary, writer.noise_sectors,
+                        dict(writer.facts), variety=variety, implied=writer.implied,
+                        paraphrase_rate=writer.paraphrase_rate)
+    negated = None
+    if variety.random() < _P_NEGATION:
+        taken = {primary["slug"], secondary["slug"] if secondary else ""}
+        by_slug = {s["slug"]: s for s in sectors}
+        options = [slug for slug in _confusable_sectors().get(primary["slug"], ())
+                   if slug not in taken and slug in by_slug]
+        options = options or [s["slug"] for s in sectors if s["slug"] not in taken]
+        negated = variety.choice(options)
+        extra.facts["neg"] = by_slug[negated]["keywords_fa"][0]
+        place = variety.choice(("intro", "solution", "problem"))
+        denial = extra.variant(extra.sentence("negation", _NEGATION))
+        shown[place].append(denial)
+    mixed = bool(secondary) and variety.random() < _P_MIXED
+    if mixed:  # the secondary sector gets sentences of its own, written like the primary's
+        other = _PlanWriter(variety, style, secondary, primary, writer.noise_sectors,
+                            writer.facts, variety=variety,
+                            paraphrase_rate=writer.paraphrase_rate)
+        for section in variety.sample(("problem", "solution", "elaboration", "market"), 3):
+            pools = {register: [t for t in pool if "{k" in t]
+                     for register, pool in _POOLS[section].items()}
+            shown[section].append(other.variant(other.sentence(section, pools)))
+
+    def render() -> str:
+        return _apply_arabic_letters(_render(shown, style, variety), style.arabic_letters,
+                                     variety)
+
+    text = render()
+    while len(text) > max_chars:
+        longest = max(shown, key=lambda name: len(shown[name]))
+        shown[longest].pop()
+        text = render()
+    while len(text) < min_chars:
+        shown["elaboration"].append(extra.variant(extra.sentence("elaboration",
+                                                                 _POOLS["elaboration"])))
+        text = render()
+    if negated and not any(denial in part for part in shown.values()):
+        negated = None  # cut by the length guard
+    return text, {"implied_domain": writer.implied, "negated_sector": negated,
+                  "mixed_sectors": mixed, "paraphrase_rate": writer.paraphrase_rate}
 
 
 # --------------------------------------------------------------------------- history

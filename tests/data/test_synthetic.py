@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import re
 from collections import Counter, defaultdict
@@ -196,9 +197,94 @@ def test_register_variety(history):
 def test_plans_use_their_primary_sector_vocabulary(history):
     keywords = {s["slug"]: s["keywords_fa"] for s in load_sectors()}
     for app in history.applications[:200]:
-        primary = history.truth["applications"][app["id"]]["primary_sector"]
+        truth = history.truth["applications"][app["id"]]
+        if truth["implied_domain"]:
+            continue  # said in other words: test_implied_domains_name_no_keyword
         text = app["business_plan"].replace("ي", "ی").replace("ك", "ک")
-        assert sum(text.count(k) for k in keywords[primary]) >= 2, app["id"]
+        assert sum(text.count(k) for k in keywords[truth["primary_sector"]]) >= 2, app["id"]
+
+
+def test_implied_domains_name_no_keyword(history):
+    """Some plans never name their primary sector: it is described instead."""
+    from data import synthetic
+
+    _IMPLIED = synthetic._IMPLIED
+    # words such as «مشتری» or "marketplace" are in the templates themselves, whatever the sector
+    templates = json.dumps(
+        (synthetic._POOLS, synthetic._TRACTION, synthetic._ASK, synthetic._NO_ASK,
+         synthetic._RESIDENCY, synthetic._KNOWLEDGE_BASED, synthetic._NEGATION,
+         synthetic._PARAPHRASE_NEUTRAL, synthetic._PARAPHRASE_COLLOQUIAL, synthetic._GENERIC_EN),
+        ensure_ascii=False)
+    sectors = {s["slug"]: s for s in load_sectors()}
+    truths = history.truth["applications"]
+    implied = [a for a in history.applications if truths[a["id"]]["implied_domain"]]
+    assert 0.03 * len(truths) <= len(implied) <= 0.3 * len(truths)
+    for app in implied:
+        truth = truths[app["id"]]
+        sector = sectors[truth["primary_sector"]]
+        text = app["business_plan"].replace("ي", "ی").replace("ك", "ک")
+        if truth["secondary_sector"] is None:  # (a secondary sector may share a keyword)
+            named = [k for k in sector["keywords_fa"] + sector["keywords_en"]
+                     if k not in templates and re.search(rf"(?<![\w\u200c]){k}(?![\w\u200c])",
+                                                         text)]
+            assert not named, (app["id"], named)
+        assert any(phrase in text for phrase in _IMPLIED[sector["slug"]]), app["id"]
+
+
+def test_negations_and_mixed_sectors(history):
+    """Some plans deny a (confusable) sector they are not in; some give the secondary sector
+    as much text as the primary."""
+    sectors = {s["slug"]: s for s in load_sectors()}
+    truths = history.truth["applications"]
+    negated = [a for a in history.applications if truths[a["id"]]["negated_sector"]]
+    assert 0.1 * len(truths) <= len(negated) <= 0.35 * len(truths)
+    for app in negated:
+        truth = truths[app["id"]]
+        assert truth["negated_sector"] not in {truth["primary_sector"], truth["secondary_sector"]}
+        name = sectors[truth["negated_sector"]]["keywords_fa"][0]
+        text = app["business_plan"].replace("ي", "ی").replace("ك", "ک")
+        assert re.search(rf"{name}\s*(نیست|نیستیم|فعالیت نمی‌کنیم|هستیم ولی نه)", text), app["id"]
+    mixed = [a for a in history.applications if truths[a["id"]]["mixed_sectors"]]
+    assert 0.08 * len(truths) <= len(mixed) <= 0.3 * len(truths)
+    for app in mixed:
+        truth = truths[app["id"]]
+        assert truth["secondary_sector"], app["id"]
+        text = app["business_plan"].replace("ي", "ی").replace("ك", "ک")
+        found = sum(text.count(k) for k in sectors[truth["secondary_sector"]]["keywords_fa"])
+        assert found >= 3, app["id"]
+
+
+def test_paraphrases_reword_without_changing_the_register(history):
+    truths = history.truth["applications"]
+    rates = Counter(t["paraphrase_rate"] for t in truths.values())
+    assert set(rates) == {0.0, 0.3, 0.6}
+    plans = [a["business_plan"] for a in history.applications]
+    for phrase in ("کسب‌وکار نوپا", "استفاده‌کنندگان", "هم‌اکنون", "سکو"):
+        assert any(phrase in p for p in plans), phrase
+    assert any("تومن" in a["business_plan"] for a in history.applications
+               if truths[a["id"]]["register"] == "colloquial")
+
+
+def test_text_variations_leave_the_history_as_drawn():
+    """The variations draw from their own source: facts and outcomes do not depend on them."""
+    import data.synthetic as synthetic
+
+    varied = generate_history(seed=5, n_rounds=2, applications_per_round=20)
+    saved = (synthetic._P_IMPLIED, synthetic._P_NEGATION, synthetic._P_MIXED,
+             synthetic._PARAPHRASE_RATES)
+    try:
+        synthetic._P_IMPLIED = synthetic._P_NEGATION = synthetic._P_MIXED = 0.0
+        synthetic._PARAPHRASE_RATES = (0.0,)
+        plain = generate_history(seed=5, n_rounds=2, applications_per_round=20)
+    finally:
+        (synthetic._P_IMPLIED, synthetic._P_NEGATION, synthetic._P_MIXED,
+         synthetic._PARAPHRASE_RATES) = saved
+    strip = [{k: v for k, v in a.items() if k != "business_plan"} for a in varied.applications]
+    assert strip == [{k: v for k, v in a.items() if k != "business_plan"}
+                     for a in plain.applications]
+    assert varied.outcomes == plain.outcomes and varied.rounds == plain.rounds
+    assert [a["business_plan"] for a in varied.applications] != [
+        a["business_plan"] for a in plain.applications]
 
 
 def test_generate_plan_respects_bounds():
