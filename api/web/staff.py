@@ -21,6 +21,7 @@ from recommender.constants import (
     STAGES,
 )
 from recommender.errors import InvalidInputError, PeyvandError
+from recommender.facts import FACT_NAMES
 
 from ..matching import run_match, visible_application
 from ..routes.jobs import job_file as api_job_file
@@ -135,8 +136,9 @@ async def search(request: Request, user: WebStaffDep) -> Response:
     return _search_page(request, user, values=values, result=result, problem=problem)
 
 
-_FACT_FIELDS = ("stage", "province", "city", "needs_residency", "funding_ask", "funding_kind",
-                "knowledge_based", "team_size", "sectors")
+# The facts a person can correct on the search page: every fact the reader returns except the
+# sectors a plan says it is not in, which the form does not ask for.
+_FACT_FIELDS = tuple(name for name in FACT_NAMES if name != "not_sectors")
 _STAGE_BY_LABEL = {label: stage for stage, label in STAGE_LABELS_FA.items()}
 _SECTOR_BY_LABEL = {label: slug for slug, label in SECTOR_LABELS.items()}
 _FUNDING_KIND_BY_LABEL = {label: kind for kind, label in FUNDING_KIND_LABELS_FA.items()}
@@ -154,7 +156,8 @@ def _fact_corrections(values: dict[str, Any], errors: list[dict[str, str]]) -> d
         if name in ("needs_residency", "knowledge_based"):
             raw[name] = _YES_NO.get(text.lower(), text)
         elif name in ("funding_ask", "team_size"):
-            raw[name] = _int_or_none(text) if _int_or_none(text) is not None else text
+            number = _int_or_none(text)
+            raw[name] = number if number is not None else text
         elif name == "sectors":
             raw[name] = [
                 _SECTOR_BY_LABEL.get(s.strip(), s.strip())
