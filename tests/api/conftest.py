@@ -292,3 +292,36 @@ def application_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def run_real_app(
+    tmp_path: Path, *, user_prefix: str, load_delay: float = 0.0
+) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], Any]]:
+    """The service on the real recommender glue (`api.services`) with the pipeline tests'
+    bag-of-words embedder, over PROGRAMS indexed in a fresh SQLite home; yields the client,
+    bearer headers for a staff user and an applicant, and the app. Each (re)load of the
+    recommender first sleeps `load_delay` seconds. For fixtures: `yield from run_real_app(...)`.
+    """
+    from api import services
+    from recommender.store import Store
+    from tests.recommender._pipeline_fakes import FakeEmbedder
+
+    settings = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'p.db'}")
+    with Store(settings.db_url) as store:
+        store.upgrade()
+        store.upsert_programs(PROGRAMS)
+        services.build_index(settings, store=store, embedder=FakeEmbedder())
+
+    def loader() -> Any:
+        time.sleep(load_delay)
+        return services.load_recommender(settings, embedder=FakeEmbedder())
+
+    app = create_app(settings, recommender_loader=loader, job_poll_interval=0.05)
+    with TestClient(app) as client:
+        assert app.state.recommender.wait(120), app.state.recommender.reason
+        accounts = Accounts(app.state.store)
+        tokens = {
+            role: accounts.add_user(f"{user_prefix}-{role}", role)[1]
+            for role in ("staff", "applicant")
+        }
+        yield client, {r: {"Authorization": f"Bearer {t}"} for r, t in tokens.items()}, app

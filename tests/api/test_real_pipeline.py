@@ -13,38 +13,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.accounts import Accounts
-from api.main import create_app
-from api.settings import Settings
-from recommender.store import Store
-
-from .conftest import PLAN, PROGRAMS, application_body
+from .conftest import PLAN, PROGRAMS, application_body, run_real_app
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def real_app(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], object]]:
-    services = pytest.importorskip("api.services")
-    fakes = pytest.importorskip("tests.recommender._pipeline_fakes")
-    settings = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'p.db'}")
-    with Store(settings.db_url) as store:
-        store.upgrade()
-        store.upsert_programs(PROGRAMS)
-        services.build_index(settings, store=store, embedder=fakes.FakeEmbedder())
-
-    def loader():
-        return services.load_recommender(settings, embedder=fakes.FakeEmbedder())
-
-    app = create_app(settings, recommender_loader=loader, job_poll_interval=0.05)
-    with TestClient(app) as client:
-        assert app.state.recommender.wait(120), app.state.recommender.reason
-        accounts = Accounts(app.state.store)
-        tokens = {
-            role: accounts.add_user(f"real-{role}", role)[1] for role in ("staff", "applicant")
-        }
-        headers = {role: {"Authorization": f"Bearer {t}"} for role, t in tokens.items()}
-        yield client, headers, app
+def real_app(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], object]]:
+    yield from run_real_app(tmp_path, user_prefix="real")
 
 
 def test_match_suggest_reload_and_score_a_round(real_app):

@@ -20,8 +20,7 @@ from api.accounts import Accounts
 from api.engine import RecommenderHolder
 from api.main import create_app
 from api.settings import Settings
-from recommender.store import Store
-from tests.api.conftest import PLAN, PROGRAMS, application_body
+from tests.api.conftest import PLAN, PROGRAMS, application_body, run_real_app
 
 TODAY = dt.date.today()
 NEW_PROGRAM = {
@@ -38,24 +37,7 @@ NEW_PROGRAM = {
 @pytest.fixture
 def slow_real_app(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], object]]:
     """The real pipeline (fake embedder) whose every load takes at least 1.5 s."""
-    services = pytest.importorskip("api.services")
-    fakes = pytest.importorskip("tests.recommender._pipeline_fakes")
-    settings = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'p.db'}")
-    with Store(settings.db_url) as store:
-        store.upgrade()
-        store.upsert_programs(PROGRAMS)
-        services.build_index(settings, store=store, embedder=fakes.FakeEmbedder())
-
-    def loader():
-        time.sleep(1.5)
-        return services.load_recommender(settings, embedder=fakes.FakeEmbedder())
-
-    app = create_app(settings, recommender_loader=loader, job_poll_interval=0.05)
-    with TestClient(app) as client:
-        assert app.state.recommender.wait(120), app.state.recommender.reason
-        accounts = Accounts(app.state.store)
-        tokens = {role: accounts.add_user(f"r-{role}", role)[1] for role in ("staff", "applicant")}
-        yield client, {r: {"Authorization": f"Bearer {t}"} for r, t in tokens.items()}, app
+    yield from run_real_app(tmp_path, user_prefix="r", load_delay=1.5)
 
 
 def test_round_job_right_after_an_import_uses_the_new_index(slow_real_app):
