@@ -21,9 +21,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from recommender.errors import InvalidInputError, NotFoundError
-from recommender.store import Store, as_utc
+from recommender.store.database import Store
+from recommender.store.tables import (
+    ROLES,
+    ApiTokenRow,
+    ApplicationOwnerRow,
+    UserRow,
+    WebSessionRow,
+    as_utc,
+    utcnow,
+)
 
-from .models import ROLES, ApiTokenRow, ApplicationOwnerRow, UserRow, WebSessionRow, utcnow
 from .security import MIN_PASSWORD_CHARS, hash_password, hash_token, new_token, verify_password
 
 USER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,99}$"

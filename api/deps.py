@@ -14,7 +14,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from recommender.store import Store
+from recommender.store.database import Store
 
 from .accounts import Accounts, User
 from .engine import RecommenderHolder

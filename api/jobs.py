@@ -46,9 +46,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from recommender.errors import InvalidInputError, NotFoundError, PeyvandError
-from recommender.store import Store, as_utc
+from recommender.store.database import Store
+from recommender.store.tables import JobRow, as_utc, utcnow
 
-from .models import JobRow, utcnow
 from .security import safe_traceback
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from recommender.constants import MAX_IMPORT_BYTES
-from recommender.store import Store
+from recommender.store.database import Store
 
 from . import errors
 from .accounts import SESSION_TTL, Accounts

@@ -7,8 +7,8 @@ from typing import Any
 
 from recommender import schemas as contracts
 from recommender.errors import NotFoundError
-from recommender.retrieval import ProgramFilter
-from recommender.store import Store
+from recommender.retrieval.hybrid import ProgramFilter
+from recommender.store.database import Store
 
 from .accounts import Accounts, User
 from .engine import RecommenderHolder, recommendation_items, recommendation_meta

@@ -19,8 +19,8 @@ import json
 from typing import Any
 
 from recommender.errors import InvalidInputError
-from recommender.retrieval import ProgramFilter
-from recommender.safe_text import spreadsheet_cell
+from recommender.retrieval.hybrid import ProgramFilter
+from recommender.text.safe_text import spreadsheet_cell
 
 from .engine import recommendation_items
 from .jobs import JobContext, JobRegistry
@@ -111,10 +111,10 @@ def score_round_job(ctx: JobContext) -> dict[str, Any]:
 
 
 def _real_implementation() -> Any | None:
-    """`api.round_scoring.register` when it and `recommender.rounds` are installed."""
+    """`api.round_scoring.register` when it and `recommender.rounds.run` are installed."""
     import importlib.util
 
-    if importlib.util.find_spec("recommender.rounds") is None:
+    if importlib.util.find_spec("recommender.rounds.run") is None:
         return None
     try:
         from . import round_scoring

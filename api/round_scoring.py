@@ -1,4 +1,4 @@
-"""The `round_score` background job on `recommender.rounds.run_round`: vectorized, resumable
+"""The `round_score` background job on `recommender.rounds.run.run_round`: vectorized, resumable
 scoring of a whole round with the live model, optional allocation, and the committee files
 (scores.csv, shortlists.csv, top_programs.csv, allocation.csv, summary.json, report.xlsx,
 report.html) in the job's output folder.
@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from recommender.errors import InvalidInputError
-from recommender.persian import format_number
+from recommender.text.persian import format_number
 
 JOB_KIND = "round_score"
 JOB_TITLE = "امتیازدهی و تخصیص دوره"
@@ -24,7 +24,7 @@ JOB_TITLE = "امتیازدهی و تخصیص دوره"
 
 def round_score_job(ctx: Any) -> dict[str, Any]:
     """Run one round (a `JobContext` in, the job's small JSON result out)."""
-    from recommender.rounds import ScoringModel, run_round
+    from recommender.rounds.run import ScoringModel, run_round
 
     params = dict(ctx.params or {})
     round_id = str(params.get("round_id") or "")

@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from recommender import schemas as contracts
 from recommender.constants import DEFAULT_TOP_K, MAX_PLAN_CHARS, PROGRAM_KINDS, STAGES
-from recommender.retrieval import ProgramFilter
-from recommender.safe_text import strip_bidi_deep
+from recommender.retrieval.hybrid import ProgramFilter
+from recommender.store.tables import ROLES
+from recommender.text.safe_text import strip_bidi_deep
 
 from .accounts import USER_NAME_PATTERN
-from .models import ROLES
 
 Stage = Literal[STAGES]  # type: ignore[valid-type]
 Kind = Literal[PROGRAM_KINDS]  # type: ignore[valid-type]
@@ -96,7 +96,7 @@ class MatchFilters(_In):
 
 
 class FactCorrections(_In):
-    """A person's corrections of the facts read from a free-text plan (`recommender.facts`):
+    """A person's corrections of the facts read from a free-text plan (`recommender.text.facts`):
     only the fields sent count; null means "the plan does not say"."""
 
     stage: Stage | None = None

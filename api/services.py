@@ -29,10 +29,10 @@ from recommender.errors import ModelMismatchError, NotFittedError
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from recommender.pipeline import Recommender
-    from recommender.retrieval import CandidateRetriever
+    from recommender.retrieval.hybrid import CandidateRetriever
     from recommender.schemas import Program
-    from recommender.store import Store
+    from recommender.scoring.pipeline import Recommender
+    from recommender.store.database import Store
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class IndexBuild:
 
 def open_store(settings: Settings) -> Store:
     """The store of the home, migrated to the newest schema (home folder created)."""
-    from recommender.store import Store
+    from recommender.store.database import Store
 
     settings.resolved_home.mkdir(parents=True, exist_ok=True)
     store = Store(settings.db_url)
@@ -96,7 +96,7 @@ def load_embedder(settings: Settings) -> Any:
     """The fitted `embedding.Embedder` named by the settings (never downloads anything)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from recommender.embedding import Embedder
+    from recommender.embedding.encoder import Embedder
 
     settings.resolved_home.mkdir(parents=True, exist_ok=True)
     embedder = Embedder(
@@ -125,7 +125,7 @@ def build_index(
     Raises:
         InvalidInputError: the store has no program.
     """
-    from recommender.pipeline import build_retriever
+    from recommender.scoring.pipeline import build_retriever
 
     started = time.perf_counter()
     own_store = store is None
@@ -173,7 +173,7 @@ def load_index(settings: Settings, model_id: str) -> CandidateRetriever:
         ModelMismatchError: it was built with another embedding model.
         CorruptArtifactError: its files are damaged.
     """
-    from recommender.retrieval import CandidateRetriever
+    from recommender.retrieval.hybrid import CandidateRetriever
 
     root = settings.index_dir
     if not (root / "CURRENT").is_file() and not (root / "config.json").is_file():
@@ -246,9 +246,9 @@ def load_recommender(
         ModelMismatchError: the index or the live ranker belongs to another embedding model.
         CorruptArtifactError: the index or the live ranker cannot be read.
     """
-    from recommender.explain import Explainer
-    from recommender.features import FeatureBuilder
-    from recommender.pipeline import Recommender
+    from recommender.ranking.features import FeatureBuilder
+    from recommender.scoring.explain import Explainer
+    from recommender.scoring.pipeline import Recommender
 
     own_store = store is None
     store = store or open_store(settings)

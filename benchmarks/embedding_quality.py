@@ -1,11 +1,11 @@
 """Retrieval and similarity quality on public Persian sets: lexical, dense and the hybrid.
 
-Methods, all on `recommender.normalization.normalize`d text:
+Methods, all on `recommender.text.normalization.normalize`d text:
 
 - tfidf_char: TF-IDF over character 2-5-grams inside word bounds (sklearn `char_wb`);
-- bm25: `recommender.lexical.BM25Index` over hazm tokens (the product's lexical signal);
-- dense: the default embedder (`recommender.embedding.Embedder`), cosine similarity;
-- hybrid: `recommender.retrieval.CandidateRetriever` with its default fusion, run exactly as
+- bm25: `recommender.retrieval.lexical.BM25Index` over hazm tokens (the product's lexical signal);
+- dense: the default embedder (`recommender.embedding.encoder.Embedder`), cosine similarity;
+- hybrid: `recommender.retrieval.hybrid.CandidateRetriever` with its default fusion, run exactly as
   the product runs it (the passages are indexed as programs).
 
 Sets (from `--data`, never copied into the repository; see its README.md):
@@ -60,9 +60,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from recommender.normalization import normalize  # noqa: E402
-from recommender.retrieval import FUSION_METHODS, CandidateRetriever, ProgramFilter  # noqa: E402
+from recommender.retrieval.hybrid import FUSION_METHODS, CandidateRetriever, ProgramFilter  # noqa: E402
 from recommender.schemas import Program  # noqa: E402
+from recommender.text.normalization import normalize  # noqa: E402
 from training.metrics import mrr_at_k, ndcg_at_k, recall_at_k, relevance_matrix  # noqa: E402
 
 csv.field_size_limit(1 << 30)
@@ -169,7 +169,7 @@ class CachedEncoder:
     only embeds what it has not seen; encodes in batches to report progress."""
 
     def __init__(self, model: str, runtime: str, models_dir: Path | None, cache_dir: Path):
-        from recommender.embedding import Embedder
+        from recommender.embedding.encoder import Embedder
 
         started = time.perf_counter()
         self.embedder = Embedder(

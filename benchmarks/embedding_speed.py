@@ -85,7 +85,7 @@ _QUERIES = [
 
 def make_plans(n: int, seed: int) -> list[str]:
     """`n` normalized one-page plans (~PLAN_CHARS characters each), reproducible."""
-    from recommender.normalization import normalize
+    from recommender.text.normalization import normalize
 
     if SAMPLE_PLAN.is_file():
         base = normalize(SAMPLE_PLAN.read_text(encoding="utf-8"))
@@ -126,7 +126,7 @@ def run_worker(runtime: str, args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
 
     from recommender.constants import SEED
-    from recommender.embedding import Embedder
+    from recommender.embedding.encoder import Embedder
 
     plans = make_plans(args.n_docs, SEED)
     embedder, load_s, _ = _timed(
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_worker(args.worker, args)))
         return 0
 
-    from recommender.e5_convert import build_default_model
+    from recommender.embedding.e5_convert import build_default_model
 
     build_default_model(args.models_dir / "multilingual-e5-small")
     load_start = round(os.getloadavg()[0], 2)

@@ -79,7 +79,7 @@ def serve(home: Path, port: int, fake: bool, max_concurrent: int) -> None:
     settings = Settings(home=home)
     recommender = None
     if fake:
-        from recommender.store import Store
+        from recommender.store.database import Store
 
         with Store(settings.db_url) as store:
             recommender = ConstantRecommender(store.list_programs())
@@ -93,7 +93,7 @@ def prepare_home(home: Path, n_applications: int, fake: bool) -> tuple[str, list
     staff token and the application ids to match."""
     from api.accounts import Accounts
     from api.settings import Settings
-    from recommender.store import Store
+    from recommender.store.database import Store
 
     settings = Settings(home=home)
     home.mkdir(parents=True, exist_ok=True)

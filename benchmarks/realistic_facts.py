@@ -1,4 +1,4 @@
-"""Accuracy of the fact reader (`recommender.facts.read_facts`) on the hand-written plans.
+"""Accuracy of the fact reader (`recommender.text.facts.read_facts`) on the hand-written plans.
 
     python benchmarks/realistic_facts.py [--out FILE]
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from api.services import sector_vocabulary
-    from recommender.facts import read_facts
+    from recommender.text.facts import read_facts
 
     _, terms = sector_vocabulary()
     plans = [json.loads(line) for line in

@@ -97,10 +97,10 @@ def baselines(programs: list, texts: list[str], embedder) -> dict[str, list[list
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from api.services import sector_vocabulary
-    from recommender.lexical import BM25Index
-    from recommender.normalization import normalize
-    from recommender.pipeline import program_passage_text
-    from recommender.retrieval import program_lexical_text
+    from recommender.retrieval.hybrid import program_lexical_text
+    from recommender.retrieval.lexical import BM25Index
+    from recommender.scoring.pipeline import program_passage_text
+    from recommender.text.normalization import normalize
 
     labels, terms = sector_vocabulary()
     ids = np.array([p.id for p in programs])

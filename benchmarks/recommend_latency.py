@@ -142,8 +142,8 @@ def _fingerprint(programs: list[Any]) -> str:
 def load_or_build_index(programs: list[Any], embedder: Any) -> tuple[Any, float | None]:
     """The retriever over `programs` (built once, then loaded from CACHE)."""
     from api.services import sector_vocabulary
-    from recommender.pipeline import build_retriever
-    from recommender.retrieval import CandidateRetriever
+    from recommender.retrieval.hybrid import CandidateRetriever
+    from recommender.scoring.pipeline import build_retriever
 
     key = hashlib.sha256(f"{embedder.model_id_}|{_fingerprint(programs)}".encode()).hexdigest()
     folder = CACHE / f"index-{key[:16]}"
@@ -159,7 +159,7 @@ def load_or_build_index(programs: list[Any], embedder: Any) -> tuple[Any, float 
 
 def fit_ranker(builder: Any, recommender: Any, apps: list[Any], seed: int) -> Any:
     """A default FitRanker fitted on pair features with labels from the unsupervised score."""
-    from recommender.ranking import FitRanker, unsupervised_score
+    from recommender.ranking.ranker import FitRanker, unsupervised_score
 
     rng = np.random.default_rng(seed)
     blocks = []
@@ -244,7 +244,7 @@ def with_nonce(app: Any) -> Any:
 
 def stage_breakdown(recommender: Any, apps: list[Any]) -> dict[str, float]:
     """Median ms of each stage of preparing a new plan (normalize, embed, BM25)."""
-    from recommender.normalization import normalize, tokenize
+    from recommender.text.normalization import normalize, tokenize
 
     parts: dict[str, list[float]] = {"normalize": [], "embed": [], "bm25_tokenize_score": []}
     lexical = recommender.retriever.lexical_
@@ -288,10 +288,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from api.services import sector_vocabulary
     from recommender.constants import SEED
-    from recommender.embedding import Embedder
-    from recommender.explain import Explainer
-    from recommender.features import FeatureBuilder
-    from recommender.pipeline import Recommender
+    from recommender.embedding.encoder import Embedder
+    from recommender.ranking.features import FeatureBuilder
+    from recommender.scoring.explain import Explainer
+    from recommender.scoring.pipeline import Recommender
 
     seed = SEED if args.seed is None else args.seed
     load_before = os.getloadavg()

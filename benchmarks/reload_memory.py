@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from load import _free_port, prepare_home
 
     from api.settings import Settings
-    from recommender.store import Store
+    from recommender.store.database import Store
 
     home = Path(args.home).resolve()
     staff_token, ids = prepare_home(home, args.applications, fake=False)

@@ -110,7 +110,7 @@ def make_round_data(n_apps: int, programs: list[Program]) -> tuple[list[Applicat
 
 
 def fit_ranker(builder, programs: list[Program], train) -> object:  # type: ignore[no-untyped-def]
-    from recommender.ranking import FitRanker
+    from recommender.ranking.ranker import FitRanker
 
     history = train[0]
     apps = [Application.model_validate(a) for a in history.applications]
@@ -150,20 +150,20 @@ def main(argv: list[str] | None = None) -> int:
                         default=Path(__file__).parent / "results" / "round.json")
     args = parser.parse_args(argv)
 
-    from recommender.allocation import Allocator
-    from recommender.features import FeatureBuilder
-    from recommender.lexical import BM25Index
-    from recommender.normalization import normalize, tokenize
-    from recommender.retrieval import program_lexical_text
-    from recommender.rounds import (
+    from recommender.allocation.capacity import round_capacity as reports_capacity
+    from recommender.allocation.solver import Allocator
+    from recommender.ranking.features import FeatureBuilder
+    from recommender.retrieval.hybrid import program_lexical_text
+    from recommender.retrieval.lexical import BM25Index
+    from recommender.rounds.run import (
         ScoringModel,
         _upsert_scores,
         build_allocation_problem,
         round_inputs,
         score_round,
     )
-    from recommender.rounds import round_capacity as reports_capacity
-    from recommender.store import Store
+    from recommender.store.database import Store
+    from recommender.text.normalization import normalize, tokenize
 
     rng = np.random.default_rng(SEED)
     workdir = Path(tempfile.mkdtemp(prefix="peyvand-bench-round-"))
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     peaks["allocation"] = peak_rss_mib()
 
     # committee files (with a second allocation solve inside run_round)
-    from recommender import reports
+    from recommender.reports import committee as reports
 
     intake_map = {p.id: p for p in progs_}
     report = reports.RoundReport(

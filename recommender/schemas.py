@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from .constants import MAX_PLAN_CHARS, PROGRAM_KINDS, STAGES
-from .safe_text import strip_bidi_deep
+from recommender.constants import MAX_PLAN_CHARS, PROGRAM_KINDS, STAGES
+from recommender.text.safe_text import strip_bidi_deep
 
 _TRUE = {"true", "1", "yes", "y", "t", "بله", "آری", "دارد"}
 _FALSE = {"false", "0", "no", "n", "f", "خیر", "نه", "ندارد", ""}
@@ -67,7 +67,7 @@ class _Contract(BaseModel):
     @classmethod
     def _no_bidi_controls(cls, data: Any) -> Any:
         # Bidi overrides make a name show as other text; every import, API body and web form
-        # passes through here (see recommender.safe_text).
+        # passes through here (see recommender.text.safe_text).
         return strip_bidi_deep(data)
 
 

@@ -66,8 +66,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def store(db_url: str) -> Iterator[Any]:
-    """A migrated `recommender.store.Store` on `db_url`, closed after the test."""
-    from recommender.store import Store
+    """A migrated `recommender.store.database.Store` on `db_url`, closed after the test."""
+    from recommender.store.database import Store
 
     with Store(db_url) as opened:
         opened.upgrade()

@@ -1,4 +1,4 @@
-"""A fast stand-in for `recommender.embedding.Embedder`: hashed bag of words.
+"""A fast stand-in for `recommender.embedding.encoder.Embedder`: hashed bag of words.
 
 For quick evaluation runs (the notebook, tests) where loading and running a transformer on a
 small CPU would dominate. It implements the part of the `Embedder` contract that training and
@@ -18,9 +18,9 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from recommender.embedding import DocumentEmbedding
+from recommender.embedding.encoder import DocumentEmbedding
 from recommender.errors import EmptyTextError, InvalidInputError, NotFittedError
-from recommender.normalization import tokenize
+from recommender.text.normalization import tokenize
 
 __all__ = ["HashingEmbedder"]
 

@@ -2,7 +2,7 @@
 
 Each outcome is one labelled (application, program) pair: `residency_granted` and
 `funded_amount` (> 0 means funding granted). The features of a pair are computed exactly as at
-serving time (`recommender.pipeline`): the plan is normalized, embedded with
+serving time (`recommender.scoring.pipeline`): the plan is normalized, embedded with
 `Embedder.embed_documents(role="query")` (cached by text hash), scored by BM25 against each
 program's lexical text (the candidate index's `lexical_`), and turned into features by a
 `FeatureBuilder` fitted on the index's programs and vectors.
@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from recommender.errors import InvalidInputError
-from recommender.features import FeatureBuilder
-from recommender.normalization import normalize, tokenize
+from recommender.ranking.features import FeatureBuilder
 from recommender.schemas import Application, IntakeRound, Outcome, Program
+from recommender.text.normalization import normalize, tokenize
 
 if TYPE_CHECKING:
-    from recommender.store import Store
+    from recommender.store.database import Store
 
 __all__ = [
     "Dataset",

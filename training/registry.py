@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from recommender.errors import CorruptArtifactError, InvalidInputError, NotFoundError
-from recommender.ranking import FitRanker
+from recommender.ranking.ranker import FitRanker
 
 __all__ = ["ModelEntry", "ModelRegistry"]
 

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import CorruptArtifactError, ModelMismatchError
-from recommender.ranking import FitRanker, ScoreWeights
+from recommender.ranking.ranker import FitRanker, ScoreWeights
 
 from .dataset import Dataset, build_dataset, load_history
 from .evaluate import Evaluation, evaluate, ranking_metrics, ranking_task
 from .registry import ModelRegistry
 
 if TYPE_CHECKING:
-    from recommender.store import Store
+    from recommender.store.database import Store
 
 __all__ = ["TrainResult", "prepare_dataset", "train"]
 

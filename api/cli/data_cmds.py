@@ -19,7 +19,7 @@ from .context import state
 
 if TYPE_CHECKING:  # the store and io modules load SQLAlchemy: imported when a command runs
     from api.settings import Settings
-    from recommender.store import Store
+    from recommender.store.database import Store
 
 KIND_HELP = {
     "programs": "Programs (accelerators, funds, creative houses, ...): import or export.",
@@ -63,7 +63,7 @@ def import_file(settings: Settings, kind: str, file: Path, skip_invalid: bool) -
         InvalidInputError: the file cannot be used.
         ImportValidationError: bad rows and not `skip_invalid` (nothing imported).
     """
-    from recommender.io import check_references, read_records
+    from recommender.io.files import check_references, read_records
 
     result = read_records(file, kind, skip_invalid=True)
     has_references = kind in ("outcomes", "rounds")
@@ -120,7 +120,7 @@ def _make_group(kind: str) -> typer.Typer:
         file: Annotated[Path, typer.Argument(help="A .json, .csv or .xlsx file (overwritten).")],
     ) -> None:
         """Write every stored record to FILE (the format follows the extension)."""
-        from recommender.io import detect_format, write_records
+        from recommender.io.files import detect_format, write_records
 
         detect_format(file)
         store = open_store(state(ctx).settings)
@@ -136,7 +136,7 @@ def _make_group(kind: str) -> typer.Typer:
 
 def init(ctx: typer.Context) -> None:
     """Create the home folder and the database (or bring its schema up to date)."""
-    from recommender.store import display_url
+    from recommender.store.database import display_url
 
     settings = state(ctx).settings
     store = open_store(settings)

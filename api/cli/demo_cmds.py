@@ -84,7 +84,7 @@ def demo(
     )
     from data.catalog import load_programs, sample_plan
     from recommender import schemas
-    from recommender.e5_convert import DEFAULT_MODEL_NAME, build_default_model
+    from recommender.embedding.e5_convert import DEFAULT_MODEL_NAME, build_default_model
     from training.evaluate import write_report
     from training.registry import ModelRegistry
     from training.train import train

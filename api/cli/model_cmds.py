@@ -32,7 +32,7 @@ def build_default(
 
     Prints the model directory. A no-op when it is already built from the same weights.
     """
-    from recommender.e5_convert import build_default_model
+    from recommender.embedding.e5_convert import build_default_model
 
     out_dir = state(ctx).settings.models_dir / DEFAULT_MODEL_DIRNAME
     path = build_default_model(out_dir, force=force)

@@ -72,7 +72,7 @@ def parse_fact_corrections(values: list[str] | None) -> dict[str, Any]:
 def facts_lines(facts: dict[str, Any]) -> list[str]:
     """The facts read from a plan, as Persian lines for people (value and confidence)."""
     from recommender.constants import STAGE_LABELS_FA
-    from recommender.persian import format_number, format_percent, format_rial
+    from recommender.text.persian import format_number, format_percent, format_rial
 
     lines = []
     for name, fact in facts.items():
@@ -159,7 +159,7 @@ def _filters(
 ) -> Any:
     from recommender.constants import PROGRAM_KINDS, STAGES
     from recommender.errors import InvalidInputError
-    from recommender.retrieval import ProgramFilter
+    from recommender.retrieval.hybrid import ProgramFilter
 
     bad_kinds = [k for k in kinds or [] if k not in PROGRAM_KINDS]
     if bad_kinds:
@@ -180,7 +180,7 @@ def _filters(
 
 
 def _percent(value: float | None) -> str:
-    from recommender.persian import format_percent
+    from recommender.text.persian import format_percent
 
     return "—" if value is None else format_percent(value)
 
@@ -190,7 +190,7 @@ def print_table(result: Any) -> None:
     from rich.table import Table
 
     from recommender.constants import KIND_LABELS_FA
-    from recommender.persian import format_number, format_rial
+    from recommender.text.persian import format_number, format_rial
 
     console = Console()
     table = Table(title="برنامه‌های پیشنهادی", show_lines=True)
@@ -272,7 +272,7 @@ def recommend(
     filters = _filters(province, kind, sector, stage, min_seats, funding_ask, remote)
     corrections = parse_fact_corrections(fact)
     if corrections:
-        from recommender.facts import PlanFacts
+        from recommender.text.facts import PlanFacts
 
         PlanFacts().corrected(corrections)  # a bad name or value fails before any loading
     files = plan_files(text_dir) if text_dir is not None else None

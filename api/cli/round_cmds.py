@@ -5,7 +5,7 @@ summary.json, report.xlsx, report.html) into `--out DIR` (default HOME/rounds/RO
 
 Scores are kept in the store per application batch, so an interrupted run continues where
 it stopped when started again, and a round already scored with the same model and data is
-not scored twice (see `recommender.rounds`).
+not scored twice (see `recommender.rounds.run`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .context import state
 
 if TYPE_CHECKING:
     from api.settings import Settings
-    from recommender.rounds import RoundOutcome, ScoringModel
+    from recommender.rounds.run import RoundOutcome, ScoringModel
 
 round_app = typer.Typer(
     name="round",
@@ -41,7 +41,7 @@ def load_scoring_model(settings: Settings) -> ScoringModel:
         ConfigurationError: the recommender cannot be loaded (no index, no model ...).
     """
     from recommender.errors import ConfigurationError
-    from recommender.rounds import ScoringModel
+    from recommender.rounds.run import ScoringModel
 
     try:
         from api.services import load_recommender
@@ -217,8 +217,8 @@ def score_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Score every application of ROUND_ID against the round's programs; write the reports."""
-    from recommender.reports import ensure_writable
-    from recommender.rounds import (
+    from recommender.reports.committee import ensure_writable
+    from recommender.rounds.run import (
         parse_what_if,
         read_pairs,
         read_province_minimums,

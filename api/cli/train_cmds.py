@@ -40,7 +40,7 @@ def _parse_weights(text: str | None) -> dict[str, float] | None:
             raise InvalidInputError(
                 f"bad weight '{part}'; write e.g. residency=0.5,funding=0.5,coverage=0"
             ) from None
-    from recommender.ranking import ScoreWeights
+    from recommender.ranking.ranker import ScoreWeights
 
     ScoreWeights.from_dict(weights)  # refuse unknown names and bad values before any work
     return weights

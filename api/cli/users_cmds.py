@@ -17,7 +17,7 @@ users_app = typer.Typer(help="Accounts (admin, staff, applicant) and their API t
 
 def _accounts(ctx: typer.Context) -> Accounts:
     from api.accounts import Accounts
-    from recommender.store import Store
+    from recommender.store.database import Store
 
     settings = state(ctx).settings
     settings.resolved_home.mkdir(parents=True, exist_ok=True)

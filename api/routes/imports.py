@@ -1,4 +1,4 @@
-"""Imports by upload (staff): the same reader as `peyvand ... import` (recommender.io), so the
+"""Imports by upload (staff): the same reader as `peyvand ... import` (recommender.io.files), so the
 same all-or-nothing rule and row-numbered errors (422) apply."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
 
-from recommender import io as record_io
 from recommender.constants import MAX_IMPORT_BYTES
 from recommender.errors import InvalidInputError
+from recommender.io import files as record_io
 
 from ..deps import RecommenderDep, StaffDep, StoreDep
 from ..schemas import ImportResult, RowProblem

@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from recommender.errors import InvalidInputError
+from recommender.store.tables import ROLES
 
 from ..accounts import User
-from ..models import ROLES
 from .messages import persian
 from .views import WebAdminDep, form_data, render
 

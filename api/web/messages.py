@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from recommender.persian import format_number
+from recommender.text.persian import format_number
 
 FSI, PDI = "\u2068", "\u2069"  # first-strong isolate: a Latin id inside a Persian sentence
 
@@ -169,7 +169,7 @@ _RULES: list[_Rule] = [
         lambda m: "بله یا خیر بنویسید (true یا false).",
     ),
     (re.compile(r"valid JSON list", re.I), lambda m: "فهرست درست نوشته نشده است."),
-    # the import reader's wording (recommender.io)
+    # the import reader's wording (recommender.io.files)
     (re.compile(r"^is required", re.I), lambda m: "این ستون خالی است؛ آن را پر کنید."),
     (re.compile(r"is not a known field", re.I), lambda m: "این ستون شناخته نیست."),
     (re.compile(r"must be a whole number", re.I), lambda m: "باید عدد صحیح باشد."),

@@ -21,7 +21,7 @@ from recommender.constants import (
     STAGES,
 )
 from recommender.errors import InvalidInputError, PeyvandError
-from recommender.facts import FACT_NAMES
+from recommender.text.facts import FACT_NAMES
 
 from ..matching import run_match, visible_application
 from ..routes.jobs import job_file as api_job_file
@@ -197,7 +197,7 @@ def application_page_rows(
     """
     import sqlalchemy as sa
 
-    from recommender.store import ApplicationRow, OutcomeRow
+    from recommender.store.tables import ApplicationRow, OutcomeRow
 
     query = sa.select(ApplicationRow)
     if round_id:
@@ -763,7 +763,7 @@ def what_if_page(
 
 @router.post("/rounds/{round_id}/what-if", response_class=HTMLResponse)
 async def run_what_if(request: Request, round_id: str, user: WebStaffDep) -> Response:
-    from recommender.rounds import parse_what_if
+    from recommender.rounds.run import parse_what_if
 
     form = await form_data(request)
     state = request.app.state

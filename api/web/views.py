@@ -25,7 +25,7 @@ from recommender.constants import (
     MAX_PLAN_CHARS,
     STAGE_LABELS_FA,
 )
-from recommender.persian import (
+from recommender.text.persian import (
     format_jalali,
     format_number,
     format_percent,
@@ -221,7 +221,7 @@ def render_application_page(
     Used by the applicant's and the staff's page of an application alike.
     """
     from recommender.errors import PeyvandError
-    from recommender.retrieval import ProgramFilter
+    from recommender.retrieval.hybrid import ProgramFilter
 
     from ..matching import run_match
     from .messages import persian

@@ -23,8 +23,8 @@ from api.round_jobs import score_round_job
 from api.settings import Settings
 from recommender import schemas
 from recommender.errors import EmptyTextError
-from recommender.facts import read_facts
-from recommender.retrieval import ProgramFilter
+from recommender.retrieval.hybrid import ProgramFilter
+from recommender.text.facts import read_facts
 
 PROGRAMS = [
     schemas.Program(
@@ -303,7 +303,7 @@ def run_real_app(
     recommender first sleeps `load_delay` seconds. For fixtures: `yield from run_real_app(...)`.
     """
     from api import services
-    from recommender.store import Store
+    from recommender.store.database import Store
     from tests.recommender._pipeline_fakes import FakeEmbedder
 
     settings = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'p.db'}")

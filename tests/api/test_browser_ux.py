@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from api.models import WebSessionRow
+from recommender.store.tables import WebSessionRow
 
 from .conftest import PLAN, Env
 from .test_browser import SCREENSHOTS, _sign_in, _watch_console, serve
@@ -304,7 +304,7 @@ def round_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tu
     report.html), with the small deterministic model of the round tests."""
     from api import round_scoring
     from api.jobs import default_registry
-    from recommender.rounds import ScoringModel
+    from recommender.rounds.run import ScoringModel
     from tests.recommender._round_fixtures import fill_store, make_model
 
     model = make_model()

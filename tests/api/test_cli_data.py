@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from api.cli import main
-from recommender.store import Store
+from recommender.store.database import Store
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "store"
 KINDS = ("programs", "applications", "rounds", "outcomes")

@@ -9,7 +9,7 @@ import pytest
 
 from api.cli import main
 from api.cli.model_cmds import models_app
-from recommender.e5_convert import build_default_model
+from recommender.embedding.e5_convert import build_default_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ import pytest
 import api.services as services
 from api.cli import main
 from api.settings import Settings
-from recommender.store import Store
+from recommender.store.database import Store
 from tests.recommender._pipeline_fakes import (
     PLAN_AGRI,
     PLAN_FINTECH,
@@ -54,7 +54,7 @@ def e5_model_dir() -> Path:
     """The converted default model (built once into PEYVAND_MODEL_CACHE, then reused)."""
     import os
 
-    from recommender.e5_convert import build_default_model
+    from recommender.embedding.e5_convert import build_default_model
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     root = Path(__file__).resolve().parents[2]
@@ -206,8 +206,8 @@ def _register_trained_ranker(home: Path) -> Path:
     """A small FitRanker fitted on random features, registered and made live."""
     import numpy as np
 
-    from recommender.features import FEATURE_NAMES
-    from recommender.ranking import FitRanker
+    from recommender.ranking.features import FEATURE_NAMES
+    from recommender.ranking.ranker import FitRanker
     from training.registry import ModelRegistry
 
     rng = np.random.default_rng(0)

@@ -14,7 +14,7 @@ import pytest
 from api.cli import main, round_cmds
 from api.jobs import JobRegistry
 from api.round_scoring import register, round_score_job
-from recommender.store import Store
+from recommender.store.database import Store
 from tests.recommender._round_fixtures import ROUND_ID, fill_store, make_model
 
 N_APPS, N_PROGS = 12, 6

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from api.accounts import Accounts, create_demo_accounts, read_demo_accounts
 from api.cli import users_cmds
 from api.cli.context import CliState
-from recommender.store import Store
+from recommender.store.database import Store
 
 
 @pytest.fixture

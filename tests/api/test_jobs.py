@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 
 from api.jobs import INTERRUPTED_REASON, JobRegistry, JobStore, JobWorker, default_registry
 from api.main import create_app
-from api.models import JobRow
 from api.settings import Settings
 from recommender.errors import InvalidInputError
-from recommender.store import Store
+from recommender.store.database import Store
+from recommender.store.tables import JobRow
 
 from .conftest import PROGRAMS, Env, FakeRecommender, application_body
 

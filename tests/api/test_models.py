@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-import api.models  # noqa: F401 - registers the service tables on the store's Base
-from recommender.store import Base, Store
+from recommender.store.database import Store
+from recommender.store.tables import Base
 
 SERVICE_TABLES = {"users", "api_tokens", "web_sessions", "application_owners", "jobs"}
 

@@ -9,10 +9,10 @@ import re
 
 import sqlalchemy as sa
 
-from api.models import WebSessionRow
 from api.web.messages import field_errors, persian
 from recommender import schemas
 from recommender.constants import MAX_PLAN_CHARS
+from recommender.store.tables import WebSessionRow
 
 from .conftest import PLAN, Env
 from .test_web import csrf, plan_form, sign_in

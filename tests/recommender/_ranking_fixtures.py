@@ -179,7 +179,7 @@ def _latent_fit(app: Application, sector: str, prog: Program) -> float:
 
 def history_matrix(history: History) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Features of the history's outcome pairs (no lexical), and their labels."""
-    from recommender.features import FeatureBuilder
+    from recommender.ranking.features import FeatureBuilder
 
     builder = FeatureBuilder().fit(history.programs, history.program_vectors)
     app_index = {a.id: i for i, a in enumerate(history.applications)}

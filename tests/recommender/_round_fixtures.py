@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recommender.features import FeatureBuilder, all_pairs
-from recommender.lexical import BM25Index
-from recommender.ranking import FitRanker
-from recommender.rounds import ScoringModel
+from recommender.ranking.features import FeatureBuilder, all_pairs
+from recommender.ranking.ranker import FitRanker
+from recommender.retrieval.lexical import BM25Index
+from recommender.rounds.run import ScoringModel
 from recommender.schemas import Application, IntakeRound, Program, RoundProgram
 
 DIM = 32

@@ -35,7 +35,7 @@ int peyvand_tok_content(e5_model *m, const char *text, int *out_ids, int max_out
 @pytest.fixture(scope="session")
 def e5_model_dir() -> Path:
     """The converted default model directory (built on first use, then reused)."""
-    from recommender.e5_convert import build_default_model
+    from recommender.embedding.e5_convert import build_default_model
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     cache = Path(os.environ.get("PEYVAND_MODEL_CACHE", REPO_ROOT / ".cache" / "models"))

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recommender import allocation as allocation_module
-from recommender.allocation import (
+from recommender.allocation import solver as allocation_module
+from recommender.allocation.solver import (
     AllocationProblem,
     AllocationResult,
     AllocationWeights,

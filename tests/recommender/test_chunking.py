@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recommender.chunking import chunk_text, sentence_spans
 from recommender.errors import InvalidInputError
+from recommender.text.chunking import chunk_text, sentence_spans
 
 from .persian_texts import PASSAGES
 

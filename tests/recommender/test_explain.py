@@ -7,8 +7,14 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from recommender.explain import ApplicantFacts, Evidence, Explainer, contributions, reason_groups
-from recommender.persian import (
+from recommender.scoring.explain import (
+    ApplicantFacts,
+    Evidence,
+    Explainer,
+    contributions,
+    reason_groups,
+)
+from recommender.text.persian import (
     format_jalali,
     format_number,
     format_percent,

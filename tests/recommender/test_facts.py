@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from recommender.errors import InvalidInputError
-from recommender.facts import FACT_NAMES, PlanFacts, read_facts
+from recommender.text.facts import FACT_NAMES, PlanFacts, read_facts
 
 TERMS = {
     "fintech": ["فین‌تک", "پرداخت", "کیف پول", "بیمه"],

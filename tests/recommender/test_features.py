@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from recommender.errors import InvalidInputError, NotFittedError
-from recommender.features import (
+from recommender.ranking.features import (
     FEATURE_NAMES,
     FEATURES,
     FeatureBuilder,

@@ -12,7 +12,7 @@ import pytest
 
 from recommender.constants import MAX_IMPORT_BYTES
 from recommender.errors import ImportValidationError, InvalidInputError
-from recommender.io import (
+from recommender.io.files import (
     check_references,
     read_applications,
     read_programs,

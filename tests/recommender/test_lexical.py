@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from recommender.errors import CorruptArtifactError, InvalidInputError, NotFittedError
-from recommender.lexical import BM25Index
+from recommender.retrieval.lexical import BM25Index
 
 DOCS = [
     "شتاب‌دهنده فناوری مالی و پرداخت در تهران",

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recommender.normalization import (
+from recommender.text.normalization import (
     ZWNJ,
     _normalize_fixed_point,
     normalize,
@@ -101,7 +101,7 @@ def test_text_hash_is_stable() -> None:
 
 
 def test_normalizing_again_is_served_from_recent_results(monkeypatch: pytest.MonkeyPatch) -> None:
-    import recommender.normalization as norm
+    import recommender.text.normalization as norm
 
     text = "این يك متن تازه برای آزمون حافظه است ۱۲۳"
     once = normalize(text)
@@ -119,7 +119,7 @@ def test_trimmed_informal_normalizer_gives_hazms_own_results() -> None:
     instance (the trimmed one is what `tokenize` uses)."""
     import hazm
 
-    from recommender.normalization import _informal_normalizer
+    from recommender.text.normalization import _informal_normalizer
 
     from .persian_texts import PARITY_TEXTS
 

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 from recommender.errors import EmptyTextError, InvalidInputError, ModelMismatchError
-from recommender.explain import Explainer
-from recommender.features import FEATURE_NAMES, FeatureBuilder
-from recommender.pipeline import (
+from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder
+from recommender.retrieval.hybrid import CandidateRetriever, ProgramFilter
+from recommender.scoring.explain import Explainer
+from recommender.scoring.pipeline import (
     NOTE_UNSUPERVISED,
     Recommender,
     build_retriever,
     program_passage_text,
 )
-from recommender.retrieval import CandidateRetriever, ProgramFilter
 
 from ._pipeline_fakes import (
     PLAN_AGRI,

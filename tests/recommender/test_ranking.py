@@ -12,8 +12,8 @@ from recommender.errors import (
     ModelMismatchError,
     NotFittedError,
 )
-from recommender.features import FEATURE_NAMES, FeatureBuilder
-from recommender.ranking import FitRanker, ScoreWeights, unsupervised_score
+from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder
+from recommender.ranking.ranker import FitRanker, ScoreWeights, unsupervised_score
 from tests.recommender._ranking_fixtures import (
     history_matrix,
     make_application,

@@ -1,4 +1,4 @@
-"""Committee files of a round (`recommender.reports`), made through `rounds.run_round`."""
+"""Committee files of a round (`recommender.reports.committee`), made through `rounds.run_round`."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ import pytest
 from openpyxl import load_workbook
 
 from recommender.errors import InvalidInputError
-from recommender.reports import (
+from recommender.reports.committee import (
     ALLOCATION_COLUMNS,
     SCORE_COLUMNS,
     SHORTLIST_COLUMNS_FA,
     TOP_PROGRAM_COLUMNS_FA,
     ensure_writable,
 )
-from recommender.rounds import RoundOutcome, run_round
-from recommender.store import Store
+from recommender.rounds.run import RoundOutcome, run_round
+from recommender.store.database import Store
 from tests.recommender._round_fixtures import (
     PLANS,
     ROUND_ID,

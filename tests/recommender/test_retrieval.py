@@ -13,7 +13,7 @@ from recommender.errors import (
     ModelMismatchError,
     NotFittedError,
 )
-from recommender.retrieval import CandidateRetriever, ProgramFilter, program_lexical_text
+from recommender.retrieval.hybrid import CandidateRetriever, ProgramFilter, program_lexical_text
 from recommender.schemas import Program
 
 SEED = 7

@@ -1,4 +1,4 @@
-"""Round scoring and allocation inputs (`recommender.rounds`), on SQLite and PostgreSQL."""
+"""Round scoring and allocation inputs (`recommender.rounds.run`), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from recommender.errors import InfeasibleError, InvalidInputError, NotFoundError
-from recommender.features import eligibility
-from recommender.rounds import (
-    RoundRunRow,
-    RoundScoreRow,
+from recommender.ranking.features import eligibility
+from recommender.rounds.run import (
     TextPreparer,
     _upsert_scores,
     build_allocation_problem,
@@ -31,7 +29,8 @@ from recommender.rounds import (
     score_round,
 )
 from recommender.schemas import IntakeRound, RoundProgram
-from recommender.store import Base, Store
+from recommender.store.database import Store
+from recommender.store.tables import Base, RoundRunRow, RoundScoreRow
 from tests.recommender._round_fixtures import (
     ROUND_ID,
     FakeEmbedder,
@@ -113,7 +112,7 @@ def test_scores_every_pair_in_batches(filled: Store) -> None:
 
 
 def test_vectorized_scores_match_pair_by_pair_reference(filled: Store) -> None:
-    from recommender.normalization import normalize, tokenize
+    from recommender.text.normalization import normalize, tokenize
 
     model = make_model()
     s = score_round(filled, ROUND_ID, model, batch_size=7).scores
@@ -277,7 +276,7 @@ def test_capacity_falls_back_to_program_seats_and_funding(filled: Store) -> None
 
 
 def test_allocation_problem_pins_vetoes_and_infeasible_pins(filled: Store) -> None:
-    from recommender.allocation import Allocator
+    from recommender.allocation.solver import Allocator
 
     scores = score_round(filled, ROUND_ID, make_model()).scores
     intake, programs, apps = round_inputs(filled, ROUND_ID)

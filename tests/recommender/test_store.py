@@ -18,7 +18,8 @@ from recommender.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from recommender.store import Base, Store, normalize_url
+from recommender.store.database import Store, normalize_url
+from recommender.store.tables import Base
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "store"
 
@@ -173,7 +174,7 @@ def test_session_is_one_transaction(store: Store) -> None:
 
 
 def test_foreign_keys_are_enforced(store: Store) -> None:
-    from recommender.store import OutcomeRow
+    from recommender.store.tables import OutcomeRow
 
     with pytest.raises(sa.exc.IntegrityError), store.session() as session:
         session.add(

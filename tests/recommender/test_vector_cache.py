@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.embedding import DocumentEmbedding
+from recommender.embedding.encoder import DocumentEmbedding
+from recommender.embedding.vector_cache import VectorCache
 from recommender.errors import CorruptArtifactError
-from recommender.vector_cache import VectorCache
 
 
 def _doc(seed: int, n_chunks: int = 3, dim: int = 8) -> DocumentEmbedding:

@@ -11,7 +11,7 @@ from pathlib import Path
 from api import accounts as accounts_module
 from api.accounts import Accounts
 from api.ratelimit import DEFAULT_RULES
-from recommender.store import Store
+from recommender.store.database import Store
 from tests.api.conftest import make_env
 
 

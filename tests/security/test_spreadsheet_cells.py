@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from recommender import io as record_io
-from recommender.rounds import run_round
+from recommender.io import files as record_io
+from recommender.rounds.run import run_round
 from recommender.schemas import Application, Program
-from recommender.store import Store
+from recommender.store.database import Store
 from tests.recommender._round_fixtures import (
     ROUND_ID,
     make_applications,

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from recommender.errors import CorruptArtifactError, InvalidInputError, NotFoundError
-from recommender.features import FEATURE_NAMES
-from recommender.ranking import FitRanker
+from recommender.ranking.features import FEATURE_NAMES
+from recommender.ranking.ranker import FitRanker
 from training.registry import ModelRegistry
 
 

@@ -13,7 +13,7 @@ def home(tmp_path_factory):
     from data.catalog import load_programs
     from data.synthetic import generate_history
     from recommender.schemas import Application, IntakeRound, Outcome
-    from recommender.store import Store
+    from recommender.store.database import Store
 
     root = tmp_path_factory.mktemp("home")
     history = generate_history(n_rounds=3, applications_per_round=15)

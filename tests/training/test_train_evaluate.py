@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from recommender.errors import InvalidInputError
-from recommender.normalization import normalize
-from recommender.ranking import FitRanker
+from recommender.ranking.ranker import FitRanker
+from recommender.text.normalization import normalize
 from tests.recommender._ranking_fixtures import make_history
 from training.dataset import History, build_dataset, data_fingerprint, program_load, split_rounds
 from training.evaluate import evaluate, ranking_metrics, ranking_task, write_report
@@ -177,9 +177,9 @@ def synthetic_run(tmp_path_factory):
     """A small synthetic history in a SQLite store, the hashing embedder, the real retriever."""
     from data.catalog import load_programs, load_sectors
     from data.synthetic import generate_history
-    from recommender.pipeline import build_retriever
     from recommender.schemas import Application, IntakeRound, Outcome
-    from recommender.store import Store
+    from recommender.scoring.pipeline import build_retriever
+    from recommender.store.database import Store
     from training.bow_embedder import HashingEmbedder
 
     root = tmp_path_factory.mktemp("synthetic")

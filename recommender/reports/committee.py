@@ -47,15 +47,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .constants import KIND_LABELS_FA
-from .errors import InvalidInputError
-from .persian import format_jalali, format_number, format_percent, format_rial
-from .safe_text import spreadsheet_cell
+from recommender.constants import KIND_LABELS_FA
+from recommender.errors import InvalidInputError
+from recommender.text.persian import format_jalali, format_number, format_percent, format_rial
+from recommender.text.safe_text import spreadsheet_cell
 
 if TYPE_CHECKING:
-    from .allocation import AllocationResult
-    from .rounds import Capacity, RoundScores, WhatIf
-    from .schemas import Application, IntakeRound, Program
+    from recommender.allocation.capacity import Capacity, WhatIf
+    from recommender.allocation.solver import AllocationResult
+    from recommender.schemas import Application, IntakeRound, Program
+    from recommender.scoring.round_scores import RoundScores
 
 __all__ = [
     "ALLOCATION_COLUMNS",

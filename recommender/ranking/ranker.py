@@ -18,7 +18,7 @@ The fit score combines them with `ScoreWeights` (configuration saved with the mo
 `unsupervised_score(X)` is the fallback before any model is trained (see its docstring).
 
 `predict` evaluates the boosted trees of all three models in one numba-compiled call
-(`recommender._forest`), with the same numbers as scikit-learn's tree-by-tree predict at a
+(`recommender.ranking._forest`), with the same numbers as scikit-learn's tree-by-tree predict at a
 fraction of its per-call cost (PEYVAND_RANKER_COMPILED=0 turns it off).
 
 A saved ranker is a folder: `ranker.joblib` (the fitted scikit-learn models) and
@@ -52,10 +52,15 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
-from ._forest import CompiledModels, compiled_available
-from .constants import SEED
-from .errors import CorruptArtifactError, InvalidInputError, ModelMismatchError, NotFittedError
-from .features import FEATURE_NAMES
+from recommender.constants import SEED
+from recommender.errors import (
+    CorruptArtifactError,
+    InvalidInputError,
+    ModelMismatchError,
+    NotFittedError,
+)
+from recommender.ranking._forest import CompiledModels, compiled_available
+from recommender.ranking.features import FEATURE_NAMES
 
 __all__ = [
     "ESTIMATORS",
@@ -352,7 +357,7 @@ class FitRanker(BaseEstimator):
         n_train_: number of training pairs.
         feature_means_: (n_features,) mean of the training rows (the reference point of
             per-feature explanations).
-        compiled_: the models' trees flattened for `recommender._forest`'s compiled
+        compiled_: the models' trees flattened for `recommender.ranking._forest`'s compiled
             evaluation (built on the first predict, never saved); False forces
             scikit-learn's own predict (benchmarks compare the two).
     """
@@ -522,7 +527,7 @@ class FitRanker(BaseEstimator):
     def _compiled(self) -> CompiledModels | None:
         """The fitted models with their trees flattened for one compiled call (built on first
         use, shared by `with_weights` copies). Same values as the scikit-learn models' own
-        predict (see `recommender._forest`). None — scikit-learn's predict — without numba,
+        predict (see `recommender.ranking._forest`). None — scikit-learn's predict — without numba,
         with PEYVAND_RANKER_COMPILED=0, or when `compiled_` was set to False."""
         compiled = getattr(self, "compiled_", None)
         if compiled is False or os.environ.get("PEYVAND_RANKER_COMPILED", "1") == "0":

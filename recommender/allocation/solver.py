@@ -69,7 +69,12 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from .errors import InfeasibleError, InvalidInputError, PeyvandError, SolverTimeLimitError
+from recommender.errors import (
+    InfeasibleError,
+    InvalidInputError,
+    PeyvandError,
+    SolverTimeLimitError,
+)
 
 DEFAULT_ALLOCATION_TOP_K = 20
 # Funding candidates per application, besides the pairs the LP relaxation funds (see

@@ -40,9 +40,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .chunking import chunk_text
-from .errors import ConfigurationError, EmptyTextError, InvalidInputError, NotFittedError
-from .normalization import has_surrogates
+from recommender.errors import ConfigurationError, EmptyTextError, InvalidInputError, NotFittedError
+from recommender.text.chunking import chunk_text
+from recommender.text.normalization import has_surrogates
 
 DEFAULT_MODEL = "multilingual-e5-small"
 ROLES = ("query", "passage")
@@ -95,7 +95,7 @@ class ModelSpec:
 
 
 def _build_default(models_dir: Path) -> Path:
-    from .e5_convert import build_default_model
+    from recommender.embedding.e5_convert import build_default_model
 
     return build_default_model(models_dir / DEFAULT_MODEL)
 
@@ -347,7 +347,7 @@ def model_fingerprint(path: Path) -> str:
     A directory built by `e5_convert` is identified by its source weights' sha256 and the
     converter version; any other by hashing its files (cached per process by size/mtime).
     """
-    from .e5_convert import read_marker
+    from recommender.embedding.e5_convert import read_marker
 
     marker = read_marker(path)
     if marker and "source_sha256" in marker:
@@ -526,7 +526,7 @@ class Embedder:
         self._special_tokens = len(self.tokenizer_.encode("", add_special_tokens=True).ids)
         self.cache_ = None
         if self.cache_path is not None:
-            from .vector_cache import VectorCache
+            from recommender.embedding.vector_cache import VectorCache
 
             self.cache_ = VectorCache(self.cache_path)
         self.n_encoded_ = 0

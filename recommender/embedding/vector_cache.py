@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import CorruptArtifactError
+from recommender.errors import CorruptArtifactError
 
 if TYPE_CHECKING:
-    from .embedding import DocumentEmbedding
+    from recommender.embedding.encoder import DocumentEmbedding
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS document_vectors (
@@ -66,7 +66,7 @@ class VectorCache:
         self, model_id: str, role: str, text_hashes: Sequence[str]
     ) -> dict[str, DocumentEmbedding]:
         """The cached embeddings among `text_hashes` for this model and role."""
-        from .embedding import DocumentEmbedding
+        from recommender.embedding.encoder import DocumentEmbedding
 
         found: dict[str, DocumentEmbedding] = {}
         unique = list(dict.fromkeys(text_hashes))

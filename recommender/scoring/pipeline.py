@@ -47,21 +47,21 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .constants import DEFAULT_CANDIDATES, DEFAULT_TOP_K, MAX_PLAN_CHARS
-from .errors import EmptyTextError, InvalidInputError, ModelMismatchError
-from .explain import (
+from recommender.constants import DEFAULT_CANDIDATES, DEFAULT_TOP_K, MAX_PLAN_CHARS
+from recommender.errors import EmptyTextError, InvalidInputError, ModelMismatchError
+from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder, eligibility
+from recommender.ranking.ranker import compose_scores
+from recommender.retrieval.hybrid import Candidate, CandidateRetriever, ProgramFilter
+from recommender.schemas import Application, Program
+from recommender.scoring.explain import (
     ApplicantFacts,
     Explainer,
     contributions_from,
     reason_groups,
     replacement_rows,
 )
-from .facts import PlanFacts, read_facts
-from .features import FEATURE_NAMES, FeatureBuilder, eligibility
-from .normalization import normalize, tokenize
-from .ranking import compose_scores
-from .retrieval import Candidate, CandidateRetriever, ProgramFilter
-from .schemas import Application, Program
+from recommender.text.facts import PlanFacts, read_facts
+from recommender.text.normalization import normalize, tokenize
 
 __all__ = [
     "ExcludedProgram",
@@ -453,7 +453,7 @@ class Recommender:
         if blas_threads is not None:
             _cap_blas(blas_threads)
         if fallback is None:
-            from .ranking import unsupervised_score
+            from recommender.ranking.ranker import unsupervised_score
 
             fallback = unsupervised_score
         self._fallback = fallback

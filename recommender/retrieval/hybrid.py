@@ -5,8 +5,8 @@ Two signals, fused:
 - dense: cosine similarity of the plan's embedding to each program's embedding, from a FAISS
   inner-product index over L2-normalized vectors: exact (`IndexFlatIP`) up to
   `hnsw_threshold` programs, HNSW (`IndexHNSWFlat`) beyond it;
-- lexical: BM25 (`recommender.lexical.BM25Index`) over each program's name, description and
-  sector keywords, tokenized by hazm.
+- lexical: BM25 (`recommender.retrieval.lexical.BM25Index`) over each program's name,
+  description and sector keywords, tokenized by hazm.
 
 Filters (`ProgramFilter`) never cost recall: the set of programs that pass is computed first
 and the top-k is filled from it (an exact search over that subset, or a filtered HNSW search
@@ -62,15 +62,15 @@ from typing import Any
 import faiss
 import numpy as np
 
-from .constants import DEFAULT_CANDIDATES, KIND_LABELS_FA, STAGE_LABELS_FA
-from .errors import (
+from recommender.constants import DEFAULT_CANDIDATES, KIND_LABELS_FA, STAGE_LABELS_FA
+from recommender.errors import (
     CorruptArtifactError,
     InvalidInputError,
     ModelMismatchError,
     NotFittedError,
 )
-from .lexical import BM25Index
-from .schemas import Program
+from recommender.retrieval.lexical import BM25Index
+from recommender.schemas import Program
 
 __all__ = [
     "Candidate",

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CorruptArtifactError
+from recommender.errors import CorruptArtifactError
 
 logger = logging.getLogger(__name__)
 
@@ -553,7 +553,7 @@ def _write_model_dir(e5: E5File, target: Path, marker: dict) -> None:
     )
     (target / "README.md").write_text(
         "# multilingual-e5-small (rebuilt offline)\n\n"
-        f"Converted by `recommender.e5_convert` from `{SOURCE_PACKAGE}/{SOURCE_FILE}` "
+        f"Converted by `recommender.embedding.e5_convert` from `{SOURCE_PACKAGE}/{SOURCE_FILE}` "
         f"(sha256 {marker['source_sha256']}).\n"
         "The weights are the 4-bit (Q4_0) quantization of intfloat/multilingual-e5-small, "
         "dequantized to float32. Prefix inputs with `query: ` or `passage: ` "

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .errors import InvalidInputError
+from recommender.errors import InvalidInputError
 
 # (start, end) character offsets of each token of a text, in order, without special tokens.
 TokenOffsets = Callable[[str], Sequence[tuple[int, int]]]

@@ -32,9 +32,9 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .constants import KIND_LABELS_FA, PROGRAM_KINDS, STAGE_LABELS_FA, STAGES
-from .errors import InvalidInputError, NotFittedError
-from .schemas import Application, Program
+from recommender.constants import KIND_LABELS_FA, PROGRAM_KINDS, STAGE_LABELS_FA, STAGES
+from recommender.errors import InvalidInputError, NotFittedError
+from recommender.schemas import Application, Program
 
 __all__ = [
     "FEATURES",

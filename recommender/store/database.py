@@ -1,6 +1,6 @@
 """The store: programs, applications, intake rounds, outcomes and the audit log in one
 SQLAlchemy database (a SQLite file by default, PostgreSQL at scale; same models, same
-Alembic migrations in `recommender/migrations/`).
+Alembic migrations in `recommender/store/migrations/`).
 
 Callers get `recommender.schemas` objects, never ORM rows. Every public method runs in its
 own transaction unless a `session` from `Store.session()` is passed, so several calls can
@@ -24,176 +24,42 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import event
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import (
-    DeclarativeBase,
-    Mapped,
     Session,
-    mapped_column,
-    relationship,
     sessionmaker,
 )
 from sqlalchemy.pool import StaticPool
 
-from . import schemas
-from .errors import (
+from recommender import schemas
+from recommender.errors import (
     ConfigurationError,
     ImportValidationError,
     InvalidInputError,
     NotFoundError,
     RowError,
 )
+from recommender.store.tables import (
+    ApplicationRow,
+    AuditLogRow,
+    IntakeRoundRow,
+    OutcomeRow,
+    ProgramRow,
+    RoundProgramRow,
+    utcnow,
+)
 
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 KINDS: tuple[str, ...] = ("programs", "applications", "rounds", "outcomes", "audit")
 _CHUNK = 500  # ids per IN (...) clause
 
-JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
 _T = TypeVar("_T")
-
-
-def utcnow() -> dt.datetime:
-    """The current time, timezone-aware UTC (what every timestamp column stores)."""
-    return dt.datetime.now(dt.UTC)
-
-
-@overload
-def as_utc(value: dt.datetime) -> dt.datetime: ...
-@overload
-def as_utc(value: None) -> None: ...
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """A stored timestamp as aware UTC: SQLite gives datetimes back naive, and everything
-    stored is UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-class Base(DeclarativeBase):
-    """Declarative base of every table; later migrations add their models to this metadata."""
-
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class _Timestamps:
-    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    # Changes only when the content changes (so "embed what changed since" can use it).
-    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-
-
-class ProgramRow(_Timestamps, Base):
-    __tablename__ = "programs"
-
-    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(300))
-    kind: Mapped[str] = mapped_column(sa.String(32), index=True)
-    description: Mapped[str] = mapped_column(sa.Text)
-    sectors: Mapped[list[str]] = mapped_column(JSONType)
-    stages: Mapped[list[str]] = mapped_column(JSONType)
-    province: Mapped[str] = mapped_column(sa.String(100))
-    city: Mapped[str] = mapped_column(sa.String(100))
-    residency_seats: Mapped[int] = mapped_column(sa.Integer)
-    funding_min: Mapped[int] = mapped_column(sa.BigInteger)
-    funding_max: Mapped[int] = mapped_column(sa.BigInteger)
-    equity_percent: Mapped[float | None] = mapped_column(sa.Float)
-    requires_knowledge_based: Mapped[bool] = mapped_column(sa.Boolean)
-    accepts_remote: Mapped[bool] = mapped_column(sa.Boolean)
-    active: Mapped[bool] = mapped_column(sa.Boolean, index=True)
-
-
-class ApplicationRow(_Timestamps, Base):
-    __tablename__ = "applications"
-
-    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    startup_name: Mapped[str] = mapped_column(sa.String(300))
-    business_plan: Mapped[str] = mapped_column(sa.Text)
-    sectors: Mapped[list[str]] = mapped_column(JSONType)
-    stage: Mapped[str] = mapped_column(sa.String(32))
-    province: Mapped[str] = mapped_column(sa.String(100))
-    city: Mapped[str] = mapped_column(sa.String(100))
-    team_size: Mapped[int] = mapped_column(sa.Integer)
-    funding_ask: Mapped[int] = mapped_column(sa.BigInteger)
-    needs_residency: Mapped[bool] = mapped_column(sa.Boolean)
-    knowledge_based: Mapped[bool] = mapped_column(sa.Boolean)
-    founded_year: Mapped[int | None] = mapped_column(sa.Integer)
-    round_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
-
-
-class IntakeRoundRow(_Timestamps, Base):
-    __tablename__ = "intake_rounds"
-
-    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(300))
-    opens_on: Mapped[dt.date] = mapped_column(sa.Date)
-    closes_on: Mapped[dt.date] = mapped_column(sa.Date)
-    programs: Mapped[list[RoundProgramRow]] = relationship(
-        back_populates="round",
-        cascade="all, delete-orphan",
-        order_by="RoundProgramRow.position",
-    )
-
-
-class RoundProgramRow(Base):
-    """A program taking part in a round, with optional seat/budget overrides."""
-
-    __tablename__ = "round_programs"
-
-    round_id: Mapped[str] = mapped_column(
-        sa.String(64), sa.ForeignKey("intake_rounds.id", ondelete="CASCADE"), primary_key=True
-    )
-    program_id: Mapped[str] = mapped_column(
-        sa.String(64), sa.ForeignKey("programs.id"), primary_key=True, index=True
-    )
-    position: Mapped[int] = mapped_column(sa.Integer)
-    seats: Mapped[int | None] = mapped_column(sa.Integer)
-    budget: Mapped[int | None] = mapped_column(sa.BigInteger)
-    round: Mapped[IntakeRoundRow] = relationship(back_populates="programs")
-
-
-class OutcomeRow(Base):
-    __tablename__ = "outcomes"
-    __table_args__ = (sa.UniqueConstraint("application_id", "program_id"),)
-
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    application_id: Mapped[str] = mapped_column(
-        sa.String(64), sa.ForeignKey("applications.id"), index=True
-    )
-    program_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("programs.id"), index=True)
-    round_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
-    residency_granted: Mapped[bool] = mapped_column(sa.Boolean)
-    funded_amount: Mapped[int] = mapped_column(sa.BigInteger)
-    decided_on: Mapped[dt.date | None] = mapped_column(sa.Date)
-    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-
-
-class AuditLogRow(Base):
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
-    actor: Mapped[str] = mapped_column(sa.String(200))
-    action: Mapped[str] = mapped_column(sa.String(100))
-    target_kind: Mapped[str] = mapped_column(sa.String(50), index=True)
-    target_id: Mapped[str] = mapped_column(sa.String(300))
-    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class AuditEntry(BaseModel):

@@ -1,8 +1,8 @@
-"""BM25 lexical scoring over hazm tokens (`recommender.normalization.tokenize`), on `bm25s`.
+"""BM25 lexical scoring over hazm tokens (`recommender.text.normalization.tokenize`), on `bm25s`.
 
 The lexical side of candidate retrieval: it catches exact names, acronyms and sector terms
 that a small embedding model can blur. Scores are raw BM25 (Lucene variant), >= 0, one per
-indexed document; the fusion with dense scores lives in `recommender.retrieval`.
+indexed document; the fusion with dense scores lives in `recommender.retrieval.hybrid`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 import bm25s
 import numpy as np
 
-from .errors import CorruptArtifactError, InvalidInputError, NotFittedError
-from .normalization import tokenize
+from recommender.errors import CorruptArtifactError, InvalidInputError, NotFittedError
+from recommender.text.normalization import tokenize
 
 # bm25s sets its own logger to DEBUG on import; its progress chatter is not for users.
 logging.getLogger("bm25s").setLevel(logging.WARNING)

@@ -35,9 +35,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from .constants import STAGE_LABELS_FA
-from .persian import format_number, format_rial
-from .schemas import Program
+from recommender.constants import STAGE_LABELS_FA
+from recommender.schemas import Program
+from recommender.text.persian import format_number, format_rial
 
 __all__ = [
     "ApplicantFacts",

@@ -33,10 +33,10 @@ from typing import Any, Generic, TypeVar, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from . import schemas
-from .constants import MAX_IMPORT_BYTES
-from .errors import ImportValidationError, InvalidInputError, RowError
-from .safe_text import spreadsheet_cell, unneutralise_cell
+from recommender import schemas
+from recommender.constants import MAX_IMPORT_BYTES
+from recommender.errors import ImportValidationError, InvalidInputError, RowError
+from recommender.text.safe_text import spreadsheet_cell, unneutralise_cell
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -27,7 +27,7 @@ Allocation: `build_allocation_problem` turns the scores, the round's seat/budget
 (falling back to the program's own seats and `funding_max x max(1, seats)` as budget), the
 hard eligibility rules, staff pins/vetoes and province minimums into an
 `allocation.AllocationProblem`; `run_round` runs the whole thing and writes the committee
-reports (`recommender/reports.py`).
+reports (`recommender/reports/committee.py`).
 """
 
 from __future__ import annotations
@@ -48,22 +48,24 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from . import schemas
-from .allocation import (
+from recommender import schemas
+from recommender.allocation.capacity import Capacity, WhatIf, round_capacity
+from recommender.allocation.solver import (
     DEFAULT_ALLOCATION_TOP_K,
     DEFAULT_TIME_LIMIT_S,
-    AllocationDiff,
     AllocationProblem,
     AllocationResult,
     Allocator,
     PairDecision,
     ProgramUsage,
 )
-from .errors import InvalidInputError, NotFoundError, PeyvandError
-from .features import FEATURE_NAMES, FeatureBuilder, eligibility
-from .store import Base, Store, as_utc, utcnow
+from recommender.errors import InvalidInputError, NotFoundError, PeyvandError
+from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder, eligibility
+from recommender.scoring.round_scores import RoundScores
+from recommender.store.database import Store
+from recommender.store.tables import RoundRunRow, RoundScoreRow, as_utc, utcnow
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -72,8 +74,6 @@ __all__ = [
     "Capacity",
     "RoundOutcome",
     "RoundRun",
-    "RoundRunRow",
-    "RoundScoreRow",
     "RoundScores",
     "ScoringModel",
     "ScoringRun",
@@ -102,43 +102,6 @@ ProgressCallback = Callable[[int, int], None]
 
 
 # --------------------------------------------------------------------------- tables
-
-
-class RoundScoreRow(Base):
-    """The score of one (application, program) pair of one round."""
-
-    __tablename__ = "round_scores"
-
-    round_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    application_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    program_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    score: Mapped[float] = mapped_column(sa.Float)
-    p_residency: Mapped[float | None] = mapped_column(sa.Float)
-    p_funding: Mapped[float | None] = mapped_column(sa.Float)
-    expected_funding: Mapped[float | None] = mapped_column(sa.Float)
-    eligible: Mapped[bool] = mapped_column(sa.Boolean)
-    model_version: Mapped[str] = mapped_column(sa.String(200))
-    data_fingerprint: Mapped[str] = mapped_column(sa.String(64))
-    scored_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-
-
-class RoundRunRow(Base):
-    """One scoring run of a round: its status and progress (applications done of total)."""
-
-    __tablename__ = "round_runs"
-
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    round_id: Mapped[str] = mapped_column(sa.String(64), index=True)
-    status: Mapped[str] = mapped_column(sa.String(16))
-    model_version: Mapped[str] = mapped_column(sa.String(200))
-    data_fingerprint: Mapped[str] = mapped_column(sa.String(64))
-    n_total: Mapped[int] = mapped_column(sa.Integer)
-    n_done: Mapped[int] = mapped_column(sa.Integer)
-    n_reused: Mapped[int] = mapped_column(sa.Integer)
-    error: Mapped[str | None] = mapped_column(sa.String(500))
-    started_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 _SCORES: sa.Table = RoundScoreRow.__table__  # type: ignore[assignment]
@@ -211,7 +174,7 @@ class ScoringModel:
 
 
 def _prepare_one(raw: str, with_tokens: bool) -> tuple[str, list[str]]:
-    from .normalization import normalize, tokenize
+    from recommender.text.normalization import normalize, tokenize
 
     text = normalize(raw)
     return text, (tokenize(text) if with_tokens else [])
@@ -271,77 +234,6 @@ class TextPreparer:
 
 
 # --------------------------------------------------------------------------- results
-
-
-@dataclass
-class RoundScores:
-    """Every (application, program) score of a round, as matrices.
-
-    Attributes:
-        round_id: the round.
-        application_ids: (n_app,) rows, sorted by id.
-        program_ids: (n_prog,) columns, in the round's order.
-        score: (n_app, n_prog) fit scores.
-        p_residency, p_funding: (n_app, n_prog) probabilities; None without a trained model.
-        expected_funding: (n_app, n_prog) rial; None without a trained model.
-        eligible: (n_app, n_prog) bool, the hard rules of `features.eligibility`.
-        model_version: the model that made the scores.
-        fingerprint: the round-level data fingerprint (model, programs, catalogue).
-    """
-
-    round_id: str
-    application_ids: list[str]
-    program_ids: list[str]
-    score: np.ndarray
-    p_residency: np.ndarray | None
-    p_funding: np.ndarray | None
-    expected_funding: np.ndarray | None
-    eligible: np.ndarray
-    model_version: str
-    fingerprint: str
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return len(self.application_ids), len(self.program_ids)
-
-    def ranks_for_application(self) -> np.ndarray:
-        """(n_app, n_prog) 1-based rank of each program for each application: eligible
-        programs first, then by score (best first), ties in program order."""
-        return _ranks(self.score, self.eligible)
-
-    def ranks_for_program(self) -> np.ndarray:
-        """(n_app, n_prog) 1-based rank of each application for each program (eligible
-        first, best score first, ties in application-id order)."""
-        return _ranks(self.score.T, self.eligible.T).T
-
-    def top_for_application(self, n: int) -> list[list[int]]:
-        """Per application, the column indices of its `n` best eligible programs."""
-        ranks = self.ranks_for_application()
-        out = []
-        for i in range(len(self.application_ids)):
-            cols = np.flatnonzero((ranks[i] <= n) & self.eligible[i])
-            out.append(cols[np.argsort(ranks[i, cols], kind="stable")].tolist())
-        return out
-
-    def shortlist(self, n: int) -> list[list[int]]:
-        """Per program, the row indices of its `n` best eligible applications."""
-        ranks = self.ranks_for_program()
-        out = []
-        for j in range(len(self.program_ids)):
-            rows = np.flatnonzero((ranks[:, j] <= n) & self.eligible[:, j])
-            out.append(rows[np.argsort(ranks[rows, j], kind="stable")].tolist())
-        return out
-
-
-def _ranks(score: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    n_rows, n_cols = score.shape
-    if score.size == 0:
-        return np.zeros(score.shape, dtype=np.int64)
-    index = np.broadcast_to(np.arange(n_cols), score.shape)
-    order = np.lexsort((index, -score, ~eligible), axis=1)
-    ranks = np.empty(score.shape, dtype=np.int64)
-    np.put_along_axis(ranks, order, np.arange(1, n_cols + 1)[None, :].repeat(n_rows, 0), axis=1)
-    return ranks
 
 
 @dataclass(frozen=True)
@@ -673,7 +565,7 @@ def score_round(
     version = model.model_version
     fallback = model.fallback
     if model.ranker is None and fallback is None:
-        from .ranking import unsupervised_score
+        from recommender.ranking.ranker import unsupervised_score
 
         fallback = unsupervised_score
     feature_names = list(getattr(builder, "feature_names_", FEATURE_NAMES))
@@ -994,49 +886,6 @@ def load_round_scores(
 # --------------------------------------------------------------------------- allocation
 
 
-@dataclass(frozen=True)
-class Capacity:
-    """Seats, budget and grant range of one program in one round, and where they came from.
-
-    `seats_source` / `budget_source` is "round" (the round's override) or "program" (the
-    program's `residency_seats`, and `funding_max x max(1, seats)` as budget).
-    """
-
-    program_id: str
-    seats: int
-    budget: int
-    grant_min: int
-    grant_max: int
-    seats_source: str
-    budget_source: str
-
-
-def round_capacity(
-    intake: schemas.IntakeRound, programs: Mapping[str, schemas.Program]
-) -> list[Capacity]:
-    """Each round program's seats, budget and grant range, in round order."""
-    out = []
-    for part in intake.programs:
-        program = programs[part.program_id]
-        seats = part.seats if part.seats is not None else program.residency_seats
-        if part.budget is not None:
-            budget, budget_source = part.budget, "round"
-        else:
-            budget, budget_source = program.funding_max * max(1, seats), "program"
-        out.append(
-            Capacity(
-                program_id=program.id,
-                seats=int(seats),
-                budget=int(budget),
-                grant_min=int(program.funding_min),
-                grant_max=int(program.funding_max),
-                seats_source="round" if part.seats is not None else "program",
-                budget_source=budget_source,
-            )
-        )
-    return out
-
-
 def build_allocation_problem(
     intake: schemas.IntakeRound,
     programs: Mapping[str, schemas.Program],
@@ -1299,26 +1148,6 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 
 @dataclass
-class WhatIf:
-    """A re-solve with changed capacity, compared with the saved allocation."""
-
-    seats: dict[str, int]
-    budget: dict[str, int]
-    result: AllocationResult
-    diff: AllocationDiff
-    baseline_stale: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "seat_changes": dict(self.seats),
-            "budget_changes": dict(self.budget),
-            "baseline_stale": self.baseline_stale,
-            "diff": self.diff.to_dict(),
-            "result": self.result.to_dict(),
-        }
-
-
-@dataclass
 class RoundOutcome:
     """What `run_round` did: the scoring run, the allocation, a what-if, the files."""
 
@@ -1409,7 +1238,7 @@ def run_round(
             folder.
         InfeasibleError: the pins/minimums cannot be met.
     """
-    from . import reports
+    from recommender.reports import committee as reports
 
     if top < 1:
         raise InvalidInputError(f"top must be >= 1, got {top}")

@@ -31,9 +31,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .constants import STAGES
-from .errors import InvalidInputError
-from .normalization import normalize
+from recommender.constants import STAGES
+from recommender.errors import InvalidInputError
+from recommender.text.normalization import normalize
 
 __all__ = [
     "FACT_NAMES",

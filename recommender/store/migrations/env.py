@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from recommender.store import Base
+from recommender.store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,4 @@
+"""Features of a (plan, program) pair and the residency and funding rankers.
+
+May import: recommender.text, recommender.schemas, recommender.errors, recommender.constants.
+"""
