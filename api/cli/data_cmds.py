@@ -136,7 +136,7 @@ def _make_group(kind: str) -> typer.Typer:
 
 def init(ctx: typer.Context) -> None:
     """Create the home folder and the database (or bring its schema up to date)."""
-    from recommender.store.database import display_url
+    from recommender.store.engine import display_url
 
     settings = state(ctx).settings
     store = open_store(settings)

@@ -28,23 +28,17 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-from sqlalchemy.orm import (
-    Session,
-    sessionmaker,
-)
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from recommender import schemas
 from recommender.errors import (
-    ConfigurationError,
     ImportValidationError,
     InvalidInputError,
     NotFoundError,
     RowError,
 )
+from recommender.store.engine import display_url, make_engine, normalize_url, unreachable
 from recommender.store.tables import (
     ApplicationRow,
     AuditLogRow,
@@ -79,71 +73,6 @@ class AuditEntry(BaseModel):
 _PROGRAM_FIELDS = tuple(schemas.Program.model_fields)
 _APPLICATION_FIELDS = tuple(schemas.Application.model_fields)
 _OUTCOME_FIELDS = tuple(schemas.Outcome.model_fields)
-
-
-def normalize_url(url: str) -> str:
-    """`postgres://` and `postgresql://` mean psycopg 3 (the driver we ship), not psycopg2.
-
-    Raises:
-        ConfigurationError: when the text is not a database URL.
-    """
-    text = str(url).strip()
-    for prefix in ("postgres://", "postgresql://"):
-        if text.startswith(prefix):
-            text = "postgresql+psycopg://" + text[len(prefix) :]
-    try:
-        make_url(text)
-    except ArgumentError as exc:
-        raise ConfigurationError(f"'{url}' is not a database URL") from exc
-    return text
-
-
-def display_url(url: str) -> str:
-    """The URL with its password masked, for messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<invalid database URL>"
-
-
-def _make_engine(url: str, echo: bool) -> Engine:
-    parsed = make_url(url)
-    # hide_parameters: bound values (business-plan text among them) never reach SQL error
-    # messages or debug logs.
-    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
-    is_sqlite = parsed.get_backend_name() == "sqlite"
-    if is_sqlite:
-        kwargs["connect_args"] = {"check_same_thread": False}
-        if parsed.database in (None, "", ":memory:"):
-            kwargs["poolclass"] = StaticPool  # one shared in-memory database
-        else:
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    else:
-        kwargs["pool_pre_ping"] = True
-    try:
-        engine = sa.create_engine(url, **kwargs)
-    except (NoSuchModuleError, ArgumentError, ImportError) as exc:
-        raise ConfigurationError(f"cannot use database URL {display_url(url)}: {exc}") from exc
-    if is_sqlite:
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-            # SQLAlchemy emits BEGIN itself (below) so DDL and SAVEPOINTs are transactional.
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(connection: sa.Connection) -> None:
-            # IMMEDIATE takes the write lock up front: a read-then-write transaction (an
-            # upsert) then waits on busy_timeout for another writer (the job worker)
-            # instead of failing at once with "database is locked" when it upgrades.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
 
 
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -211,7 +140,7 @@ class Store:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = normalize_url(url)
-        self.engine = _make_engine(self.url, echo)
+        self.engine = make_engine(self.url, echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def __repr__(self) -> str:
@@ -256,7 +185,7 @@ class Store:
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
         except OperationalError as exc:
-            raise self._unreachable(exc) from exc
+            raise unreachable(self.url, exc) from exc
 
     def head_revision(self) -> str | None:
         """The newest migration revision shipped with this code."""
@@ -272,11 +201,7 @@ class Store:
             with self.engine.connect() as connection:
                 return MigrationContext.configure(connection).get_current_revision()
         except OperationalError as exc:
-            raise self._unreachable(exc) from exc
-
-    def _unreachable(self, exc: OperationalError) -> ConfigurationError:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unknown error"
-        return ConfigurationError(f"cannot use the database at {display_url(self.url)}: {reason}")
+            raise unreachable(self.url, exc) from exc
 
     # ----------------------------------------------------------- transactions
     @contextmanager

@@ -1,42 +1,61 @@
-"""Migration 0002 (accounts, tokens, sessions, owners, jobs) matches `api/models.py`, and goes
-down to 0001 and up again, on SQLite and PostgreSQL."""
+"""The one migration chain creates exactly the tables `recommender/store/tables.py` declares
+(every table: the store's, a round's scores and the service's accounts, tokens, sessions,
+owners and jobs), and goes down step by step and up again, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from recommender.store.database import Store
 from recommender.store.tables import Base
 
+ALL_TABLES = set(Base.metadata.tables)
+STORE_TABLES = {"programs", "applications", "intake_rounds", "round_programs", "outcomes",
+                "audit_log"}
 SERVICE_TABLES = {"users", "api_tokens", "web_sessions", "application_owners", "jobs"}
+ROUND_TABLES = {"round_scores", "round_runs"}
+# The tables each revision has once it is applied (the chain is 0001 -> 0002 -> 0003).
+TABLES_AT = {
+    "0001": STORE_TABLES,
+    "0002": STORE_TABLES | SERVICE_TABLES,
+    "0003": STORE_TABLES | SERVICE_TABLES | ROUND_TABLES,
+}
 
 
-def _ours(diff: object) -> bool:
-    """Whether an autogenerate diff touches a service table (other engineers' tables are
-    checked by their own tests)."""
-    text = repr(diff)
-    return any(f"'{table}'" in text for table in SERVICE_TABLES)
+def _tables(store: Store) -> set[str]:
+    return set(sa.inspect(store.engine).get_table_names()) - {"alembic_version"}
 
 
-def test_migration_matches_the_models_and_round_trips(db_url: str):
+def _downgrade(store: Store, revision: str) -> None:
+    config = store.alembic_config()
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def test_every_table_is_in_the_one_chain() -> None:
+    assert STORE_TABLES | SERVICE_TABLES | ROUND_TABLES == ALL_TABLES
+    assert TABLES_AT[max(TABLES_AT)] == ALL_TABLES
+
+
+def test_migrations_match_every_model_and_round_trip(db_url: str):
     with Store(db_url) as store:
         store.upgrade()
-        assert SERVICE_TABLES <= set(sa.inspect(store.engine).get_table_names())
+        assert store.schema_revision() == store.head_revision() == max(TABLES_AT)
+        assert _tables(store) == ALL_TABLES
         with store.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            diffs = [d for d in compare_metadata(context, Base.metadata) if _ours(d)]
-        assert diffs == []
+            diffs = compare_metadata(context, Base.metadata)
+        assert diffs == []  # autogenerate finds nothing to add, drop or change
         store.upgrade()  # idempotent
 
-        from alembic import command
-
-        config = store.alembic_config()
-        with store.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0001")
-        tables = set(sa.inspect(store.engine).get_table_names())
-        assert not tables & SERVICE_TABLES and "applications" in tables
+        for revision in sorted(TABLES_AT, reverse=True)[1:]:
+            _downgrade(store, revision)
+            assert _tables(store) == TABLES_AT[revision]
+        _downgrade(store, "base")
+        assert _tables(store) == set()
         store.upgrade()
-        assert SERVICE_TABLES <= set(sa.inspect(store.engine).get_table_names())
+        assert _tables(store) == ALL_TABLES

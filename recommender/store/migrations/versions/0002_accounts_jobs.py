@@ -1,5 +1,5 @@
 """Service tables: user accounts, API tokens, web sessions, application owners, jobs
-(ORM models in `api/models.py`).
+(ORM models in `recommender/store/tables.py`).
 
 Revision ID: 0002
 Revises: 0001

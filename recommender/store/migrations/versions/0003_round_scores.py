@@ -1,5 +1,5 @@
 """Round scoring: every (application, program) score of an intake round, and one row per
-scoring run with its status and progress (ORM models in `recommender/rounds/run.py`).
+scoring run with its status and progress (ORM models in `recommender/store/tables.py`).
 
 Revision ID: 0003
 Revises: 0002
