@@ -3,8 +3,10 @@
 
 Every data command migrates the database to the newest schema first (`open_store`), so
 importing into a home that was never `init`ed works: the home folder and database are
-created on the way. A file is read and validated completely before the store is touched,
-and the whole import is one transaction: a bad file leaves the store unchanged.
+created on the way. Imports run `recommender.io.imports.import_file`, the one import use
+case (shared with the API and the web page): a file is read and validated completely before
+the store is touched, and the whole import is one transaction: a bad file leaves the store
+unchanged.
 """
 
 from __future__ import annotations
@@ -53,48 +55,6 @@ def _list(store: Store, kind: str) -> list[Any]:
     return list(store.list_outcomes())
 
 
-def import_file(settings: Settings, kind: str, file: Path, skip_invalid: bool) -> dict[str, int]:
-    """Validate `file` completely, then upsert its records in one transaction.
-
-    Returns:
-        counts: created, updated, unchanged, skipped.
-
-    Raises:
-        InvalidInputError: the file cannot be used.
-        ImportValidationError: bad rows and not `skip_invalid` (nothing imported).
-    """
-    from recommender.io.files import check_references, read_records
-
-    result = read_records(file, kind, skip_invalid=True)
-    has_references = kind in ("outcomes", "rounds")
-    if result.errors and not skip_invalid and not has_references:
-        result.raise_for_errors(file.name)
-    store = open_store(settings)
-    try:
-        with store.session() as session:
-            if has_references:  # listed together with the other bad rows
-                known = {"programs": store.existing_ids("programs", session=session)}
-                if kind == "outcomes":
-                    known["applications"] = store.existing_ids("applications", session=session)
-                result = check_references(
-                    result, known, skip_invalid=skip_invalid, source=file.name
-                )
-            created, updated = store.upsert(kind, result.items, session=session)
-            counts = {
-                "created": created,
-                "updated": updated,
-                "unchanged": len(result.items) - created - updated,
-                "skipped": len({e.row for e in result.errors}),
-            }
-            store.audit(_actor(), "import", kind, file.name, detail=counts, session=session)
-    finally:
-        store.close()
-    if result.errors:
-        for error in result.errors:
-            typer.echo(f"skipped {error}", err=True)
-    return counts
-
-
 def _make_group(kind: str) -> typer.Typer:
     group = typer.Typer(help=KIND_HELP[kind], no_args_is_help=True)
 
@@ -108,10 +68,21 @@ def _make_group(kind: str) -> typer.Typer:
         ] = False,
     ) -> None:
         """Add or update records from FILE; any bad row stops the whole import."""
-        counts = import_file(state(ctx).settings, kind, file, skip_invalid)
+        from recommender.io.imports import import_file
+
+        settings = state(ctx).settings
+        report = import_file(
+            file,
+            kind,
+            open_store=lambda: open_store(settings),
+            actor=_actor(),
+            skip_invalid=skip_invalid,
+        )
+        for error in report.errors:
+            typer.echo(f"skipped {error}", err=True)
         typer.echo(
-            f"{kind}: {counts['created']} created, {counts['updated']} updated, "
-            f"{counts['unchanged']} unchanged, {counts['skipped']} skipped (from {file.name})"
+            f"{kind}: {report.created} created, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.skipped} skipped (from {file.name})"
         )
 
     @group.command("export")
@@ -120,7 +91,8 @@ def _make_group(kind: str) -> typer.Typer:
         file: Annotated[Path, typer.Argument(help="A .json, .csv or .xlsx file (overwritten).")],
     ) -> None:
         """Write every stored record to FILE (the format follows the extension)."""
-        from recommender.io.files import detect_format, write_records
+        from recommender.io.reading import detect_format
+        from recommender.io.writing import write_records
 
         detect_format(file)
         store = open_store(state(ctx).settings)

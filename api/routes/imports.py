@@ -1,17 +1,16 @@
-"""Imports by upload (staff): the same reader as `peyvand ... import` (recommender.io.files), so the
-same all-or-nothing rule and row-numbered errors (422) apply."""
+"""Imports by upload (staff): the one import use case (`recommender.io.imports`) that
+`peyvand ... import` runs too, so the same all-or-nothing rule and row-numbered errors (422)
+apply, and the same counts are audited."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+from contextlib import nullcontext
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
 
 from recommender.constants import MAX_IMPORT_BYTES
-from recommender.errors import InvalidInputError
-from recommender.io import files as record_io
+from recommender.io.imports import import_upload
 
 from ..deps import RecommenderDep, StaffDep, StoreDep
 from ..schemas import ImportResult, RowProblem
@@ -21,44 +20,24 @@ router = APIRouter(prefix="/v1/imports", tags=["imports"])
 ImportKind = Literal["programs", "applications", "rounds", "outcomes"]
 
 
-def import_file(
+def import_uploaded_file(
     store: StoreDep, user: StaffDep, kind: str, filename: str, data: bytes, skip_invalid: bool
 ) -> ImportResult:
-    """Validate and store the records of an uploaded file, in one transaction."""
-    if len(data) > MAX_IMPORT_BYTES:
-        raise InvalidInputError(f"{filename}: the file is larger than {MAX_IMPORT_BYTES} bytes")
-    suffix = Path(filename or "").suffix.lower()
-    record_io.detect_format(f"upload{suffix}")
-    with tempfile.TemporaryDirectory(prefix="peyvand-import-") as folder:
-        path = Path(folder) / f"upload{suffix}"
-        path.write_bytes(data)
-        result = record_io.read_records(path, kind, skip_invalid=skip_invalid)
-    name = Path(filename).name[:200]
-    with store.session() as session:
-        if kind in ("outcomes", "rounds"):
-            known = {
-                "programs": store.existing_ids("programs", session=session),
-                "applications": store.existing_ids("applications", session=session)
-                if kind == "outcomes"
-                else set(),
-            }
-            result = record_io.check_references(
-                result, known, skip_invalid=skip_invalid, source=name
-            )
-        created, updated = store.upsert(kind, result.items, session=session)
-        store.audit(
-            user.actor,
-            "import",
-            kind,
-            name,
-            {"created": created, "updated": updated, "skipped": len(result.errors)},
-            session=session,
-        )
+    """Validate and store the records of an uploaded file, in one transaction (the API's and
+    the staff web page's view of `recommender.io.imports.import_upload`)."""
+    report = import_upload(
+        data,
+        filename,
+        kind,
+        open_store=lambda: nullcontext(store),
+        actor=user.actor,
+        skip_invalid=skip_invalid,
+    )
     return ImportResult(
         kind=kind,
-        created=created,
-        updated=updated,
-        skipped=[RowProblem(row=e.row, field=e.field, message=e.reason) for e in result.errors],
+        created=report.created,
+        updated=report.updated,
+        skipped=[RowProblem(row=e.row, field=e.field, message=e.reason) for e in report.errors],
     )
 
 
@@ -77,7 +56,7 @@ async def upload(
     from starlette.concurrency import run_in_threadpool
 
     result = await run_in_threadpool(
-        import_file, store, user, kind, file.filename or "", data, skip_invalid
+        import_uploaded_file, store, user, kind, file.filename or "", data, skip_invalid
     )
     if kind == "programs" and (result.created or result.updated):
         recommender.reload_in_background()

@@ -169,7 +169,7 @@ _RULES: list[_Rule] = [
         lambda m: "بله یا خیر بنویسید (true یا false).",
     ),
     (re.compile(r"valid JSON list", re.I), lambda m: "فهرست درست نوشته نشده است."),
-    # the import reader's wording (recommender.io.files)
+    # the import reader's wording (recommender.io.reading)
     (re.compile(r"^is required", re.I), lambda m: "این ستون خالی است؛ آن را پر کنید."),
     (re.compile(r"is not a known field", re.I), lambda m: "این ستون شناخته نیست."),
     (re.compile(r"must be a whole number", re.I), lambda m: "باید عدد صحیح باشد."),

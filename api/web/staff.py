@@ -484,7 +484,7 @@ async def upload(request: Request, user: WebStaffDep) -> Response:
     from recommender.constants import MAX_IMPORT_BYTES
     from recommender.errors import ImportValidationError
 
-    from ..routes.imports import import_file
+    from ..routes.imports import import_uploaded_file
 
     form = await form_data(request)
     kind = str(form.get("kind", ""))
@@ -499,7 +499,7 @@ async def upload(request: Request, user: WebStaffDep) -> Response:
         data = await upload_file.read(MAX_IMPORT_BYTES + 1)
         try:
             result = await run_in_threadpool(
-                import_file,
+                import_uploaded_file,
                 request.app.state.store,
                 user,
                 kind,

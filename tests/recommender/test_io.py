@@ -12,14 +12,14 @@ import pytest
 
 from recommender.constants import MAX_IMPORT_BYTES
 from recommender.errors import ImportValidationError, InvalidInputError
-from recommender.io.files import (
+from recommender.io.reading import (
     check_references,
     read_applications,
     read_programs,
     read_records,
     read_rounds,
-    write_records,
 )
+from recommender.io.writing import write_records
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "store"
 KINDS = ("programs", "applications", "rounds", "outcomes")

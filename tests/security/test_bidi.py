@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from recommender.io import files as record_io
+from recommender.io import writing as record_io
 from recommender.text.safe_text import BIDI_CONTROLS
 from tests.api.conftest import Env, application_body
 from tests.recommender._round_fixtures import make_programs

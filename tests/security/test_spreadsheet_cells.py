@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from recommender.io import files as record_io
+from recommender.io.reading import read_programs
+from recommender.io.writing import write_records
 from recommender.rounds.run import run_round
 from recommender.schemas import Application, Program
 from recommender.store.database import Store
@@ -78,7 +79,7 @@ def test_committee_csv_files_neutralise_formula_text(evil_round: Path):
 def test_exports_neutralise_and_import_gives_the_same_text(tmp_path: Path, suffix: str):
     program = make_programs()[0].model_copy(update={"name": EVIL, "id": "=prog"})
     path = tmp_path / f"programs{suffix}"
-    record_io.write_records(path, "programs", [program])
+    write_records(path, "programs", [program])
     if suffix == ".csv":
         fields = _csv_fields(path)
     else:
@@ -86,7 +87,7 @@ def test_exports_neutralise_and_import_gives_the_same_text(tmp_path: Path, suffi
         assert [c.coordinate for c in cells if c.data_type == "f"] == []
         fields = [c.value for c in cells if isinstance(c.value, str)]
     assert not [f for f in fields if f.startswith(TRIGGERS)]
-    back = record_io.read_programs(path).items[0]
+    back = read_programs(path).items[0]
     assert (back.id, back.name) == ("=prog", EVIL)
 
 
