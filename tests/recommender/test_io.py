@@ -300,3 +300,68 @@ def test_xlsx_refuses_control_characters(tmp_path: Path) -> None:
     assert "صفحه" not in str(info.value)
     write_records(tmp_path / "a.json", "applications", [app])
     assert read_applications(tmp_path / "a.json").items == [app]
+
+
+# --------------------------------------------------------------------------- the import use case
+def test_import_file_counts_and_audits(store: Any, tmp_path: Path) -> None:
+    from contextlib import nullcontext
+
+    from recommender.io.imports import import_file
+
+    def opener() -> Any:
+        return nullcontext(store)
+
+    first = import_file(FIXTURES / "programs.json", "programs", open_store=opener, actor="t")
+    assert first.counts() == {"created": 4, "updated": 0, "unchanged": 0, "skipped": 0}
+    rows = fixture_rows("programs")
+    rows[0]["name"] = "نام تازه"
+    rows.append({**rows[1], "id": "extra"})
+    rows.append({**rows[1], "id": "bad", "residency_seats": -1, "funding_min": "x"})
+    path = write_json(tmp_path / "p.json", rows)
+    with pytest.raises(ImportValidationError):
+        import_file(path, "programs", open_store=opener, actor="t")
+    assert store.count("programs") == 4
+    report = import_file(path, "programs", open_store=opener, actor="t", skip_invalid=True)
+    # One bad row with two bad fields: skipped once, both problems listed.
+    assert report.counts() == {"created": 1, "updated": 1, "unchanged": 3, "skipped": 1}
+    assert [(e.row, e.field) for e in report.errors] == [
+        (6, "residency_seats"), (6, "funding_min")
+    ]
+    newest = store.list_audit(limit=1)[0]
+    assert newest.target_id == "p.json" and newest.detail == report.counts()
+
+
+def test_import_file_lists_every_bad_row_and_opens_no_store_for_a_bad_file(
+    store: Any, tmp_path: Path
+) -> None:
+    from contextlib import nullcontext
+
+    from recommender.io.imports import import_file, import_upload
+
+    opened: list[bool] = []
+
+    def opener() -> Any:
+        opened.append(True)
+        return nullcontext(store)
+
+    with pytest.raises(InvalidInputError, match="not valid JSON"):
+        import_file(write_csv(tmp_path / "x.json", [["{"]]), "programs", open_store=opener,
+                    actor="t")
+    with pytest.raises(InvalidInputError, match="larger than"):
+        import_upload(b"x" * (MAX_IMPORT_BYTES + 1), "o.json", "outcomes", open_store=opener,
+                      actor="t")
+    with pytest.raises(InvalidInputError, match="unsupported file type"):
+        import_upload(b"[]", "o.txt", "outcomes", open_store=opener, actor="t")
+    assert opened == []
+    import_file(FIXTURES / "programs.json", "programs", open_store=opener, actor="t")
+    import_file(FIXTURES / "applications.json", "applications", open_store=opener, actor="t")
+    rows = fixture_rows("outcomes")
+    rows[0]["application_id"] = "ghost"
+    rows[1]["funded_amount"] = -1
+    data = json.dumps(rows, ensure_ascii=False).encode("utf-8")
+    with pytest.raises(ImportValidationError) as info:
+        import_upload(data, "o.json", "outcomes", open_store=opener, actor="t")
+    assert [(e.row, e.field) for e in info.value.errors] == [
+        (1, "application_id"), (2, "funded_amount")
+    ]
+    assert store.count("outcomes") == 0
