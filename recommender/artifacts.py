@@ -65,7 +65,9 @@ def publish_dir(final: str | Path, write: Callable[[Path], Any]) -> Path:
 
     For artifacts kept in one folder without versions (an embedding model built into the
     model cache): the old folder, if any, is moved aside and deleted only after the new one
-    is in place, so a reader finds either the old folder or the new one, whole.
+    is in place, so a reader finds either the old folder or the new one, whole. The
+    temporary folder is made with mode 0o700 (`tempfile.mkdtemp`): `write` widens the modes
+    when other users must read the result.
 
     Returns:
         `final`.
