@@ -16,6 +16,7 @@ from recommender import schemas as contracts
 from recommender.constants import MAX_IMPORT_BYTES, PROGRAM_KINDS, STAGES
 from recommender.errors import ImportValidationError, InvalidInputError
 
+from ..accounts import User
 from ..routes.imports import import_file
 from ..routes.programs import patch_program
 from .forms import labelled_errors, latin_digits
@@ -47,7 +48,7 @@ def programs(
 
 def _program_form(
     request: Request,
-    user: Any,
+    user: User,
     values: dict[str, Any],
     errors: list,
     action: str,
@@ -171,7 +172,7 @@ def confirm_deactivate(request: Request, program_id: str, user: WebStaffDep) -> 
 
 
 async def _set_program_active(
-    request: Request, program_id: str, user: Any, active: bool
+    request: Request, program_id: str, user: User, active: bool
 ) -> Response:
     await form_data(request)
     await run_in_threadpool(

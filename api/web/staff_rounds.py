@@ -12,11 +12,14 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from recommender import schemas as contracts
 from recommender.errors import PeyvandError
 
+from ..accounts import User
 from ..routes.jobs import job_file as api_job_file
 from ..routes.jobs import job_public
 from ..routes.rounds import ROUND_SCORE_KIND
+from ..schemas import JobPublic
 from .forms import latin_digits
 from .messages import persian
 from .views import WebStaffDep, form_data, render
@@ -92,7 +95,7 @@ def file_links(job_id: str, names: list[str]) -> list[dict[str, str]]:
     return links
 
 
-def round_state(intake: Any, today: Any = None) -> str:
+def round_state(intake: contracts.IntakeRound, today: dt.date | None = None) -> str:
     """'open', 'upcoming' or 'closed' on `today` (UTC date by default)."""
     day = today or dt.datetime.now(dt.UTC).date()
     if day < intake.opens_on:
@@ -159,7 +162,7 @@ async def score_round(request: Request, round_id: str, user: WebStaffDep) -> Res
 
 
 # ------------------------------------------------------------------------------ what-if
-def _round_capacity(state: Any, intake: Any) -> list[dict[str, Any]]:
+def _round_capacity(state: Any, intake: contracts.IntakeRound) -> list[dict[str, Any]]:
     programs = {p.id: p for p in state.store.list_programs()}
     rows = []
     for item in intake.programs:
@@ -177,7 +180,9 @@ def _round_capacity(state: Any, intake: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _what_if_result(state: Any, job: Any, intake: Any) -> dict[str, Any] | None:
+def _what_if_result(
+    state: Any, job: JobPublic, intake: contracts.IntakeRound
+) -> dict[str, Any] | None:
     """The what-if comparison saved by a finished job, with names instead of ids."""
     path = state.jobs.output_dir(job.id) / "what_if.json"
     if job.status != "succeeded" or not path.is_file():
@@ -329,7 +334,7 @@ def job_file(request: Request, job_id: str, name: str, user: WebStaffDep) -> Fil
 _STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.S)
 
 
-def _report_text(request: Request, job_id: str, user: Any) -> str:
+def _report_text(request: Request, job_id: str, user: User) -> str:
     response = api_job_file(job_id, "report.html", request.app.state.jobs, user)
     return Path(response.path).read_text(encoding="utf-8")
 

@@ -14,6 +14,7 @@ from recommender.constants import FUNDING_KIND_LABELS_FA, PROGRAM_KINDS, STAGE_L
 from recommender.errors import PeyvandError
 from recommender.text.facts import FACT_NAMES
 
+from ..accounts import User
 from ..matching import run_match
 from ..schemas import FactCorrections, MatchFilters, MatchResponse
 from .forms import int_or_none, labelled_errors
@@ -23,7 +24,7 @@ from .views import SECTOR_LABELS, WebStaffDep, form_data, render
 router = APIRouter(prefix="/staff", tags=["web"], include_in_schema=False)
 
 
-def _search_page(request: Request, user: Any, **context: Any) -> HTMLResponse:
+def _search_page(request: Request, user: User, **context: Any) -> HTMLResponse:
     context.setdefault("values", {"top": 10})
     context.setdefault("result", None)
     context.setdefault("errors", [])

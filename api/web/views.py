@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from data.catalog import load_sectors
+from recommender import schemas as contracts
 from recommender.constants import (
     FUNDING_KIND_LABELS_FA,
     KIND_LABELS_FA,
@@ -218,7 +219,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 
 
 def render_application_page(
-    request: Request, user: User, application: Any, template: str
+    request: Request, user: User, application: contracts.Application, template: str
 ) -> Response:
     """An application's page with its ranked programs (or the plain reason there are none).
 
