@@ -2,24 +2,26 @@
 by every request, with a cap on concurrent calls (the model and index are CPU-bound; more
 threads than cores only add latency).
 
-The real loader is `api.services.load_recommender(settings)`; tests pass a fake instance.
+The real loader is `api.services.load_recommender(settings)`; tests pass a fake instance
+whose `recommend` answers with the library's own `pipeline.RecommendationList`.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import dataclasses
 import gc
-import inspect
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
+from recommender import schemas
 from recommender.errors import PeyvandError
+from recommender.scoring.pipeline import RecommendationList, Recommender
 
+from .schemas import RecommendationItem
 from .security import safe_traceback
 
 logger = logging.getLogger(__name__)
@@ -40,12 +42,15 @@ WARMUP_PLAN = (
 )
 
 
-def warm_up(instance: Any) -> None:
+#: Loads a Recommender; a reload passes the current instance (None on the first load), so the
+#: loader can reuse its embedding model instead of loading a second copy.
+Loader = Callable[[Recommender | None], Recommender]
+
+
+def warm_up(instance: Recommender) -> None:
     """Run what a first request runs (a staff match by text, an applicant's suggestions by
     application) once, so lazy loads (normalizer tables, tokenizer, runtime sessions, the
     explainer's vocabulary) happen before `/readyz` says ready. Failures are logged only."""
-    from recommender import schemas
-
     started = time.monotonic()
     try:
         instance.recommend(text=WARMUP_PLAN, top=10)
@@ -81,9 +86,8 @@ class RecommenderHolder:
     """Holds one Recommender for the app.
 
     Args:
-        loader: callable returning a loaded Recommender (or None when the instance is
-            given). When it takes an argument, a reload passes the current instance, so
-            the loader can reuse its embedding model instead of loading a second copy.
+        loader: returns a loaded Recommender, given the current one (None at first); None
+            when the instance is given.
         instance: an already-loaded recommender.
         max_concurrent: at most this many `recommend` calls run at once; others wait.
         warm: run `warm_up` on a freshly loaded recommender before it serves (and before
@@ -92,8 +96,8 @@ class RecommenderHolder:
 
     def __init__(
         self,
-        loader: Callable[..., Any] | None = None,
-        instance: Any | None = None,
+        loader: Loader | None = None,
+        instance: Recommender | None = None,
         max_concurrent: int = 4,
         warm: bool = True,
     ) -> None:
@@ -152,10 +156,7 @@ class RecommenderHolder:
         started = time.monotonic()
         previous = self._instance
         try:
-            if previous is not None and _takes_argument(self.loader):
-                instance = self.loader(previous)
-            else:
-                instance = self.loader()
+            instance = self.loader(previous)
             if self.warm:
                 warm_up(instance)
         except PeyvandError as exc:
@@ -207,14 +208,14 @@ class RecommenderHolder:
                     return
                 self._reload_again = False
 
-    def get_settled(self, timeout: float = 900.0) -> Any:
+    def get_settled(self, timeout: float = 900.0) -> Recommender:
         """The recommender once the load or reload in progress (after a catalogue change) has
         finished, so a job sees every program the store has. Raises: NotReadyError."""
         if not self._settled.wait(timeout):
             logger.warning("the recommender did not finish reloading in %.0f s", timeout)
         return self.get()
 
-    def get(self) -> Any:
+    def get(self) -> Recommender:
         """The loaded recommender. Raises: NotReadyError."""
         if self._instance is None:
             raise NotReadyError(
@@ -222,90 +223,16 @@ class RecommenderHolder:
             )
         return self._instance
 
-    def recommend(self, **kwargs: Any) -> Any:
+    def recommend(self, **kwargs: Any) -> RecommendationList:
         """`Recommender.recommend(**kwargs)`, at most `max_concurrent` at a time."""
         recommender = self.get()
         with self._slots:
             return recommender.recommend(**kwargs)
 
 
-def _takes_argument(loader: Callable[..., Any]) -> bool:
-    try:
-        parameters = inspect.signature(loader).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(
-        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-        for p in parameters
-    )
-
-
-def _plain(value: Any) -> dict[str, Any]:
-    if hasattr(value, "to_dict"):
-        return dict(value.to_dict())
-    if hasattr(value, "model_dump"):
-        return dict(value.model_dump())
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, Mapping):
-        return dict(value)
-    return {name: getattr(value, name) for name in ITEM_FIELDS if hasattr(value, name)}
-
-
-def _factors(value: Any) -> dict[str, float]:
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        return {str(k): float(v) for k, v in value.items()}
-    return {str(k): float(v) for k, v in value}
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-ITEM_FIELDS = (
-    "program_id",
-    "name",
-    "score",
-    "p_residency",
-    "p_funding",
-    "expected_funding",
-    "reasons",
-    "factors",
-)
-EXTRA_FIELDS = ("kind", "province", "rank", "dense_score", "lexical_score", "evidence_span")
-LIST_FIELDS = ("empty_reason", "ranker", "model_version", "embedding_model")
-
-
-def recommendation_items(result: Any) -> tuple[list[dict[str, Any]], list[str]]:
-    """(items, notes) of a `pipeline.RecommendationList` (or a plain list of items).
-
-    Each item has ITEM_FIELDS (what `recommend --json` prints at least; probabilities are None
-    without a trained model) plus whichever of EXTRA_FIELDS the recommender gives.
-    """
-    raw_items = result if isinstance(result, list) else getattr(result, "items", [])
-    notes = [] if isinstance(result, list) else list(getattr(result, "notes", None) or [])
-    items: list[dict[str, Any]] = []
-    for raw in raw_items or []:
-        data = _plain(raw)
-        item: dict[str, Any] = {
-            "program_id": str(data.get("program_id")),
-            "name": str(data.get("name") or ""),
-            "score": float(data.get("score") or 0.0),
-            "p_residency": _number(data.get("p_residency")),
-            "p_funding": _number(data.get("p_funding")),
-            "expected_funding": _number(data.get("expected_funding")),
-            "reasons": [str(r) for r in data.get("reasons") or []],
-            "factors": _factors(data.get("factors")),
-        }
-        for name in EXTRA_FIELDS:
-            if data.get(name) is not None:
-                item[name] = data[name]
-        items.append(item)
-    return items, [str(n) for n in notes]
-
-
-def recommendation_meta(result: Any) -> dict[str, Any]:
-    """LIST_FIELDS of a RecommendationList that has them (empty_reason, ranker, ...)."""
-    return {name: getattr(result, name) for name in LIST_FIELDS if hasattr(result, name)}
+def recommendation_items(result: RecommendationList) -> tuple[list[dict[str, Any]], list[str]]:
+    """(items, notes) of a `pipeline.RecommendationList`: each item as `RecommendationItem`
+    fields (what `recommend --json` prints at least; probabilities are None without a trained
+    model)."""
+    items = [RecommendationItem.from_recommendation(item).model_dump() for item in result.items]
+    return items, list(result.notes)

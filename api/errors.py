@@ -13,13 +13,15 @@
 | anything else | 500, logged as one line (types and frames, never messages) |
 
 Bodies are `{"detail": "<plain words>"}` (+ `"errors": [...]` for row and field problems) on
-`/v1`, `/healthz`, `/readyz`; web pages get a Persian HTML page instead. Nothing echoes the
+`/v1`, `/healthz`, `/readyz`; web pages get a Persian HTML page instead (rendered by the
+page renderer the web UI registers, see `install`). Nothing echoes the
 request's input back (a 422 for a 50,000-character plan must not quote the plan).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -56,19 +58,11 @@ _UNAVAILABLE = (
 RETRY_AFTER_S = 10  # the Retry-After of a 503 while the model and index load
 _JSON_PREFIXES = ("/v1", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
 
-PERSIAN_TITLES = {
-    400: "درخواست نادرست است",
-    401: "لطفاً وارد شوید",
-    403: "اجازهٔ دسترسی ندارید",
-    404: "پیدا نشد",
-    405: "این کار مجاز نیست",
-    409: "ناسازگاری با وضعیت فعلی",
-    413: "فایل یا متن بیش از حد بزرگ است",
-    422: "داده‌ها درست نیستند",
-    429: "درخواست‌ها زیاد است؛ کمی بعد دوباره تلاش کنید",
-    500: "خطای داخلی سامانه",
-    503: "سرویس موقتاً در دسترس نیست",
-}
+#: Renders an error as a web page: (request, status, detail, errors, headers) -> response.
+#: The web UI registers one (`install(app, error_page=...)`); without it every error is JSON.
+ErrorPage = Callable[
+    [Request, int, str, list[dict[str, Any]] | None, dict[str, str] | None], Response
+]
 
 
 def status_for(exc: BaseException) -> int:
@@ -121,14 +115,13 @@ def _respond(
 ) -> Response:
     if 300 <= status < 400 and headers and "Location" in headers:
         return RedirectResponse(headers["Location"], status_code=status)
-    if wants_json(request):
-        body: dict[str, Any] = {"detail": detail}
-        if errors is not None:
-            body["errors"] = errors
-        return JSONResponse(body, status_code=status, headers=headers)
-    from .web.views import render_error  # the web UI is optional for the JSON API
-
-    return render_error(request, status, detail, errors, headers)
+    error_page: ErrorPage | None = request.app.state.error_page
+    if error_page is not None and not wants_json(request):
+        return error_page(request, status, detail, errors, headers)
+    body: dict[str, Any] = {"detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _on_domain_error(request: Request, exc: Exception) -> Response:
@@ -142,7 +135,8 @@ async def _on_domain_error(request: Request, exc: Exception) -> Response:
     headers = None
     if status == 503:
         # Loading or reloading: say when to ask again.
-        headers = {"Retry-After": str(getattr(exc, "retry_after", RETRY_AFTER_S))}
+        retry_after = exc.retry_after if isinstance(exc, NotReadyError) else RETRY_AFTER_S
+        headers = {"Retry-After": str(retry_after)}
     return _respond(request, status, str(exc) or type(exc).__name__, headers=headers)
 
 
@@ -181,8 +175,9 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
     return _respond(request, 500, "internal error; the details are in the server log")
 
 
-def install(app: FastAPI) -> None:
-    """Register every handler on `app`."""
+def install(app: FastAPI, error_page: ErrorPage | None = None) -> None:
+    """Register every handler on `app`; `error_page` renders the errors of web pages."""
+    app.state.error_page = error_page
     app.add_exception_handler(PeyvandError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_request_validation)
     app.add_exception_handler(ValidationError, _on_request_validation)

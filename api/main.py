@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import Any
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from recommender.constants import MAX_IMPORT_BYTES
+from recommender.scoring.pipeline import Recommender
 from recommender.store.database import Store
 
 from . import errors
 from .accounts import SESSION_TTL, Accounts
-from .engine import RecommenderHolder
+from .engine import Loader, RecommenderHolder
 from .jobs import JobRegistry, JobStore, JobWorker, default_registry
 from .metrics import Metrics
 from .middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
@@ -41,7 +41,10 @@ from .routes import (
     users,
 )
 from .security import session_secret
+from .services import load_recommender
 from .settings import Settings
+from .web import install as install_web
+from .web.views import render_error
 
 logger = logging.getLogger(__name__)
 
@@ -52,29 +55,105 @@ UPLOAD_PREFIXES = ("/v1/imports", "/me/applications", "/staff/imports")
 SESSION_COOKIE = "peyvand_session"
 
 
-def _default_loader(settings: Settings) -> Callable[..., Any]:
-    def load(previous: Any | None = None) -> Any:
-        try:
-            from .services import load_recommender
-        except ImportError as exc:
-            from recommender.errors import ConfigurationError
-
-            raise ConfigurationError(
-                "the recommender is not installed in this build (api.services is missing)"
-            ) from exc
+def _default_loader(settings: Settings) -> Loader:
+    def load(previous: Recommender | None) -> Recommender:
         # A reload keeps the embedding model it already has (one copy in memory, no
         # second load); the index, rankers and features are read fresh.
-        return load_recommender(settings, embedder=getattr(previous, "embedder", None))
+        embedder = previous.embedder if previous is not None else None
+        return load_recommender(settings, embedder=embedder)
 
     return load
+
+
+def _job_worker(
+    settings: Settings,
+    job_store: JobStore,
+    registry: JobRegistry,
+    holder: RecommenderHolder,
+    metrics: Metrics,
+    poll_interval: float,
+) -> JobWorker:
+    return JobWorker(
+        job_store,
+        registry,
+        # Jobs wait for a reload in progress (after an import), so they see every program.
+        {"recommender": holder.get_settled, "settings": settings},
+        poll_interval=poll_interval,
+        on_done=lambda job: metrics.jobs_finished.labels(job.kind, job.status).inc(),
+    )
+
+
+def _lifespan(
+    store: Store,
+    worker: JobWorker,
+    holder: RecommenderHolder,
+    *,
+    own_store: bool,
+    start_worker: bool,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start-up and shutdown: migrate the store, start (or only recover) the job worker and
+    load the recommender in the background; stop the worker and close a store the app opened.
+    """
+    running = 0  # lifespans entered (a test client and a fuzzer may both start one)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal running
+        running += 1
+        if running == 1:
+            store.upgrade()
+            if start_worker:
+                worker.start()
+            else:
+                worker.recover()
+            holder.load_in_background()
+        try:
+            yield
+        finally:
+            running -= 1
+            if running == 0:
+                worker.stop()
+                if own_store:
+                    store.close()
+
+    return lifespan
+
+
+def _add_routes(app: FastAPI, *, with_web: bool) -> None:
+    """The error handlers, the `/v1` routers and (optionally) the web UI."""
+    errors.install(app, error_page=render_error if with_web else None)
+    for module in (health, users, applications, staff, programs, imports, rounds, jobs, outcomes):
+        app.include_router(module.router)
+    if with_web:
+        install_web(app)
+
+
+def _add_middleware(
+    app: FastAPI, settings: Settings, metrics: Metrics, body_limit: int, upload_limit: int
+) -> None:
+    # Added last = runs first: observability wraps everything, then the size limit.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(settings.resolved_home, settings.session_secret),
+        session_cookie=SESSION_COOKIE,
+        max_age=int(SESSION_TTL.total_seconds()),
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        default_limit=body_limit,
+        limits=[(prefix, upload_limit) for prefix in UPLOAD_PREFIXES],
+    )
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics, on_error=errors.on_unexpected)
 
 
 def create_app(
     settings: Settings | None = None,
     *,
     store: Store | None = None,
-    recommender: Any | None = None,
-    recommender_loader: Callable[[], Any] | None = None,
+    recommender: Recommender | None = None,
+    recommender_loader: Loader | None = None,
     job_registry: JobRegistry | None = None,
     rate_rules: dict[str, Rule] | None = None,
     start_worker: bool = True,
@@ -90,7 +169,8 @@ def create_app(
         settings: PEYVAND_* settings (read from the environment when None).
         store: the store to use (default: `Store(settings.db_url)`, closed at shutdown).
         recommender: an already-loaded Recommender (tests pass a fake).
-        recommender_loader: how to load one (default `api.services.load_recommender`).
+        recommender_loader: how to load one, given the current one (None at first; default
+            `api.services.load_recommender`).
         job_registry: job kinds (default: the shared registry + `round_score`).
         rate_rules: rate-limit rules (default `api.ratelimit.DEFAULT_RULES`).
         start_worker: run the in-process job worker.
@@ -114,37 +194,7 @@ def create_app(
         max_concurrent=max_concurrent_matches,
     )
     job_store = JobStore(store, settings.resolved_home / "jobs")
-    worker = JobWorker(
-        job_store,
-        registry,
-        # Jobs wait for a reload in progress (after an import), so they see every program.
-        {"recommender": holder.get_settled, "settings": settings},
-        poll_interval=job_poll_interval,
-        on_done=lambda job: metrics.jobs_finished.labels(job.kind, job.status).inc(),
-    )
-
-    running = 0  # lifespans entered (a test client and a fuzzer may both start one)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nonlocal running
-        running += 1
-        if running == 1:
-            store.upgrade()
-            if start_worker:
-                worker.start()
-            else:
-                worker.recover()
-            holder.load_in_background()
-        try:
-            yield
-        finally:
-            running -= 1
-            if running == 0:
-                worker.stop()
-                if own_store:
-                    store.close()
-
+    worker = _job_worker(settings, job_store, registry, holder, metrics, job_poll_interval)
     app = FastAPI(
         title="Peyvand",
         version=API_VERSION,
@@ -152,7 +202,9 @@ def create_app(
             "Matches Persian business plans with accelerators, funds and support programs. "
             "Authenticate with `Authorization: Bearer <token>` (see `peyvand users add`)."
         ),
-        lifespan=lifespan,
+        lifespan=_lifespan(
+            store, worker, holder, own_store=own_store, start_worker=start_worker
+        ),
     )
     app.state.settings = settings
     app.state.store = store
@@ -163,29 +215,6 @@ def create_app(
     app.state.registry = registry
     app.state.metrics = metrics
     app.state.limiter = RateLimiter(rate_rules)
-
-    errors.install(app)
-    for module in (health, users, applications, staff, programs, imports, rounds, jobs, outcomes):
-        app.include_router(module.router)
-    if web:
-        from .web import install as install_web
-
-        install_web(app)
-    # Added last = runs first: observability wraps everything, then the size limit.
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=session_secret(
-            settings.resolved_home, getattr(settings, "session_secret", None)
-        ),
-        session_cookie=SESSION_COOKIE,
-        max_age=int(SESSION_TTL.total_seconds()),
-        same_site="lax",
-        https_only=bool(getattr(settings, "secure_cookies", False)),
-    )
-    app.add_middleware(
-        BodySizeLimitMiddleware,
-        default_limit=body_limit,
-        limits=[(prefix, upload_limit) for prefix in UPLOAD_PREFIXES],
-    )
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics, on_error=errors.on_unexpected)
+    _add_routes(app, with_web=web)
+    _add_middleware(app, settings, metrics, body_limit, upload_limit)
     return app

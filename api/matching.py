@@ -11,9 +11,9 @@ from recommender.retrieval.hybrid import ProgramFilter
 from recommender.store.database import Store
 
 from .accounts import Accounts, User
-from .engine import RecommenderHolder, recommendation_items, recommendation_meta
+from .engine import RecommenderHolder
 from .metrics import Metrics
-from .schemas import MatchResponse, RecommendationItem
+from .schemas import MatchResponse
 
 
 def run_match(
@@ -30,17 +30,12 @@ def run_match(
     """`Recommender.recommend(...)` as a MatchResponse, timed under `source` ("match",
     "suggest", "web"); `facts` corrects the facts read from free text."""
     started = time.perf_counter()
-    extra = {"facts": facts} if facts else {}
-    result: Any = holder.recommend(
-        text=text, application=application, filters=filters, top=top, **extra
+    result = holder.recommend(
+        text=text, application=application, filters=filters, top=top, facts=facts
     )
     if metrics is not None:
         metrics.recommend_latency.labels(source).observe(time.perf_counter() - started)
-    items, notes = recommendation_items(result)
-    return MatchResponse(
-        items=[RecommendationItem(**i) for i in items], notes=notes,
-        facts=getattr(result, "facts", None), **recommendation_meta(result),
-    )
+    return MatchResponse.from_result(result)
 
 
 def visible_application(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from recommender import schemas as contracts
 from recommender.constants import DEFAULT_TOP_K, MAX_PLAN_CHARS, PROGRAM_KINDS, STAGES
 from recommender.retrieval.hybrid import ProgramFilter
+from recommender.scoring.pipeline import Recommendation, RecommendationList
 from recommender.store.tables import ROLES
 from recommender.text.safe_text import strip_bidi_deep
 
@@ -145,7 +146,10 @@ class MatchRequest(_In):
 
 class RecommendationItem(BaseModel):
     """One ranked program, as `peyvand recommend --json` prints it. The probabilities and the
-    expected funding are null while no ranker is trained (the unsupervised fallback)."""
+    expected funding are null while no ranker is trained (the unsupervised fallback).
+    Built from the library's `pipeline.Recommendation` (same field names)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     program_id: str
     name: str
@@ -162,6 +166,11 @@ class RecommendationItem(BaseModel):
     lexical_score: float | None = None
     evidence_span: tuple[int, int] | None = None
 
+    @classmethod
+    def from_recommendation(cls, item: Recommendation) -> RecommendationItem:
+        """The item of one `pipeline.Recommendation`."""
+        return cls.model_validate(item)
+
 
 class MatchResponse(BaseModel):
     items: list[RecommendationItem]
@@ -174,6 +183,20 @@ class MatchResponse(BaseModel):
         default=None,
         description="free text: the facts read from the plan (with corrections applied)",
     )
+
+    @classmethod
+    def from_result(cls, result: RecommendationList) -> MatchResponse:
+        """The response of one `pipeline.RecommendationList` (its `excluded` programs are not
+        part of the response)."""
+        return cls(
+            items=[RecommendationItem.from_recommendation(item) for item in result.items],
+            notes=list(result.notes),
+            empty_reason=result.empty_reason,
+            ranker=result.ranker,
+            model_version=result.model_version,
+            embedding_model=result.embedding_model,
+            facts=result.facts,
+        )
 
 
 class SuggestionsResponse(MatchResponse):

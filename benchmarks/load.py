@@ -47,23 +47,28 @@ class ConstantRecommender:
     def __init__(self, programs: list[Any]) -> None:
         self.programs = programs[:10]
 
-    def recommend(self, text=None, application=None, filters=None, top=None):  # type: ignore[no-untyped-def]
-        from types import SimpleNamespace
+    def recommend(self, text=None, application=None, filters=None, top=None, facts=None):  # type: ignore[no-untyped-def]
+        from recommender.scoring.pipeline import Recommendation, RecommendationList
 
         items = [
-            SimpleNamespace(
+            Recommendation(
                 program_id=p.id,
                 name=p.name,
+                kind=p.kind,
+                province=p.province,
+                rank=i + 1,
                 score=1.0 - i / 20,
                 p_residency=None,
                 p_funding=None,
                 expected_funding=None,
                 reasons=["ثابت"],
                 factors={},
+                dense_score=0.0,
+                lexical_score=0.0,
             )
             for i, p in enumerate(self.programs[: top or 10])
         ]
-        return SimpleNamespace(items=items, notes=["constant recommender (--fake)"])
+        return RecommendationList(items=items, notes=["constant recommender (--fake)"])
 
 
 def serve(home: Path, port: int, fake: bool, max_concurrent: int) -> None:

@@ -6,16 +6,31 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from . import (
+    admin,
+    applicant,
+    staff_applications,
+    staff_programs,
+    staff_rounds,
+    staff_search,
+    views,
+)
 from .views import WEB_DIR
+
+PAGE_ROUTERS = (
+    views.router,
+    applicant.router,
+    staff_search.router,
+    staff_applications.router,
+    staff_programs.router,
+    staff_rounds.router,
+    admin.router,
+)
 
 
 def install(app: FastAPI) -> None:
     """Mount the static files and add the page routers to `app`."""
-    from . import admin, applicant, staff, views
-
     (WEB_DIR / "static").mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
-    app.include_router(views.router)
-    app.include_router(applicant.router)
-    app.include_router(staff.router)
-    app.include_router(admin.router)
+    for router in PAGE_ROUTERS:
+        app.include_router(router)

@@ -18,13 +18,18 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
+from data.catalog import load_sectors
+from recommender import schemas as contracts
 from recommender.constants import (
     FUNDING_KIND_LABELS_FA,
     KIND_LABELS_FA,
     MAX_PLAN_CHARS,
     STAGE_LABELS_FA,
 )
+from recommender.errors import PeyvandError
+from recommender.retrieval.hybrid import ProgramFilter
 from recommender.text.persian import (
     format_jalali,
     format_number,
@@ -35,7 +40,8 @@ from recommender.text.persian import (
 
 from ..accounts import User
 from ..deps import check_rate, client_key
-from ..errors import PERSIAN_TITLES
+from ..matching import run_match
+from .messages import PERSIAN_TITLES, persian
 
 WEB_DIR = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
@@ -75,11 +81,10 @@ ROLE_HOME = {"admin": "/admin", "staff": "/staff", "applicant": "/me"}
 
 def _sector_labels() -> dict[str, str]:
     try:
-        from data.catalog import load_sectors
-
-        return {s["slug"]: s.get("name_fa", s["slug"]) for s in load_sectors()}
-    except Exception:  # the catalogue is optional for the UI
+        sectors = load_sectors()
+    except (OSError, ValueError):  # the sector file is optional for the UI
         return {}
+    return {s["slug"]: s.get("name_fa", s["slug"]) for s in sectors}
 
 
 SECTOR_LABELS = _sector_labels()
@@ -214,18 +219,12 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 
 
 def render_application_page(
-    request: Request, user: User, application: Any, template: str
+    request: Request, user: User, application: contracts.Application, template: str
 ) -> Response:
     """An application's page with its ranked programs (or the plain reason there are none).
 
     Used by the applicant's and the staff's page of an application alike.
     """
-    from recommender.errors import PeyvandError
-    from recommender.retrieval.hybrid import ProgramFilter
-
-    from ..matching import run_match
-    from .messages import persian
-
     state = request.app.state
     result, problem = None, None
     try:
@@ -252,9 +251,7 @@ def render_error(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """An error as a Persian page (or a redirect for 3xx): every text in Persian (see
-    messages.persian), field names as their Persian labels."""
-    from .messages import persian
-
+    messages.persian), field names as their Persian labels. The app's `errors.ErrorPage`."""
     if 300 <= status < 400 and headers and "Location" in headers:
         return RedirectResponse(headers["Location"], status_code=status)
     title = PERSIAN_TITLES.get(status, "خطا")
@@ -313,8 +310,6 @@ async def login(request: Request) -> Response:
     check_rate(request, "login_address", client_key(request))
     check_rate(request, "login", f"{client_key(request)}|{name.lower()}")
     accounts = request.app.state.accounts
-    from starlette.concurrency import run_in_threadpool
-
     user = await run_in_threadpool(accounts.authenticate, name, password)
     if user is None:
         return render(

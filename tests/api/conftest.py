@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from api.settings import Settings
 from recommender import schemas
 from recommender.errors import EmptyTextError
 from recommender.retrieval.hybrid import ProgramFilter
+from recommender.scoring.pipeline import Recommendation, RecommendationList, Recommender
 from recommender.text.facts import read_facts
 
 PROGRAMS = [
@@ -94,38 +95,10 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(security, "_DUMMY_HASH", cheap.hash("dummy"))
 
 
-@dataclass
-class FakeItem:
-    program_id: str
-    name: str
-    kind: str
-    province: str
-    rank: int
-    score: float
-    p_residency: float | None
-    p_funding: float | None
-    expected_funding: float | None
-    reasons: list[str]
-    factors: dict[str, float]
-    dense_score: float = 0.0
-    lexical_score: float = 0.0
-    evidence_span: tuple[int, int] | None = None
-
-
-@dataclass
-class FakeList:
-    items: list[FakeItem]
-    notes: list[str] = field(default_factory=list)
-    empty_reason: str | None = None
-    ranker: str = "model"
-    model_version: str | None = "v-test"
-    embedding_model: str = "fake"
-    facts: dict | None = None
-
-
 class FakeRecommender:
     """Ranks programs by shared words with the plan; honours program_ids/kinds/provinces/
-    active_only filters; counts calls. Same answer shape as `pipeline.RecommendationList`."""
+    active_only filters; counts calls. Answers with the library's own
+    `pipeline.RecommendationList`."""
 
     def __init__(self, programs: list[schemas.Program], delay: float = 0.0) -> None:
         self.programs = list(programs)
@@ -139,7 +112,7 @@ class FakeRecommender:
         filters: ProgramFilter | None = None,
         top: int | None = None,
         facts: dict | None = None,
-    ) -> FakeList:
+    ) -> RecommendationList:
         self.calls += 1
         if self.delay:
             time.sleep(self.delay)
@@ -162,7 +135,7 @@ class FakeRecommender:
             scored.append((overlap / (1 + len(words)), program))
         scored.sort(key=lambda pair: (-pair[0], pair[1].id))
         items = [
-            FakeItem(
+            Recommendation(
                 program_id=p.id,
                 name=p.name,
                 kind=p.kind,
@@ -174,12 +147,17 @@ class FakeRecommender:
                 expected_funding=1_000_000.0,
                 reasons=[f"حوزهٔ کاری «{p.name}» با طرح شما هم‌خوان است."],
                 factors={"semantic": score, "stage": 0.1},
+                dense_score=0.0,
+                lexical_score=0.0,
             )
             for rank, (score, p) in enumerate(scored[: top or 10], start=1)
         ]
         empty = None if items else "هیچ برنامه‌ای با این شرایط پیدا نشد."
         read = read_facts(raw).corrected(facts).to_dict() if text is not None else None
-        return FakeList(items=items, empty_reason=empty, facts=read)
+        return RecommendationList(
+            items=items, empty_reason=empty, model_version="v-test", embedding_model="fake",
+            facts=read,
+        )
 
 
 @dataclass
@@ -312,7 +290,7 @@ def run_real_app(
         store.upsert_programs(PROGRAMS)
         services.build_index(settings, store=store, embedder=FakeEmbedder())
 
-    def loader() -> Any:
+    def loader(previous: Recommender | None) -> Recommender:
         time.sleep(load_delay)
         return services.load_recommender(settings, embedder=FakeEmbedder())
 

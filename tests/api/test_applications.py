@@ -153,7 +153,7 @@ def test_matching_is_503_until_the_recommender_loads(tmp_path):
     from api.settings import Settings
     from recommender.errors import NotFittedError
 
-    def loader():
+    def loader(previous):
         raise NotFittedError("no candidate index yet: run `peyvand index build`")
 
     settings = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'p.db'}")

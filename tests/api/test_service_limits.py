@@ -185,7 +185,7 @@ def test_plan_text_never_reaches_logs_audit_or_jobs(web_env: Env, caplog: pytest
 class _LeakyRecommender:
     """Fails with the plan in its message, as a careless library might."""
 
-    def recommend(self, text=None, application=None, filters=None, top=None):
+    def recommend(self, text=None, application=None, filters=None, top=None, facts=None):
         raise RuntimeError(f"could not embed {text}")
 
 

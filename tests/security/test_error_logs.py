@@ -29,7 +29,7 @@ SERVER = textwrap.dedent(
     from api.settings import Settings
 
     class Leaky:
-        def recommend(self, text=None, application=None, filters=None, top=None):
+        def recommend(self, text=None, application=None, filters=None, top=None, facts=None):
             raise RuntimeError(f"could not embed {text}")
 
     home, port = sys.argv[1], int(sys.argv[2])
@@ -44,7 +44,7 @@ SERVER = textwrap.dedent(
 
 
 class _Leaky:
-    def recommend(self, text=None, application=None, filters=None, top=None):
+    def recommend(self, text=None, application=None, filters=None, top=None, facts=None):
         raise RuntimeError(f"could not embed {text}")
 
 

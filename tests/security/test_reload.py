@@ -20,6 +20,7 @@ from api.accounts import Accounts
 from api.engine import RecommenderHolder
 from api.main import create_app
 from api.settings import Settings
+from recommender.scoring.pipeline import RecommendationList
 from tests.api.conftest import PLAN, PROGRAMS, application_body, run_real_app
 
 TODAY = dt.date.today()
@@ -79,7 +80,7 @@ def test_round_job_right_after_an_import_uses_the_new_index(slow_real_app):
 def test_match_while_loading_is_503_with_retry_after(tmp_path: Path):
     release = threading.Event()
 
-    def loader():
+    def loader(previous):
         release.wait(30)
         raise RuntimeError("never loads in this test")
 
@@ -105,15 +106,15 @@ class _Counting:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def recommend(self, text=None, application=None, filters=None, top=None):
+    def recommend(self, text=None, application=None, filters=None, top=None, facts=None):
         self.calls.append("text" if text is not None else "application")
-        return []
+        return RecommendationList(items=[])
 
 
 def test_fresh_recommender_is_warmed_before_it_is_ready():
     made: list[_Counting] = []
 
-    def loader():
+    def loader(previous):
         made.append(_Counting())
         return made[-1]
 
@@ -131,14 +132,14 @@ def test_replaced_recommender_is_released_and_its_embedder_reused():
             self.me = self  # a reference cycle, as real model objects have
 
         def recommend(self, **kwargs):
-            return []
+            return RecommendationList(items=[])
 
     shared = object()
     seen: list[object] = []
 
-    def loader(previous=None):
-        seen.append(getattr(previous, "embedder", None))
-        return Heavy(getattr(previous, "embedder", None) or shared)
+    def loader(previous):
+        seen.append(previous.embedder if previous is not None else None)
+        return Heavy(previous.embedder if previous is not None else shared)
 
     holder = RecommenderHolder(loader=loader)
     gc.disable()  # only the holder's own collection may free the replaced cycles

@@ -1,0 +1,255 @@
+"""Staff pages for the catalogue: programs (list, add, edit, deactivate and activate again)
+and file imports (programs, applications, rounds, outcomes; all or nothing)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUpload
+
+from recommender import schemas as contracts
+from recommender.constants import MAX_IMPORT_BYTES, PROGRAM_KINDS, STAGES
+from recommender.errors import ImportValidationError, InvalidInputError
+
+from ..accounts import User
+from ..routes.imports import import_file
+from ..routes.programs import patch_program
+from .forms import labelled_errors, latin_digits
+from .messages import persian
+from .views import WebStaffDep, form_data, render
+
+router = APIRouter(prefix="/staff", tags=["web"], include_in_schema=False)
+
+
+@router.get("/programs", response_class=HTMLResponse)
+def programs(
+    request: Request,
+    user: WebStaffDep,
+    deactivated: str | None = None,
+    activated: str | None = None,
+) -> Response:
+    found = request.app.state.store.list_programs()
+    names = {p.id: p.name for p in found}
+    return render(
+        request,
+        "staff_programs.html",
+        user=user,
+        programs=found,
+        deactivated=deactivated if deactivated in names else None,
+        activated=activated if activated in names else None,
+        names=names,
+    )
+
+
+def _program_form(
+    request: Request,
+    user: User,
+    values: dict[str, Any],
+    errors: list,
+    action: str,
+    is_new: bool,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "staff_program_form.html",
+        status_code=status_code,
+        user=user,
+        values=values,
+        errors=errors,
+        action=action,
+        is_new=is_new,
+        kinds=PROGRAM_KINDS,
+        stages=STAGES,
+    )
+
+
+async def _program_values(request: Request) -> dict[str, Any]:
+    form = await form_data(request)
+    equity = latin_digits(form.get("equity_percent", "")).replace("٫", ".")
+    return {
+        "id": str(form.get("id", "")).strip(),
+        "name": str(form.get("name", "")).strip(),
+        "kind": str(form.get("kind", "")),
+        "description": str(form.get("description", "")).strip(),
+        "sectors": [str(s) for s in form.getlist("sectors")],
+        "stages": [str(s) for s in form.getlist("stages")],
+        "province": str(form.get("province", "")).strip(),
+        "city": str(form.get("city", "")).strip(),
+        "residency_seats": latin_digits(form.get("residency_seats", "0")) or "0",
+        "funding_min": latin_digits(form.get("funding_min", "0")) or "0",
+        "funding_max": latin_digits(form.get("funding_max", "0")) or "0",
+        "equity_percent": equity or None,
+        "requires_knowledge_based": form.get("requires_knowledge_based") == "on",
+        "accepts_remote": form.get("accepts_remote") == "on",
+        "active": form.get("active") == "on",
+    }
+
+
+@router.get("/programs/new", response_class=HTMLResponse)
+def new_program(request: Request, user: WebStaffDep) -> Response:
+    values = {"kind": "accelerator", "stages": list(STAGES), "active": True}
+    return _program_form(request, user, values, [], "/staff/programs/new", True)
+
+
+@router.post("/programs/new", response_class=HTMLResponse)
+async def create_program(request: Request, user: WebStaffDep) -> Response:
+    values = await _program_values(request)
+    store = request.app.state.store
+    try:
+        program = contracts.Program.model_validate(values)
+    except ValidationError as exc:
+        return _program_form(
+            request,
+            user,
+            values,
+            labelled_errors(exc.errors()),
+            "/staff/programs/new",
+            True,
+            422,
+        )
+    if store.existing_ids("programs", [program.id]):
+        errors = [{"field": "شناسه", "message": "برنامه‌ای با این شناسه هست."}]
+        return _program_form(request, user, values, errors, "/staff/programs/new", True, 409)
+    with store.session() as session:
+        store.upsert_programs([program], session=session)
+        store.audit(user.actor, "create", "program", program.id, session=session)
+    request.app.state.recommender.reload_in_background()
+    return RedirectResponse("/staff/programs", status_code=303)
+
+
+@router.get("/programs/{program_id}", response_class=HTMLResponse)
+def edit_program(request: Request, program_id: str, user: WebStaffDep) -> Response:
+    program = request.app.state.store.get_program(program_id)
+    return _program_form(
+        request, user, program.model_dump(), [], f"/staff/programs/{program_id}", False
+    )
+
+
+@router.post("/programs/{program_id}", response_class=HTMLResponse)
+async def save_program(request: Request, program_id: str, user: WebStaffDep) -> Response:
+    values = await _program_values(request)
+    values["id"] = program_id
+    store = request.app.state.store
+    store.get_program(program_id)
+    try:
+        changes = contracts.Program.model_validate(values).model_dump()
+        await run_in_threadpool(patch_program, store, user, program_id, changes)
+    except ValidationError as exc:
+        return _program_form(
+            request,
+            user,
+            values,
+            labelled_errors(exc.errors()),
+            f"/staff/programs/{program_id}",
+            False,
+            422,
+        )
+    except InvalidInputError as exc:
+        return _program_form(
+            request,
+            user,
+            values,
+            [{"field": "", "message": persian(str(exc), 422)}],
+            f"/staff/programs/{program_id}",
+            False,
+            422,
+        )
+    request.app.state.recommender.reload_in_background()
+    return RedirectResponse("/staff/programs", status_code=303)
+
+
+@router.get("/programs/{program_id}/deactivate", response_class=HTMLResponse)
+def confirm_deactivate(request: Request, program_id: str, user: WebStaffDep) -> Response:
+    """Asks before a program stops being suggested (deactivating is one click otherwise)."""
+    program = request.app.state.store.get_program(program_id)
+    return render(request, "staff_program_deactivate.html", user=user, program=program)
+
+
+async def _set_program_active(
+    request: Request, program_id: str, user: User, active: bool
+) -> Response:
+    await form_data(request)
+    await run_in_threadpool(
+        patch_program, request.app.state.store, user, program_id, {"active": active}
+    )
+    request.app.state.recommender.reload_in_background()
+    flag = "activated" if active else "deactivated"
+    return RedirectResponse(f"/staff/programs?{flag}={quote(program_id)}", status_code=303)
+
+
+@router.post("/programs/{program_id}/deactivate")
+async def deactivate_program(request: Request, program_id: str, user: WebStaffDep) -> Response:
+    return await _set_program_active(request, program_id, user, False)
+
+
+@router.post("/programs/{program_id}/activate")
+async def activate_program(request: Request, program_id: str, user: WebStaffDep) -> Response:
+    """Undo a deactivation (or turn a program back on)."""
+    return await _set_program_active(request, program_id, user, True)
+
+
+# ----------------------------------------------------------------------------- imports
+IMPORT_KINDS = {
+    "programs": "برنامه‌ها",
+    "applications": "درخواست‌ها",
+    "rounds": "دوره‌های پذیرش",
+    "outcomes": "نتیجه‌ها (تصمیم‌ها)",
+}
+
+
+@router.get("/imports", response_class=HTMLResponse)
+def imports_page(request: Request, user: WebStaffDep) -> Response:
+    return render(
+        request, "staff_imports.html", user=user, kinds=IMPORT_KINDS, result=None, errors=[]
+    )
+
+
+@router.post("/imports", response_class=HTMLResponse)
+async def upload(request: Request, user: WebStaffDep) -> Response:
+    """Import a .json/.csv/.xlsx file: all or nothing, every bad row listed."""
+    form = await form_data(request)
+    kind = str(form.get("kind", ""))
+    upload_file = form.get("file")
+    errors: list[dict[str, Any]] = []
+    result = None
+    if kind not in IMPORT_KINDS:
+        errors.append({"field": "نوع", "message": "نوع داده را انتخاب کنید."})
+    elif not isinstance(upload_file, StarletteUpload) or not upload_file.filename:
+        errors.append({"field": "فایل", "message": "فایلی انتخاب نشده است."})
+    else:
+        data = await upload_file.read(MAX_IMPORT_BYTES + 1)
+        try:
+            result = await run_in_threadpool(
+                import_file,
+                request.app.state.store,
+                user,
+                kind,
+                upload_file.filename,
+                data,
+                form.get("skip_invalid") == "on",
+            )
+        except ImportValidationError as exc:
+            errors = [
+                {"row": e.row, "field": e.field, "message": persian(e.reason, 422)}
+                for e in exc.errors
+            ]
+        except InvalidInputError as exc:
+            errors.append({"field": "فایل", "message": persian(str(exc), 422)})
+        if result is not None and kind == "programs":
+            request.app.state.recommender.reload_in_background()
+    return render(
+        request,
+        "staff_imports.html",
+        status_code=422 if errors else 200,
+        user=user,
+        kinds=IMPORT_KINDS,
+        result=result,
+        errors=errors,
+    )
+
