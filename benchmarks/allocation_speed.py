@@ -31,7 +31,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recommender.allocation.solver import AllocationProblem, Allocator  # noqa: E402
+from recommender.allocation.problem import AllocationProblem  # noqa: E402
+from recommender.allocation.solver import Allocator  # noqa: E402
 from recommender.constants import SEED  # noqa: E402
 
 PROVINCES = (

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from recommender import schemas
-from recommender.allocation.solver import AllocationDiff, AllocationResult
+from recommender.allocation.result import AllocationDiff, AllocationResult
 
 
 @dataclass(frozen=True)

@@ -52,15 +52,9 @@ from sqlalchemy.orm import Session
 
 from recommender import schemas
 from recommender.allocation.capacity import Capacity, WhatIf, round_capacity
-from recommender.allocation.solver import (
-    DEFAULT_ALLOCATION_TOP_K,
-    DEFAULT_TIME_LIMIT_S,
-    AllocationProblem,
-    AllocationResult,
-    Allocator,
-    PairDecision,
-    ProgramUsage,
-)
+from recommender.allocation.problem import AllocationProblem
+from recommender.allocation.result import AllocationResult, PairDecision, ProgramUsage
+from recommender.allocation.solver import DEFAULT_ALLOCATION_TOP_K, DEFAULT_TIME_LIMIT_S, Allocator
 from recommender.errors import InvalidInputError, NotFoundError, PeyvandError
 from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder, eligibility
 from recommender.scoring.round_scores import RoundScores

@@ -13,15 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recommender.allocation import solver as allocation_module
-from recommender.allocation.solver import (
-    AllocationProblem,
-    AllocationResult,
-    AllocationWeights,
-    Allocator,
-    SolverTimeLimitError,
-    what_if,
-)
-from recommender.errors import InfeasibleError, InvalidInputError
+from recommender.allocation.problem import AllocationProblem, AllocationWeights
+from recommender.allocation.result import AllocationResult
+from recommender.allocation.solver import Allocator, what_if
+from recommender.errors import InfeasibleError, InvalidInputError, SolverTimeLimitError
 
 M = 1_000_000  # amounts are whole millions of rial, so 1-rial rounding is negligible
 EXACT = {"top_k": None, "funding_top_k": None, "mip_rel_gap": 0.0, "time_limit_s": 60.0}

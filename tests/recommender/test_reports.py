@@ -1,23 +1,25 @@
-"""Committee files of a round (`recommender.reports.committee`), made through `rounds.run_round`."""
+"""Committee files of a round (`recommender.reports`), made through `rounds.run_round`."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import os
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
 from recommender.errors import InvalidInputError
-from recommender.reports.committee import (
+from recommender.reports.files import ensure_writable
+from recommender.reports.tables import (
     ALLOCATION_COLUMNS,
     SCORE_COLUMNS,
     SHORTLIST_COLUMNS_FA,
     TOP_PROGRAM_COLUMNS_FA,
-    ensure_writable,
 )
 from recommender.rounds.run import RoundOutcome, run_round
 from recommender.store.database import Store
@@ -27,6 +29,8 @@ from tests.recommender._round_fixtures import (
     fill_store,
     make_applications,
     make_model,
+    make_programs,
+    make_round,
 )
 
 N_APPS, N_PROGS = 12, 6
@@ -233,3 +237,47 @@ def test_unwritable_folder_is_one_line(tmp_path: Path) -> None:
                 ensure_writable(locked / "sub")
         finally:
             locked.chmod(0o700)
+
+
+HOSTILE = "<script>alert('x')</script> \"q\" & <img src=x onerror=alert(1)>"
+PAGE_TAGS = {"html", "head", "meta", "link", "title", "style", "body", "h1", "h2", "p", "div",
+             "b", "figure", "img", "figcaption", "table", "thead", "tbody", "tr", "th", "td",
+             "details", "summary", "ul", "li", "span"}
+
+
+class _Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.attrs: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.attrs += attrs
+
+
+def test_html_escapes_hostile_names(store: Store, tmp_path: Path) -> None:
+    """Startup, program and round names are user text: in report.html (tables, cards, what-if,
+    chart captions and the SVG charts' labels) they stay text, never markup."""
+    programs = [p.model_copy(update={"name": f"{HOSTILE} {p.id}"}) for p in make_programs()]
+    apps = [a.model_copy(update={"startup_name": f"{HOSTILE} {a.id}"})
+            for a in make_applications(N_APPS)]
+    store.upsert_programs(programs)
+    store.upsert_applications(apps)
+    store.upsert_rounds([make_round().model_copy(update={"name": HOSTILE})])
+    out = tmp_path / "committee"
+    run_round(store, ROUND_ID, make_model(), out, allocate=True, top=3,
+              what_if=f"{programs[0].id}:seats=0")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in page and "<img src=x" not in page and '"q"' not in page
+    escaped = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &#34;q&#34; &amp; &lt;img src=x"
+    assert page.count(escaped) > 2 * N_APPS  # title, tables, what-if: all escaped
+    parsed = _Elements()
+    parsed.feed(page)
+    assert parsed.tags <= PAGE_TAGS
+    assert not [name for name, _ in parsed.attrs if name.startswith("on")]
+    sources = [value or "" for name, value in parsed.attrs if name == "src"]
+    assert sources and all(v.startswith("data:image/svg+xml;base64,") for v in sources)
+    svgs = [base64.b64decode(v.split(",", 1)[1]).decode("utf-8") for v in sources]
+    assert not [svg for svg in svgs if "<script" in svg or "<img" in svg]
+    assert any("&lt;script&gt;" in svg for svg in svgs)  # program names in the charts, as text
