@@ -17,7 +17,7 @@ from recommender.constants import MAX_IMPORT_BYTES, PROGRAM_KINDS, STAGES
 from recommender.errors import ImportValidationError, InvalidInputError
 
 from ..accounts import User
-from ..routes.imports import import_file
+from ..routes.imports import import_uploaded_file
 from ..routes.programs import patch_program
 from .forms import labelled_errors, latin_digits
 from .messages import persian
@@ -226,7 +226,7 @@ async def upload(request: Request, user: WebStaffDep) -> Response:
         data = await upload_file.read(MAX_IMPORT_BYTES + 1)
         try:
             result = await run_in_threadpool(
-                import_file,
+                import_uploaded_file,
                 request.app.state.store,
                 user,
                 kind,
