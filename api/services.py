@@ -19,12 +19,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import ModelMismatchError, NotFittedError
+from recommender.store.history import program_load
+from recommender.taxonomy import sector_vocabulary
 
 from .settings import Settings
 
@@ -44,7 +46,6 @@ __all__ = [
     "load_live_ranker",
     "load_recommender",
     "open_store",
-    "sector_vocabulary",
 ]
 
 
@@ -77,19 +78,6 @@ def open_store(settings: Settings) -> Store:
         store.close()
         raise
     return store
-
-
-def sector_vocabulary() -> tuple[dict[str, str], dict[str, list[str]]]:
-    """(Persian name per sector slug, Persian keywords per slug) from data/sectors.json."""
-    from data.catalog import load_sectors
-
-    labels: dict[str, str] = {}
-    terms: dict[str, list[str]] = {}
-    for sector in load_sectors():
-        slug = sector["slug"]
-        labels[slug] = sector.get("name_fa") or slug
-        terms[slug] = [labels[slug], *sector.get("keywords_fa", [])]
-    return labels, terms
 
 
 def load_embedder(settings: Settings) -> Any:
@@ -209,19 +197,6 @@ def load_live_ranker(settings: Settings, model_id: str) -> tuple[str, Any] | Non
     return str(version), ranker
 
 
-def _program_load(store: Store) -> Mapping[str, float] | None:
-    """Applications per seat in past rounds, when the training module provides it."""
-    try:
-        from training.dataset import program_load
-    except ImportError:
-        return None
-    try:
-        return program_load(store)
-    except TypeError:  # another signature: the feature is then filled with its default
-        logger.warning("training.dataset.program_load has an unexpected signature; skipped")
-        return None
-
-
 def load_recommender(
     settings: Settings,
     *,
@@ -254,7 +229,7 @@ def load_recommender(
     store = store or open_store(settings)
     try:
         current = store.list_programs()
-        load = _program_load(store)
+        load = program_load(store)
         embedder = embedder or load_embedder(settings)
         model_id = str(embedder.model_id_)
         notes: list[str] = []

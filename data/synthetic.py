@@ -54,8 +54,9 @@ from functools import cache
 
 from recommender.constants import SEED, STAGE_LABELS_FA, STAGES
 from recommender.schemas import Program
+from recommender.taxonomy import load_sectors
 
-from .catalog import load_programs, load_sectors
+from .catalog import load_programs
 
 __all__ = [
     "LatentModel",
@@ -821,7 +822,7 @@ def generate_plan(
         rng: the random source (the caller's, so the whole history stays deterministic).
         app: the application dict (uses stage, city, province, team_size, funding_ask,
             needs_residency, knowledge_based, founded_year, startup_name).
-        primary: the primary sector dict (from sectors.json).
+        primary: the primary sector dict (from `recommender.taxonomy.load_sectors`).
         secondary: a secondary sector dict or None.
         sectors: all sectors (unrelated ones give noise words).
         target_chars: wanted length; drawn log-uniformly in [min_chars, max_chars] when None.

@@ -75,7 +75,7 @@ ROLE_HOME = {"admin": "/admin", "staff": "/staff", "applicant": "/me"}
 
 def _sector_labels() -> dict[str, str]:
     try:
-        from data.catalog import load_sectors
+        from recommender.taxonomy import load_sectors
 
         return {s["slug"]: s.get("name_fa", s["slug"]) for s in load_sectors()}
     except Exception:  # the catalogue is optional for the UI

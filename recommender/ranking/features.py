@@ -359,7 +359,8 @@ class FeatureBuilder(BaseEstimator):
             programs: the catalogue; its order is the program index of `transform`'s pairs.
             program_vectors: (n_prog, dim) program embeddings (normalized here).
             program_load: program id -> applications per seat in past rounds (see
-                `training.dataset.program_load`); missing ids get the median of the known.
+                `recommender.store.history.program_load`); missing ids get the median of the
+                known.
 
         Returns:
             self.

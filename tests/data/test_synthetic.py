@@ -12,7 +12,7 @@ from dataclasses import asdict
 
 import pytest
 
-from data.catalog import load_programs, load_sectors, sector_slugs
+from data.catalog import load_programs
 from data.synthetic import (
     LatentModel,
     SyntheticHistory,
@@ -22,6 +22,7 @@ from data.synthetic import (
 )
 from recommender.constants import SEED
 from recommender.schemas import Application, IntakeRound, Outcome, Program
+from recommender.taxonomy import load_sectors, sector_slugs
 
 _COLLOQUIAL = re.compile(r"(^|\s)(یه|می‌خوایم|اپلیکیشن‌مون|می‌کنه|می‌شه|نشدیم|حرف زدیم)(\s|[.،!؟])")
 
