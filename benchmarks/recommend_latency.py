@@ -159,7 +159,8 @@ def load_or_build_index(programs: list[Any], embedder: Any) -> tuple[Any, float 
 
 def fit_ranker(builder: Any, recommender: Any, apps: list[Any], seed: int) -> Any:
     """A default FitRanker fitted on pair features with labels from the unsupervised score."""
-    from recommender.ranking.ranker import FitRanker, unsupervised_score
+    from recommender.ranking.compose import unsupervised_score
+    from recommender.ranking.ranker import FitRanker
 
     rng = np.random.default_rng(seed)
     blocks = []

@@ -53,8 +53,8 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from recommender.constants import DEFAULT_CANDIDATES, SEED
+from recommender.ranking.compose import unsupervised_score
 from recommender.ranking.features import FEATURE_NAMES
-from recommender.ranking.ranker import unsupervised_score
 
 from .dataset import Dataset, round_programs
 from .metrics import (
