@@ -31,6 +31,7 @@ from recommender.taxonomy import sector_vocabulary
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from recommender.ranking.ranker import FitRanker
     from recommender.retrieval.hybrid import CandidateRetriever
     from recommender.schemas import Program
     from recommender.scoring.pipeline import Recommender
@@ -171,7 +172,7 @@ def load_index(settings: Settings, model_id: str) -> CandidateRetriever:
     return CandidateRetriever.load(root, expected_model_id=model_id)
 
 
-def load_live_ranker(settings: Settings, model_id: str) -> tuple[str, Any] | None:
+def load_live_ranker(settings: Settings, model_id: str) -> tuple[str, FitRanker] | None:
     """(version, ranker) of the registry's live model, or None when none is trained.
 
     Raises:
@@ -187,7 +188,7 @@ def load_live_ranker(settings: Settings, model_id: str) -> tuple[str, Any] | Non
     if live is None:
         return None
     version, ranker = live
-    trained_with = getattr(ranker, "embedding_model_id_", None)
+    trained_with = ranker.embedding_model_id_
     if trained_with and trained_with != model_id:
         raise ModelMismatchError(
             f"the live ranking model {version} was trained with embedding model "

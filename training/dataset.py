@@ -22,7 +22,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from recommender.ranking.features import FeatureBuilder
 from recommender.schemas import Application, Outcome, Program
 from recommender.store.history import History, program_load
 from recommender.text.normalization import normalize, tokenize
+
+if TYPE_CHECKING:
+    from recommender.retrieval.lexical import BM25Index
 
 __all__ = [
     "Dataset",
@@ -113,7 +116,7 @@ class PlanSet:
 def embed_plans(
     applications: Sequence[Application],
     embedder: Any,
-    lexical_index: Any | None,
+    lexical_index: BM25Index | None,
     n_programs: int,
     *,
     plan_role: str = "query",
@@ -124,8 +127,8 @@ def embed_plans(
     Args:
         applications: the applications.
         embedder: a fitted embedder with `embed_documents(texts, role)`.
-        lexical_index: the index's `BM25Index` (`scores_for_tokens` or `scores`), in the
-            program order of the features; None: no lexical evidence (zeros).
+        lexical_index: the index's `BM25Index`, in the program order of the features; None:
+            no lexical evidence (zeros).
         n_programs: programs in that order.
         plan_role: "query" (as the serving pipeline embeds plans).
         batch_size: plans per `embed_documents` call.
@@ -139,13 +142,8 @@ def embed_plans(
         plans.extend(embedder.embed_documents(texts[start : start + batch_size], role=plan_role))
     lexical = np.zeros((len(texts), n_programs), dtype=np.float32)
     if lexical_index is not None:
-        by_tokens = hasattr(lexical_index, "scores_for_tokens")
         for i, text in enumerate(texts):
-            scores = (
-                lexical_index.scores_for_tokens(tokenize(text))
-                if by_tokens
-                else lexical_index.scores(text)
-            )
+            scores = lexical_index.scores_for_tokens(tokenize(text))
             lexical[i] = np.asarray(scores, dtype=np.float32).reshape(-1)
     return PlanSet([a.id for a in applications], texts, plans, lexical)
 
@@ -219,7 +217,7 @@ def build_dataset(
     embedder: Any,
     programs: Sequence[Program],
     program_vectors: np.ndarray,
-    lexical_index: Any | None,
+    lexical_index: BM25Index | None,
     *,
     holdout_rounds: int = 2,
     plan_role: str = "query",
@@ -300,7 +298,7 @@ def build_dataset(
         train_rounds=train_rounds,
         test_rounds=test_rounds,
         fingerprint=data_fingerprint(outcomes),
-        model_id=str(getattr(embedder, "model_id_", "unknown")),
+        model_id=str(embedder.model_id_),
         popularity=popularity,
     )
 
