@@ -19,16 +19,19 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import ModelMismatchError, NotFittedError
+from recommender.store.history import program_load
+from recommender.taxonomy import sector_vocabulary
 
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from recommender.ranking.ranker import FitRanker
     from recommender.retrieval.hybrid import CandidateRetriever
     from recommender.schemas import Program
     from recommender.scoring.pipeline import Recommender
@@ -44,7 +47,6 @@ __all__ = [
     "load_live_ranker",
     "load_recommender",
     "open_store",
-    "sector_vocabulary",
 ]
 
 
@@ -77,19 +79,6 @@ def open_store(settings: Settings) -> Store:
         store.close()
         raise
     return store
-
-
-def sector_vocabulary() -> tuple[dict[str, str], dict[str, list[str]]]:
-    """(Persian name per sector slug, Persian keywords per slug) from data/sectors.json."""
-    from data.catalog import load_sectors
-
-    labels: dict[str, str] = {}
-    terms: dict[str, list[str]] = {}
-    for sector in load_sectors():
-        slug = sector["slug"]
-        labels[slug] = sector.get("name_fa") or slug
-        terms[slug] = [labels[slug], *sector.get("keywords_fa", [])]
-    return labels, terms
 
 
 def load_embedder(settings: Settings) -> Any:
@@ -183,7 +172,7 @@ def load_index(settings: Settings, model_id: str) -> CandidateRetriever:
     return CandidateRetriever.load(root, expected_model_id=model_id)
 
 
-def load_live_ranker(settings: Settings, model_id: str) -> tuple[str, Any] | None:
+def load_live_ranker(settings: Settings, model_id: str) -> tuple[str, FitRanker] | None:
     """(version, ranker) of the registry's live model, or None when none is trained.
 
     Raises:
@@ -199,7 +188,7 @@ def load_live_ranker(settings: Settings, model_id: str) -> tuple[str, Any] | Non
     if live is None:
         return None
     version, ranker = live
-    trained_with = getattr(ranker, "embedding_model_id_", None)
+    trained_with = ranker.embedding_model_id_
     if trained_with and trained_with != model_id:
         raise ModelMismatchError(
             f"the live ranking model {version} was trained with embedding model "
@@ -207,19 +196,6 @@ def load_live_ranker(settings: Settings, model_id: str) -> tuple[str, Any] | Non
             "or roll back (peyvand models rollback)"
         )
     return str(version), ranker
-
-
-def _program_load(store: Store) -> Mapping[str, float] | None:
-    """Applications per seat in past rounds, when the training module provides it."""
-    try:
-        from training.dataset import program_load
-    except ImportError:
-        return None
-    try:
-        return program_load(store)
-    except TypeError:  # another signature: the feature is then filled with its default
-        logger.warning("training.dataset.program_load has an unexpected signature; skipped")
-        return None
 
 
 def load_recommender(
@@ -254,7 +230,7 @@ def load_recommender(
     store = store or open_store(settings)
     try:
         current = store.list_programs()
-        load = _program_load(store)
+        load = program_load(store)
         embedder = embedder or load_embedder(settings)
         model_id = str(embedder.model_id_)
         notes: list[str] = []

@@ -34,8 +34,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from recommender.constants import PROGRAM_KINDS, SEED, STAGES  # noqa: E402
+from recommender.ranking.compose import unsupervised_score  # noqa: E402
 from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder  # noqa: E402
-from recommender.ranking.ranker import FitRanker, unsupervised_score  # noqa: E402
+from recommender.ranking.ranker import FitRanker  # noqa: E402
 from recommender.schemas import Application, Program  # noqa: E402
 
 SECTORS = [f"sector_{i}" for i in range(20)]

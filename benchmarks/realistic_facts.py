@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                         default=ROOT / "benchmarks" / "results" / "realistic_facts.json")
     args = parser.parse_args(argv)
 
-    from api.services import sector_vocabulary
+    from recommender.taxonomy import sector_vocabulary
     from recommender.text.facts import read_facts
 
     _, terms = sector_vocabulary()

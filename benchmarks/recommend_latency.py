@@ -141,9 +141,9 @@ def _fingerprint(programs: list[Any]) -> str:
 
 def load_or_build_index(programs: list[Any], embedder: Any) -> tuple[Any, float | None]:
     """The retriever over `programs` (built once, then loaded from CACHE)."""
-    from api.services import sector_vocabulary
     from recommender.retrieval.hybrid import CandidateRetriever
     from recommender.scoring.pipeline import build_retriever
+    from recommender.taxonomy import sector_vocabulary
 
     key = hashlib.sha256(f"{embedder.model_id_}|{_fingerprint(programs)}".encode()).hexdigest()
     folder = CACHE / f"index-{key[:16]}"
@@ -159,7 +159,8 @@ def load_or_build_index(programs: list[Any], embedder: Any) -> tuple[Any, float 
 
 def fit_ranker(builder: Any, recommender: Any, apps: list[Any], seed: int) -> Any:
     """A default FitRanker fitted on pair features with labels from the unsupervised score."""
-    from recommender.ranking.ranker import FitRanker, unsupervised_score
+    from recommender.ranking.compose import unsupervised_score
+    from recommender.ranking.ranker import FitRanker
 
     rng = np.random.default_rng(seed)
     blocks = []
@@ -286,12 +287,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from api.services import sector_vocabulary
     from recommender.constants import SEED
     from recommender.embedding.encoder import Embedder
     from recommender.ranking.features import FeatureBuilder
     from recommender.scoring.explain import Explainer
     from recommender.scoring.pipeline import Recommender
+    from recommender.taxonomy import sector_vocabulary
 
     seed = SEED if args.seed is None else args.seed
     load_before = os.getloadavg()

@@ -10,7 +10,8 @@ program's lexical text (the candidate index's `lexical_`), and turned into featu
 Split: intake rounds are ordered by their opening date; outcomes of the last `holdout_rounds`
 rounds (that have outcomes) are held out for evaluation, the rest train. An outcome's round is
 its own `round_id`, else its application's; outcomes with no round at all only ever train.
-The program load feature is computed from the training rounds only.
+The program load feature (`recommender.store.history.program_load`) is computed from the
+training rounds only.
 """
 
 from __future__ import annotations
@@ -21,64 +22,29 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from recommender.errors import InvalidInputError
 from recommender.ranking.features import FeatureBuilder
-from recommender.schemas import Application, IntakeRound, Outcome, Program
+from recommender.schemas import Application, Outcome, Program
+from recommender.store.history import History, program_load
 from recommender.text.normalization import normalize, tokenize
 
 if TYPE_CHECKING:
-    from recommender.store.database import Store
+    from recommender.retrieval.lexical import BM25Index
 
 __all__ = [
     "Dataset",
-    "History",
     "PlanSet",
     "build_dataset",
     "data_fingerprint",
     "embed_plans",
-    "load_history",
-    "program_load",
     "split_rounds",
 ]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class History:
-    """What the store holds about the past: programs, applications, rounds, outcomes."""
-
-    programs: list[Program]
-    applications: list[Application]
-    rounds: list[IntakeRound]
-    outcomes: list[Outcome]
-
-    def round_of(self, outcome: Outcome) -> str | None:
-        """The outcome's round: its own, else its application's."""
-        if outcome.round_id:
-            return outcome.round_id
-        app = self.application_index.get(outcome.application_id)
-        return app.round_id if app is not None else None
-
-    @cached_property
-    def application_index(self) -> dict[str, Application]:
-        """application id -> application."""
-        return {a.id: a for a in self.applications}
-
-
-def load_history(store: Store) -> History:
-    """Every program, application, round (by opening date) and outcome of the store."""
-    return History(
-        programs=store.list_programs(),
-        applications=store.list_applications(),
-        rounds=store.list_rounds(),
-        outcomes=store.list_outcomes(),
-    )
 
 
 def split_rounds(history: History, holdout_rounds: int = 2) -> tuple[list[str], list[str]]:
@@ -116,53 +82,6 @@ def split_rounds(history: History, holdout_rounds: int = 2) -> tuple[list[str], 
     return ordered[:-holdout_rounds], ordered[-holdout_rounds:]
 
 
-def program_load(
-    store_or_history: Store | History, round_ids: Sequence[str] | None = None
-) -> dict[str, float]:
-    """Applications per seat of each program, averaged over the past rounds it took part in.
-
-    For a (round, program): applications = outcomes of that program in that round; seats =
-    the round's seat override, else the program's `residency_seats`, at least 1 (so for
-    programs without seats the load is applications per round). A program takes part in a
-    round when the round lists it, or (rounds that list no programs) when it has outcomes
-    there.
-
-    Args:
-        store_or_history: a `Store`, or a loaded `History`.
-        round_ids: only these rounds (e.g. the training rounds); default: every round with
-            outcomes.
-
-    Returns:
-        program id -> mean applications per seat (programs without history are absent).
-    """
-    history = (
-        store_or_history
-        if isinstance(store_or_history, History)
-        else load_history(store_or_history)
-    )
-    wanted = set(round_ids) if round_ids is not None else None
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for outcome in history.outcomes:
-        rid = history.round_of(outcome)
-        if rid and (wanted is None or rid in wanted):
-            counts[rid][outcome.program_id] += 1
-    seats_of = {p.id: p.residency_seats for p in history.programs}
-    rounds = {r.id: r for r in history.rounds}
-    loads: dict[str, list[float]] = defaultdict(list)
-    for rid, per_program in counts.items():
-        round_ = rounds.get(rid)
-        if round_ is not None and round_.programs:
-            taking_part = {rp.program_id: rp.seats for rp in round_.programs}
-        else:
-            taking_part = dict.fromkeys(per_program)
-        for pid, override in taking_part.items():
-            if pid not in seats_of:
-                continue
-            seats = override if override is not None else seats_of[pid]
-            loads[pid].append(per_program.get(pid, 0) / max(int(seats), 1))
-    return {pid: float(np.mean(values)) for pid, values in loads.items()}
-
-
 def data_fingerprint(outcomes: Sequence[Outcome]) -> str:
     """SHA-256 over the sorted outcome ids and labels (changes when any label changes)."""
     rows = sorted(
@@ -197,7 +116,7 @@ class PlanSet:
 def embed_plans(
     applications: Sequence[Application],
     embedder: Any,
-    lexical_index: Any | None,
+    lexical_index: BM25Index | None,
     n_programs: int,
     *,
     plan_role: str = "query",
@@ -208,8 +127,8 @@ def embed_plans(
     Args:
         applications: the applications.
         embedder: a fitted embedder with `embed_documents(texts, role)`.
-        lexical_index: the index's `BM25Index` (`scores_for_tokens` or `scores`), in the
-            program order of the features; None: no lexical evidence (zeros).
+        lexical_index: the index's `BM25Index`, in the program order of the features; None:
+            no lexical evidence (zeros).
         n_programs: programs in that order.
         plan_role: "query" (as the serving pipeline embeds plans).
         batch_size: plans per `embed_documents` call.
@@ -223,13 +142,8 @@ def embed_plans(
         plans.extend(embedder.embed_documents(texts[start : start + batch_size], role=plan_role))
     lexical = np.zeros((len(texts), n_programs), dtype=np.float32)
     if lexical_index is not None:
-        by_tokens = hasattr(lexical_index, "scores_for_tokens")
         for i, text in enumerate(texts):
-            scores = (
-                lexical_index.scores_for_tokens(tokenize(text))
-                if by_tokens
-                else lexical_index.scores(text)
-            )
+            scores = lexical_index.scores_for_tokens(tokenize(text))
             lexical[i] = np.asarray(scores, dtype=np.float32).reshape(-1)
     return PlanSet([a.id for a in applications], texts, plans, lexical)
 
@@ -303,7 +217,7 @@ def build_dataset(
     embedder: Any,
     programs: Sequence[Program],
     program_vectors: np.ndarray,
-    lexical_index: Any | None,
+    lexical_index: BM25Index | None,
     *,
     holdout_rounds: int = 2,
     plan_role: str = "query",
@@ -312,7 +226,7 @@ def build_dataset(
     """Features and labels of every outcome, split by time.
 
     Args:
-        history: `load_history(store)`.
+        history: `recommender.store.history.load_history(store)`.
         embedder: a fitted embedder (`embed_documents`, `model_id_`).
         programs: the programs in feature order (a candidate index's `programs_`).
         program_vectors: (n_prog, dim) their vectors (the index's `vectors_`).
@@ -384,7 +298,7 @@ def build_dataset(
         train_rounds=train_rounds,
         test_rounds=test_rounds,
         fingerprint=data_fingerprint(outcomes),
-        model_id=str(getattr(embedder, "model_id_", "unknown")),
+        model_id=str(embedder.model_id_),
         popularity=popularity,
     )
 

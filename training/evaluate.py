@@ -53,8 +53,9 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from recommender.constants import DEFAULT_CANDIDATES, SEED
+from recommender.ranking.compose import unsupervised_score
 from recommender.ranking.features import FEATURE_NAMES
-from recommender.ranking.ranker import unsupervised_score
+from recommender.ranking.ranker import FitRanker
 
 from .dataset import Dataset, round_programs
 from .metrics import (
@@ -262,7 +263,7 @@ class Evaluation:
 
 def evaluate(
     ds: Dataset,
-    ranker: Any,
+    ranker: FitRanker,
     retriever: Any | None = None,
     *,
     k_candidates: int = DEFAULT_CANDIDATES,
@@ -275,8 +276,7 @@ def evaluate(
 
     Args:
         ds: the dataset (`training.dataset.build_dataset`).
-        ranker: a fitted `FitRanker` (or anything with `predict(X).score`, `p_residency`,
-            `p_funding`).
+        ranker: a fitted `FitRanker`.
         retriever: the `CandidateRetriever` for candidate recall (None: dense top-k).
         k_candidates: the candidate cut-off (50).
         seed: seed of the random baseline and of tie-breaking.
@@ -331,7 +331,7 @@ def evaluate(
             "recall_ok": recall >= QUALITY_BARS["candidate_recall@50"],
             "ece_ok": max(res_summary["ece"], fund_summary["ece"]) <= QUALITY_BARS["max_ece"],
         },
-        "chosen": dict(getattr(ranker, "chosen_", {}) or {}),
+        "chosen": dict(ranker.chosen_),
         "notes": list(notes or []),
     }
     return Evaluation(metrics=metrics, details=details)

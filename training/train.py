@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from recommender.errors import CorruptArtifactError, ModelMismatchError
 from recommender.ranking.ranker import FitRanker, ScoreWeights
+from recommender.store.history import load_history
 
-from .dataset import Dataset, build_dataset, load_history
+from .dataset import Dataset, build_dataset
 from .evaluate import Evaluation, evaluate, ranking_metrics, ranking_task
 from .registry import ModelRegistry
 
 if TYPE_CHECKING:
+    from recommender.retrieval.hybrid import CandidateRetriever
     from recommender.store.database import Store
 
 __all__ = ["TrainResult", "prepare_dataset", "train"]
@@ -55,7 +57,7 @@ class TrainResult:
 def prepare_dataset(
     store: Store,
     embedder: Any,
-    retriever: Any,
+    retriever: CandidateRetriever,
     *,
     holdout_rounds: int = 2,
     plan_role: str = "query",
@@ -75,7 +77,7 @@ def prepare_dataset(
         embedder,
         retriever.programs_,
         retriever.vectors_,
-        getattr(retriever, "lexical_", None),
+        retriever.lexical_,
         holdout_rounds=holdout_rounds,
         plan_role=plan_role,
     )

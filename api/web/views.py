@@ -20,7 +20,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from data.catalog import load_sectors
 from recommender import schemas as contracts
 from recommender.constants import (
     FUNDING_KIND_LABELS_FA,
@@ -30,6 +29,7 @@ from recommender.constants import (
 )
 from recommender.errors import PeyvandError
 from recommender.retrieval.hybrid import ProgramFilter
+from recommender.taxonomy import load_sectors
 from recommender.text.persian import (
     format_jalali,
     format_number,
@@ -80,11 +80,8 @@ ROLE_HOME = {"admin": "/admin", "staff": "/staff", "applicant": "/me"}
 
 
 def _sector_labels() -> dict[str, str]:
-    try:
-        sectors = load_sectors()
-    except (OSError, ValueError):  # the sector file is optional for the UI
-        return {}
-    return {s["slug"]: s.get("name_fa", s["slug"]) for s in sectors}
+    """Sector slug -> Persian name, from the taxonomy the library ships."""
+    return {s["slug"]: s.get("name_fa", s["slug"]) for s in load_sectors()}
 
 
 SECTOR_LABELS = _sector_labels()

@@ -4,7 +4,8 @@
 columns of `FeatureBuilder.transform` follow it, in order. Everything is computed with numpy
 over all pairs at once: per-application arrays (n_app,), per-program arrays (n_prog,) and
 pair matrices (n_app, n_prog) are gathered by the pair indices, so 2,000 applications x 150
-programs take well under a second once the plans are embedded.
+programs take well under a second once the plans are embedded. The builder holds the program
+side and gathers; the columns of each feature group are computed in `pair_columns`.
 
 `eligibility` holds the hard rules (not learned): a program the application cannot enter gets
 a Persian reason and is shown, if at all, as ineligible.
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -34,6 +34,20 @@ from sklearn.utils.validation import check_is_fitted
 
 from recommender.constants import KIND_LABELS_FA, PROGRAM_KINDS, STAGE_LABELS_FA, STAGES
 from recommender.errors import InvalidInputError, NotFittedError
+from recommender.ranking.pair_columns import (
+    PlanEmbedding,
+    applicant_columns,
+    eligibility_columns,
+    lexical_columns,
+    money_columns,
+    place_columns,
+    residency_columns,
+    sector_columns,
+    semantic_columns,
+    semantic_matrices,
+    stage_columns,
+    unit_rows,
+)
 from recommender.schemas import Application, Program
 
 __all__ = [
@@ -46,10 +60,6 @@ __all__ = [
     "eligibility",
     "feature_table_markdown",
 ]
-
-_MAX_LOG_DISTANCE = 3.0
-_MAX_FUNDING_RATIO = 10.0
-
 
 @dataclass(frozen=True)
 class FeatureSpec:
@@ -297,13 +307,6 @@ def eligibility(
 # --------------------------------------------------------------------------- builder
 
 
-class PlanEmbedding(Protocol):
-    """What `transform` needs of an `embedding.DocumentEmbedding`."""
-
-    chunks: np.ndarray
-    pooled: np.ndarray
-
-
 def all_pairs(n_applications: int, n_programs: int) -> np.ndarray:
     """Every (application, program) index pair, application-major.
 
@@ -313,11 +316,6 @@ def all_pairs(n_applications: int, n_programs: int) -> np.ndarray:
     apps = np.repeat(np.arange(n_applications, dtype=np.int64), n_programs)
     progs = np.tile(np.arange(n_programs, dtype=np.int64), n_applications)
     return np.stack([apps, progs], axis=1)
-
-
-def _unit(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
-    return matrix / np.where(norms > 0, norms, 1.0)
 
 
 class FeatureBuilder(BaseEstimator):
@@ -359,7 +357,8 @@ class FeatureBuilder(BaseEstimator):
             programs: the catalogue; its order is the program index of `transform`'s pairs.
             program_vectors: (n_prog, dim) program embeddings (normalized here).
             program_load: program id -> applications per seat in past rounds (see
-                `training.dataset.program_load`); missing ids get the median of the known.
+                `recommender.store.history.program_load`); missing ids get the median of the
+                known.
 
         Returns:
             self.
@@ -381,7 +380,7 @@ class FeatureBuilder(BaseEstimator):
             raise InvalidInputError("program_vectors contain NaN or infinite values")
         self.programs_ = programs
         self.program_ids_ = [p.id for p in programs]
-        self.program_vectors_ = _unit(vectors).astype(np.float32)
+        self.program_vectors_ = unit_rows(vectors).astype(np.float32)
         self.dim_ = int(vectors.shape[1])
 
         slugs = sorted({s for p in programs for s in p.sectors})
@@ -390,7 +389,7 @@ class FeatureBuilder(BaseEstimator):
         self._program_sectors = member
         if slugs:
             sums = member.T @ self.program_vectors_
-            self.sector_centroids_ = _unit(sums).astype(np.float32)
+            self.sector_centroids_ = unit_rows(sums).astype(np.float32)
         else:
             self.sector_centroids_ = np.zeros((0, self.dim_), dtype=np.float32)
 
@@ -455,39 +454,7 @@ class FeatureBuilder(BaseEstimator):
             (pooled, best_chunk, top_mean), each (n_app, n_prog) float32.
         """
         self._check_fitted()
-        n_app, n_prog = len(plans), len(self.programs_)
-        pooled = np.zeros((n_app, self.dim_), dtype=np.float32)
-        chunk_list: list[np.ndarray] = []
-        for i, plan in enumerate(plans):
-            vec = np.asarray(plan.pooled, dtype=np.float32).reshape(-1)
-            chunks = np.asarray(plan.chunks, dtype=np.float32)
-            if chunks.size == 0:
-                chunks = vec[None, :]
-            if vec.shape != (self.dim_,) or chunks.ndim != 2 or chunks.shape[1] != self.dim_:
-                raise InvalidInputError(
-                    f"plan {i} has vectors of dimension {vec.size}/{chunks.shape[-1]}, "
-                    f"the programs have {self.dim_}"
-                )
-            pooled[i] = vec
-            chunk_list.append(chunks)
-        if not np.isfinite(pooled).all():
-            raise InvalidInputError("plan vectors contain NaN or infinite values")
-        pooled_sim = _unit(pooled) @ self.program_vectors_.T
-        best = np.empty((n_app, n_prog), dtype=np.float32)
-        top_mean = np.empty((n_app, n_prog), dtype=np.float32)
-        if n_app:
-            counts = np.array([c.shape[0] for c in chunk_list])
-            all_sims = _unit(np.concatenate(chunk_list)) @ self.program_vectors_.T
-            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-            best[:] = np.maximum.reduceat(all_sims, starts, axis=0)
-            k = self.top_chunks
-            for i, (start, count) in enumerate(zip(starts, counts, strict=True)):
-                block = all_sims[start : start + count]
-                if count <= k:
-                    top_mean[i] = block.mean(axis=0)
-                else:
-                    top_mean[i] = np.partition(block, count - k, axis=0)[count - k :].mean(axis=0)
-        return pooled_sim.astype(np.float32), best, top_mean
+        return semantic_matrices(plans, self.program_vectors_, self.top_chunks)
 
     def transform(
         self,
@@ -515,6 +482,27 @@ class FeatureBuilder(BaseEstimator):
         """
         self._check_fitted()
         apps = list(applications)
+        lex, pairs = self._checked_inputs(apps, plans, lexical, pairs)
+        out = np.zeros((len(pairs), len(FEATURES)), dtype=np.float32)
+        if len(pairs) == 0:
+            return out
+        a, p = pairs[:, 0], pairs[:, 1]
+        for name, values in self._pair_columns(apps, plans, lex, a, p).items():
+            out[:, _COLUMN[name]] = values
+        # kind one-hot
+        first_kind = _COLUMN[f"kind_{PROGRAM_KINDS[0]}"]
+        out[np.arange(len(pairs)), first_kind + self._prog["kind"][p]] = 1.0
+        return out
+
+    def _checked_inputs(
+        self,
+        apps: list[Application],
+        plans: Sequence[PlanEmbedding],
+        lexical: np.ndarray | None,
+        pairs: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`transform`'s lexical matrix (zeros when None; negatives and NaN to 0) and pair
+        indices (every pair when None), checked against the applications and programs."""
         n_app, n_prog = len(apps), len(self.programs_)
         if len(plans) != n_app:
             raise InvalidInputError(f"{len(plans)} plan embeddings for {n_app} applications")
@@ -536,115 +524,59 @@ class FeatureBuilder(BaseEstimator):
             pairs.min() < 0 or pairs[:, 0].max() >= n_app or pairs[:, 1].max() >= n_prog
         ):
             raise InvalidInputError("pair indices out of range")
-        a, p = pairs[:, 0], pairs[:, 1]
-        out = np.zeros((len(pairs), len(FEATURES)), dtype=np.float32)
-        if len(pairs) == 0:
-            return out
+        return lex, pairs
 
-        def put(name: str, values: np.ndarray) -> None:
-            out[:, _COLUMN[name]] = values
-
-        # semantic
-        pooled, best, top_mean = self.semantic_matrices(plans)
-        put("sem_pooled", pooled[a, p])
-        put("sem_best_chunk", best[a, p])
-        put("sem_top3_mean", top_mean[a, p])
-        mean = pooled.mean(axis=1, keepdims=True)
-        std = pooled.std(axis=1, keepdims=True)
-        z = np.divide(pooled - mean, std, out=np.zeros_like(pooled), where=std > 1e-6)
-        put("sem_pooled_z", z[a, p])
-
-        # lexical
-        row_max = lex.max(axis=1, keepdims=True) if n_prog else np.zeros((n_app, 1))
-        lex_norm = np.divide(lex, row_max, out=np.zeros_like(lex), where=row_max > 0)
-        put("lex_bm25_norm", lex_norm[a, p])
-        put("lex_bm25_log", np.log1p(lex[a, p]))
-
-        # sector
+    def _application_sectors(
+        self, apps: list[Application], plans: Sequence[PlanEmbedding]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(n_app, n_sectors) sector membership of each application — declared, else the
+        `infer_sectors` sectors whose centroid is closest to its pooled plan vector — and
+        (n_app,) 1.0 where the sectors were declared."""
         declared = np.array([bool(x.sectors) for x in apps], dtype=np.float32)
         app_sec = self._sector_matrix([x.sectors for x in apps])
         if self.infer_sectors and self.sector_slugs_ and (declared == 0).any():
             undeclared = np.flatnonzero(declared == 0)
-            sims = _unit(pooled_vectors(plans, undeclared)) @ self.sector_centroids_.T
+            sims = unit_rows(pooled_vectors(plans, undeclared)) @ self.sector_centroids_.T
             k = min(self.infer_sectors, sims.shape[1])
             top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
             app_sec[undeclared] = 0.0
             app_sec[undeclared[:, None], top] = 1.0
-        prog_sec = self._program_sectors
-        inter = np.einsum("ij,ij->i", app_sec[a], prog_sec[p])
-        union = app_sec[a].sum(axis=1) + prog_sec[p].sum(axis=1) - inter
-        put("sector_jaccard", np.divide(inter, union, out=np.zeros_like(inter), where=union > 0))
-        put("sector_any", (inter > 0).astype(np.float32))
-        put("sectors_declared", declared[a])
+        return app_sec, declared
 
-        # stage
-        stage_idx = np.array([STAGES.index(x.stage) for x in apps], dtype=np.int64)
-        accepted = self._stage_sets[p, stage_idx[a]]
-        put("stage_match", accepted.astype(np.float32))
-        steps = np.abs(np.arange(len(STAGES))[None, :] - stage_idx[a][:, None]).astype(float)
-        steps = np.where(self._stage_sets[p], steps, np.inf).min(axis=1)
-        steps = np.where(np.isfinite(steps), steps, len(STAGES) - 1) / (len(STAGES) - 1)
-        put("stage_distance", steps)
-
-        # place
-        prog = self._prog
-        app_city = np.array([_place_key(x.city) for x in apps], dtype=object)
-        app_prov = np.array([_place_key(x.province) for x in apps], dtype=object)
-        same_city = (app_city[a] == prog["city"][p]) & (app_city[a] != "")
-        same_prov = (app_prov[a] == prog["province"][p]) & (app_prov[a] != "")
-        put("same_city", same_city.astype(np.float32))
-        put("same_province", same_prov.astype(np.float32))
-        put("remote_accepted", prog["remote"][p])
-        put("place_ok", (same_prov | (prog["remote"][p] > 0)).astype(np.float32))
-
-        # money
+    def _pair_columns(
+        self,
+        apps: list[Application],
+        plans: Sequence[PlanEmbedding],
+        lex: np.ndarray,
+        a: np.ndarray,
+        p: np.ndarray,
+    ) -> dict[str, np.ndarray]:
+        """Every column but the kind one-hot, by feature group (`pair_columns`): each side's
+        arrays gathered by the pair indices `a` (application) and `p` (program)."""
+        semantic = semantic_columns(*self.semantic_matrices(plans), a, p)
+        prog = {key: values[p] for key, values in self._prog.items()}
+        app_sec, declared = self._application_sectors(apps, plans)
+        stage_idx = np.array([STAGES.index(x.stage) for x in apps], dtype=np.int64)[a]
+        accepted = self._stage_sets[p, stage_idx]
+        app_city = np.array([_place_key(x.city) for x in apps], dtype=object)[a]
+        app_prov = np.array([_place_key(x.province) for x in apps], dtype=object)[a]
         ask = np.array([x.funding_ask for x in apps], dtype=np.float64)[a]
-        fmin, fmax = prog["fmin"][p], prog["fmax"][p]
-        funds = fmax > 0
-        put("program_funds", funds.astype(np.float32))
-        put("funding_inside", (funds & (ask > 0) & (ask >= fmin) & (ask <= fmax)).astype(float))
-        ratio = np.divide(ask, fmax, out=np.zeros_like(ask), where=funds)
-        put("funding_ratio_max", np.minimum(ratio, _MAX_FUNDING_RATIO))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            above = np.log10(np.maximum(ask, 1.0) / np.maximum(fmax, 1.0))
-            below = np.log10(np.maximum(fmin, 1.0) / np.maximum(ask, 1.0))
-        distance = np.where(ask > fmax, above, np.where(ask < fmin, below, 0.0))
-        distance = np.where(funds, distance, np.where(ask > 0, _MAX_LOG_DISTANCE, 0.0))
-        distance = np.where(ask > 0, distance, 0.0)
-        put("funding_log_distance", np.clip(distance, 0.0, _MAX_LOG_DISTANCE))
-        put("funding_ask_log", np.log10(1.0 + ask))
-        put("equity_percent", prog["equity"][p])
-
-        # residency
         needs = np.array([x.needs_residency for x in apps], dtype=bool)[a]
-        seats = prog["seats"][p]
-        put("needs_residency", needs.astype(np.float32))
-        put("seats_log", np.log1p(seats))
-        put("residency_unmet", (needs & (seats <= 0)).astype(np.float32))
-
-        # eligibility (the rules of `eligibility` without `residency_only`)
         holds_kb = np.array([x.knowledge_based for x in apps], dtype=bool)[a]
-        kb_required = prog["kb"][p] > 0
-        kb_ok = ~kb_required | holds_kb
-        active = prog["active"][p] > 0
-        nothing = needs & (seats <= 0) & ~funds
-        put("kb_required", kb_required.astype(np.float32))
-        put("kb_ok", kb_ok.astype(np.float32))
-        put("program_active", active.astype(np.float32))
-        put("eligible", (active & kb_ok & accepted & ~nothing).astype(np.float32))
-
-        # load
-        put("program_load", self.program_load_[p])
-        put("program_load_known", self.program_load_known_[p])
-
-        # applicant
         team = np.array([x.team_size for x in apps], dtype=np.float64)[a]
-        put("team_size_log", np.log1p(team))
-
-        # kind one-hot
-        first_kind = _COLUMN[f"kind_{PROGRAM_KINDS[0]}"]
-        out[np.arange(len(pairs)), first_kind + prog["kind"][p]] = 1.0
-        return out
+        return {
+            **semantic,
+            **lexical_columns(lex, a, p),
+            **sector_columns(app_sec[a], self._program_sectors[p], declared[a]),
+            **stage_columns(accepted, self._stage_sets[p], stage_idx),
+            **place_columns(app_city, app_prov, prog),
+            **money_columns(ask, prog),
+            **residency_columns(needs, prog),
+            **eligibility_columns(holds_kb, needs, accepted, prog),
+            "program_load": self.program_load_[p],
+            "program_load_known": self.program_load_known_[p],
+            **applicant_columns(team),
+        }
 
 
 def pooled_vectors(plans: Sequence[PlanEmbedding], rows: np.ndarray | None = None) -> np.ndarray:

@@ -559,7 +559,7 @@ def score_round(
     version = model.model_version
     fallback = model.fallback
     if model.ranker is None and fallback is None:
-        from recommender.ranking.ranker import unsupervised_score
+        from recommender.ranking.compose import unsupervised_score
 
         fallback = unsupervised_score
     feature_names = list(getattr(builder, "feature_names_", FEATURE_NAMES))

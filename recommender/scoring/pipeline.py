@@ -49,8 +49,8 @@ import numpy as np
 
 from recommender.constants import DEFAULT_CANDIDATES, DEFAULT_TOP_K, MAX_PLAN_CHARS
 from recommender.errors import EmptyTextError, InvalidInputError, ModelMismatchError
+from recommender.ranking.compose import compose_scores
 from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder, eligibility
-from recommender.ranking.ranker import compose_scores
 from recommender.retrieval.hybrid import Candidate, CandidateRetriever, ProgramFilter
 from recommender.schemas import Application, Program
 from recommender.scoring.explain import (
@@ -453,7 +453,7 @@ class Recommender:
         if blas_threads is not None:
             _cap_blas(blas_threads)
         if fallback is None:
-            from recommender.ranking.ranker import unsupervised_score
+            from recommender.ranking.compose import unsupervised_score
 
             fallback = unsupervised_score
         self._fallback = fallback

@@ -8,9 +8,10 @@ from itertools import combinations
 
 import pytest
 
-from data.catalog import load_programs, load_sectors, sample_plan, sector_slugs
+from data.catalog import load_programs, sample_plan
 from recommender.constants import PROGRAM_KINDS
 from recommender.schemas import Program
+from recommender.taxonomy import load_sectors, sector_slugs
 
 REQUIRED_SECTORS = {
     "fintech", "health", "agritech", "edtech", "games", "creative_culture", "media", "tourism",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from recommender.ranking.compose import compose_scores, text_fit
 from recommender.ranking.features import FEATURE_NAMES
-from recommender.ranking.ranker import compose_scores, text_fit
 
 from ._pipeline_fakes import PLAN_FINTECH
 from .test_pipeline import _recommender

@@ -12,8 +12,9 @@ from recommender.errors import (
     ModelMismatchError,
     NotFittedError,
 )
+from recommender.ranking.compose import unsupervised_score
 from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder
-from recommender.ranking.ranker import FitRanker, ScoreWeights, unsupervised_score
+from recommender.ranking.ranker import FitRanker, ScoreWeights
 from tests.recommender._ranking_fixtures import (
     history_matrix,
     make_application,

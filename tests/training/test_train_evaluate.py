@@ -8,9 +8,10 @@ import pytest
 
 from recommender.errors import InvalidInputError
 from recommender.ranking.ranker import FitRanker
+from recommender.store.history import History, program_load
 from recommender.text.normalization import normalize
 from tests.recommender._ranking_fixtures import make_history
-from training.dataset import History, build_dataset, data_fingerprint, program_load, split_rounds
+from training.dataset import build_dataset, data_fingerprint, split_rounds
 from training.evaluate import evaluate, ranking_metrics, ranking_task, write_report
 from training.metrics import (
     brier_score,
@@ -175,11 +176,12 @@ def _register_bad(registry: ModelRegistry, ds) -> str:
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory):
     """A small synthetic history in a SQLite store, the hashing embedder, the real retriever."""
-    from data.catalog import load_programs, load_sectors
+    from data.catalog import load_programs
     from data.synthetic import generate_history
     from recommender.schemas import Application, IntakeRound, Outcome
     from recommender.scoring.pipeline import build_retriever
     from recommender.store.database import Store
+    from recommender.taxonomy import load_sectors
     from training.bow_embedder import HashingEmbedder
 
     root = tmp_path_factory.mktemp("synthetic")
