@@ -97,8 +97,7 @@ def baselines(programs: list, texts: list[str], embedder) -> dict[str, list[list
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from api.services import sector_vocabulary
-    from recommender.retrieval.hybrid import program_lexical_text
-    from recommender.retrieval.lexical import BM25Index
+    from recommender.retrieval.lexical import BM25Index, program_lexical_text
     from recommender.scoring.pipeline import program_passage_text
     from recommender.text.normalization import normalize
 

@@ -221,7 +221,7 @@ def render_application_page(
     Used by the applicant's and the staff's page of an application alike.
     """
     from recommender.errors import PeyvandError
-    from recommender.retrieval.hybrid import ProgramFilter
+    from recommender.retrieval.filters import ProgramFilter
 
     from ..matching import run_match
     from .messages import persian

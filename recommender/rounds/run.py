@@ -61,8 +61,9 @@ from recommender.allocation.solver import (
     PairDecision,
     ProgramUsage,
 )
+from recommender.eligibility import eligibility
 from recommender.errors import InvalidInputError, NotFoundError, PeyvandError
-from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder, eligibility
+from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder
 from recommender.scoring.round_scores import RoundScores
 from recommender.store.database import Store
 from recommender.store.tables import RoundRunRow, RoundScoreRow, as_utc, utcnow
