@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from recommender.embedding.encoder import DocumentEmbedding
+from recommender.embedding.documents import DocumentEmbedding
 from recommender.errors import EmptyTextError, InvalidInputError, NotFittedError
 from recommender.text.normalization import tokenize
 

@@ -15,18 +15,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.embedding import encoder as embedding
-from recommender.embedding.encoder import (
+from recommender.embedding.documents import CleanedTextWarning, UnexpectedScriptWarning
+from recommender.embedding.encoder import Embedder
+from recommender.embedding.models import (
     DEFAULT_MODEL,
     MODEL_REGISTRY,
-    CleanedTextWarning,
-    Embedder,
     ModelSpec,
-    UnexpectedScriptWarning,
     model_fingerprint,
     resolve_model_path,
     spec_for,
 )
+from recommender.embedding.runtimes import RUNTIMES
 from recommender.errors import (
     ConfigurationError,
     EmptyTextError,
@@ -81,7 +80,7 @@ def fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     model_dir.mkdir()
     (model_dir / "weights.bin").write_bytes(b"v1")
     FakeRuntime.calls = []
-    monkeypatch.setitem(embedding.RUNTIMES, "fake", FakeRuntime)
+    monkeypatch.setitem(RUNTIMES, "fake", FakeRuntime)
     monkeypatch.setitem(
         MODEL_REGISTRY,
         "fake-model",
