@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from recommender.constants import KIND_LABELS_FA, PROGRAM_KINDS, STAGES
 from recommender.eligibility import place_key as _place_key
 from recommender.errors import InvalidInputError, NotFittedError
+from recommender.estimator import PeyvandEstimator
 from recommender.schemas import Application, Program
 
 __all__ = [
@@ -278,7 +278,7 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.where(norms > 0, norms, 1.0)
 
 
-class FeatureBuilder(BaseEstimator):
+class FeatureBuilder(PeyvandEstimator):
     """Builds the `FEATURES` matrix for (application, program) pairs.
 
     Args:

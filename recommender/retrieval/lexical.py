@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 _CONFIG_FILE = "bm25_config.json"
 _FORMAT = "peyvand.bm25_index"
 _FORMAT_VERSION = 1
+METHODS: tuple[str, ...] = ("lucene", "robertson", "atire", "bm25l", "bm25+")
 
 
 def program_lexical_text(
@@ -60,7 +61,7 @@ class BM25Index(PeyvandEstimator):
     Args:
         k1: term-frequency saturation.
         b: document-length normalization (0 = none, 1 = full).
-        method: the bm25s scoring variant ("lucene", "robertson", "atire", "bm25l", "bm25+").
+        method: the bm25s scoring variant, one of `METHODS`.
 
     Attributes:
         n_docs_: number of indexed documents (set by `fit`).
@@ -85,8 +86,11 @@ class BM25Index(PeyvandEstimator):
             self.
 
         Raises:
-            InvalidInputError: when `docs` is empty or has no token at all.
+            InvalidInputError: when `docs` is empty or has no token at all, or `method` is
+                unknown.
         """
+        if self.method not in METHODS:
+            raise InvalidInputError(f"unknown BM25 method '{self.method}'; use one of {METHODS}")
         if isinstance(docs, str):
             raise InvalidInputError("BM25Index.fit takes a sequence of documents, not one text")
         if len(docs) == 0:
