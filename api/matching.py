@@ -7,7 +7,7 @@ from typing import Any
 
 from recommender import schemas as contracts
 from recommender.errors import NotFoundError
-from recommender.retrieval.hybrid import ProgramFilter
+from recommender.retrieval.filters import ProgramFilter
 from recommender.store.database import Store
 
 from .accounts import Accounts, User

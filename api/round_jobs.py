@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from recommender.errors import InvalidInputError
-from recommender.retrieval.hybrid import ProgramFilter
+from recommender.retrieval.filters import ProgramFilter
 from recommender.text.safe_text import spreadsheet_cell
 
 from .engine import recommendation_items

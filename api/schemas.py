@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from recommender import schemas as contracts
 from recommender.constants import DEFAULT_TOP_K, MAX_PLAN_CHARS, PROGRAM_KINDS, STAGES
-from recommender.retrieval.hybrid import ProgramFilter
+from recommender.retrieval.filters import ProgramFilter
 from recommender.scoring.pipeline import Recommendation, RecommendationList
 from recommender.store.tables import ROLES
 from recommender.text.safe_text import strip_bidi_deep

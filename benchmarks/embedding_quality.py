@@ -60,7 +60,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from recommender.retrieval.hybrid import FUSION_METHODS, CandidateRetriever, ProgramFilter  # noqa: E402
+from recommender.retrieval.filters import ProgramFilter  # noqa: E402
+from recommender.retrieval.fusion import FUSION_METHODS  # noqa: E402
+from recommender.retrieval.hybrid import CandidateRetriever  # noqa: E402
 from recommender.schemas import Program  # noqa: E402
 from recommender.text.normalization import normalize  # noqa: E402
 from training.metrics import mrr_at_k, ndcg_at_k, recall_at_k, relevance_matrix  # noqa: E402

@@ -96,8 +96,7 @@ def hubness(top1_ids: list[str], n_programs: int) -> dict[str, float | str | int
 def baselines(programs: list, texts: list[str], embedder) -> dict[str, list[list[str]]]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from recommender.retrieval.hybrid import program_lexical_text
-    from recommender.retrieval.lexical import BM25Index
+    from recommender.retrieval.lexical import BM25Index, program_lexical_text
     from recommender.scoring.pipeline import program_passage_text
     from recommender.taxonomy import sector_vocabulary
     from recommender.text.normalization import normalize

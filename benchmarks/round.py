@@ -153,8 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     from recommender.allocation.capacity import round_capacity as reports_capacity
     from recommender.allocation.solver import Allocator
     from recommender.ranking.features import FeatureBuilder
-    from recommender.retrieval.hybrid import program_lexical_text
-    from recommender.retrieval.lexical import BM25Index
+    from recommender.retrieval.lexical import BM25Index, program_lexical_text
     from recommender.rounds.run import (
         ScoringModel,
         _upsert_scores,

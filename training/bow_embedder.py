@@ -18,14 +18,15 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from recommender.embedding.encoder import DocumentEmbedding
+from recommender.embedding.documents import DocumentEmbedding
 from recommender.errors import EmptyTextError, InvalidInputError, NotFittedError
+from recommender.estimator import PeyvandEstimator
 from recommender.text.normalization import tokenize
 
 __all__ = ["HashingEmbedder"]
 
 
-class HashingEmbedder:
+class HashingEmbedder(PeyvandEstimator):
     """Hashed bag-of-words document vectors.
 
     Args:

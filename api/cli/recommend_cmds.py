@@ -159,7 +159,7 @@ def _filters(
 ) -> Any:
     from recommender.constants import PROGRAM_KINDS, STAGES
     from recommender.errors import InvalidInputError
-    from recommender.retrieval.hybrid import ProgramFilter
+    from recommender.retrieval.filters import ProgramFilter
 
     bad_kinds = [k for k in kinds or [] if k not in PROGRAM_KINDS]
     if bad_kinds:

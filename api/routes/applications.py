@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from recommender import schemas as contracts
 from recommender.errors import InvalidInputError, NotFoundError
-from recommender.retrieval.hybrid import ProgramFilter
+from recommender.retrieval.filters import ProgramFilter
 
 from ..deps import (
     AccountsDep,

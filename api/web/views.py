@@ -28,7 +28,7 @@ from recommender.constants import (
     STAGE_LABELS_FA,
 )
 from recommender.errors import PeyvandError
-from recommender.retrieval.hybrid import ProgramFilter
+from recommender.retrieval.filters import ProgramFilter
 from recommender.taxonomy import load_sectors
 from recommender.text.persian import (
     format_jalali,

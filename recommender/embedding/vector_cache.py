@@ -14,14 +14,11 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from recommender.embedding.documents import DocumentEmbedding
 from recommender.errors import CorruptArtifactError
-
-if TYPE_CHECKING:
-    from recommender.embedding.encoder import DocumentEmbedding
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS document_vectors (
@@ -66,8 +63,6 @@ class VectorCache:
         self, model_id: str, role: str, text_hashes: Sequence[str]
     ) -> dict[str, DocumentEmbedding]:
         """The cached embeddings among `text_hashes` for this model and role."""
-        from recommender.embedding.encoder import DocumentEmbedding
-
         found: dict[str, DocumentEmbedding] = {}
         unique = list(dict.fromkeys(text_hashes))
         with self._lock:

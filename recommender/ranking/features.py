@@ -7,8 +7,8 @@ pair matrices (n_app, n_prog) are gathered by the pair indices, so 2,000 applica
 programs take well under a second once the plans are embedded. The builder holds the program
 side and gathers; the columns of each feature group are computed in `pair_columns`.
 
-`eligibility` holds the hard rules (not learned): a program the application cannot enter gets
-a Persian reason and is shown, if at all, as ineligible.
+The hard rules (not learned) live in `recommender.eligibility`: a program the application
+cannot enter gets a Persian reason and is shown, if at all, as ineligible.
 
 Conventions:
 
@@ -29,11 +29,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from recommender.constants import KIND_LABELS_FA, PROGRAM_KINDS, STAGE_LABELS_FA, STAGES
+from recommender.constants import KIND_LABELS_FA, PROGRAM_KINDS, STAGES
+from recommender.eligibility import place_key as _place_key
 from recommender.errors import InvalidInputError, NotFittedError
+from recommender.estimator import PeyvandEstimator
 from recommender.ranking.pair_columns import (
     PlanEmbedding,
     applicant_columns,
@@ -57,7 +58,6 @@ __all__ = [
     "FeatureBuilder",
     "FeatureSpec",
     "all_pairs",
-    "eligibility",
     "feature_table_markdown",
 ]
 
@@ -262,48 +262,6 @@ def feature_table_markdown() -> str:
     return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- hard rules
-
-
-def _place_key(name: str) -> str:
-    text = (name or "").replace("ي", "ی").replace("ك", "ک").replace("\u200c", " ")
-    return " ".join(text.split()).casefold()
-
-
-def eligibility(
-    application: Application, program: Program, *, residency_only: bool = False
-) -> str | None:
-    """Hard rules: why `application` cannot enter `program`, or None when it can.
-
-    Rules, in order: the program is inactive; it requires a knowledge-based company and the
-    applicant is not one; it does not accept the applicant's stage; the program offers nothing
-    the applicant asked for (needs residency but no seats and no funding); with
-    `residency_only`, the applicant needs residency and the program has no seat.
-
-    Args:
-        application: the applicant.
-        program: the program.
-        residency_only: the caller looks for residency only (e.g. seat allocation).
-
-    Returns:
-        One Persian sentence, or None when eligible.
-    """
-    if not program.active:
-        return "این برنامه در حال حاضر فعال نیست."
-    if program.requires_knowledge_based and not application.knowledge_based:
-        return "این برنامه فقط شرکت‌های دانش‌بنیان را می‌پذیرد و متقاضی دانش‌بنیان نیست."
-    if application.stage not in program.stages:
-        label = STAGE_LABELS_FA.get(application.stage, application.stage)
-        return f"این برنامه استارتاپ‌های مرحلهٔ «{label}» را نمی‌پذیرد."
-    no_seats = program.residency_seats <= 0
-    if application.needs_residency and no_seats:
-        if residency_only:
-            return "متقاضی به استقرار نیاز دارد ولی این برنامه ظرفیت استقرار ندارد."
-        if program.funding_max <= 0:
-            return "این برنامه نه ظرفیت استقرار دارد و نه تأمین مالی می‌کند."
-    return None
-
-
 # --------------------------------------------------------------------------- builder
 
 
@@ -318,7 +276,7 @@ def all_pairs(n_applications: int, n_programs: int) -> np.ndarray:
     return np.stack([apps, progs], axis=1)
 
 
-class FeatureBuilder(BaseEstimator):
+class FeatureBuilder(PeyvandEstimator):
     """Builds the `FEATURES` matrix for (application, program) pairs.
 
     Args:

@@ -42,7 +42,7 @@ from typing import Any
 import joblib
 import numpy as np
 import sklearn
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression
@@ -60,6 +60,7 @@ from recommender.errors import (
     ModelMismatchError,
     NotFittedError,
 )
+from recommender.estimator import PeyvandEstimator
 from recommender.ranking._forest import CompiledModels, compiled_available
 from recommender.ranking.features import FEATURE_NAMES
 
@@ -185,7 +186,7 @@ def _threadpool_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-class FitRanker(BaseEstimator):
+class FitRanker(PeyvandEstimator):
     """Calibrated P(residency), P(funding), expected funding and a combined fit score.
 
     Args:

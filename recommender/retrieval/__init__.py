@@ -1,5 +1,12 @@
-"""Candidate programs for a query: BM25, FAISS and their fusion, and the eligibility filter.
+"""Candidate programs for a query.
 
-May import: recommender.text, recommender.embedding.encoder, recommender.schemas,
-recommender.errors, recommender.constants.
+Owns: the `CandidateRetriever` estimator (`hybrid`: fit, search, score_programs, save/load),
+the dense FAISS side (`dense`), BM25 and the text it indexes of a program (`lexical`), the
+fusion of the two signals with its per-query adaptive weight (`fusion`), the staff filters on
+programs (`filters`: `ProgramFilter`, whose shared conditions come from
+`recommender.eligibility`), and versioned index folders with the CURRENT pointer (`index`).
+
+May import: recommender.text, recommender.eligibility, recommender.estimator,
+recommender.schemas, recommender.errors, recommender.constants. Not recommender.embedding (the
+retriever takes vectors, not an embedder), and never ranking, scoring, rounds or later stages.
 """

@@ -8,53 +8,27 @@ Two signals, fused:
 - lexical: BM25 (`recommender.retrieval.lexical.BM25Index`) over each program's name,
   description and sector keywords, tokenized by hazm.
 
-Filters (`ProgramFilter`) never cost recall: the set of programs that pass is computed first
-and the top-k is filled from it (an exact search over that subset, or a filtered HNSW search
-that falls back to an exact one), so `search` returns min(k, programs passing) candidates.
+Filters (`recommender.retrieval.filters.ProgramFilter`) never cost recall: the set of programs
+that pass is computed first and the top-k is filled from it (an exact search over that subset,
+or a filtered HNSW search that falls back to an exact one), so `search` returns
+min(k, programs passing) candidates.
 
-Fusion (per query, over the union of each signal's top `candidate_pool` passing programs):
-
-- "adaptive" (default): fused = dense_norm + w * lexical_norm, each signal min-max normalized
-  over its own top-`candidate_pool` list, with a lexical weight set per query from what the
-  query's own scores show, never from relevance labels:
-  w = exp(b0 + b1 m + b2 g + b3 o), where m = (s1 - s2) / s1 is BM25's top-1 margin, g the
-  dense top-1 gap (d1 - d2) over the dense top list's range, and o the share of the two
-  top-10 lists in common (`ADAPTIVE_COEFFICIENTS`). A query whose rare words single out one
-  program (a headline naming its article) gets a high weight; a question whose words are
-  spread over many passages a low one. The coefficients were chosen on three public Persian
-  retrieval sets of different kinds (questions over short passages, questions over Wikipedia
-  paragraphs, news headlines over article bodies) and checked leave-one-set-out: each set's
-  figure in benchmarks/embedding_quality.py comes from coefficients chosen on the other two.
-- "weighted" (the previous default): the same sum with w = `lexical_weight` * c, where the
-  confidence c in [0, 1] is BM25's top-1 margin (s1 - s2) / s1 ("zscore" normalization is
-  the other option; `lexical_confidence=False` uses w = `lexical_weight` as is). Chosen on
-  the training split of ParsiNLU reading-comprehension retrieval only: it held there and on
-  PersianQA but cost up to 0.04 MRR@10 against BM25 alone on headline -> article retrieval.
-- Long queries (both): a business plan rather than a question, at least `long_query_chars`
-  characters, use w = `long_query_lexical_weight`: over a whole plan BM25 gathers evidence
-  from many words, the margin of its best program says little, and on the synthetic history
-  lexical evidence is the stronger signal (candidate Recall@50 0.857 with the short-query
-  rule, 0.967 with this one; training/evaluate.py).
-- "rrf": reciprocal rank fusion, (1 - w) / (rrf_k + dense_rank) + w / (rrf_k + lexical_rank).
-- "dense" or "lexical": one signal alone (for comparisons).
+Fusion is per query, over the union of each signal's top `candidate_pool` passing programs:
+"adaptive" (default), "weighted", "rrf", "dense" or "lexical", described in
+`recommender.retrieval.fusion`.
 
 The fitted retriever is saved as a versioned folder: `save(root)` writes a complete new
 version under `root/versions/` through a temporary folder and a rename, then switches the
-`root/CURRENT` pointer with an atomic replace, so a reader never sees a half-written index.
+`root/CURRENT` pointer with an atomic replace, so a reader never sees a half-written index
+(`recommender.retrieval.index`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
-import os
-import shutil
-import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,32 +36,36 @@ from typing import Any
 import faiss
 import numpy as np
 
-from recommender.constants import DEFAULT_CANDIDATES, KIND_LABELS_FA, STAGE_LABELS_FA
+from recommender.constants import DEFAULT_CANDIDATES
 from recommender.errors import (
     CorruptArtifactError,
     InvalidInputError,
     ModelMismatchError,
-    NotFittedError,
 )
-from recommender.retrieval.lexical import BM25Index
+from recommender.estimator import PeyvandEstimator
+from recommender.retrieval.dense import build_index, dense_top, unit_rows
+from recommender.retrieval.filters import ProgramFilter
+from recommender.retrieval.fusion import (
+    ADAPTIVE_COEFFICIENTS,
+    FUSION_METHODS,
+    SCORE_NORMALIZATIONS,
+    adaptive_weight,
+    lexical_margin,
+    normalize_scores,
+    rrf_scores,
+    top_positions,
+)
+from recommender.retrieval.index import (
+    checksums,
+    current_version,
+    read_config,
+    verify_checksums,
+    write_version,
+)
+from recommender.retrieval.lexical import BM25Index, program_lexical_text
 from recommender.schemas import Program
 
-__all__ = [
-    "Candidate",
-    "CandidateRetriever",
-    "FUSION_METHODS",
-    "ProgramFilter",
-    "SCORE_NORMALIZATIONS",
-    "program_lexical_text",
-]
-
-logger = logging.getLogger(__name__)
-
-FUSION_METHODS: tuple[str, ...] = ("adaptive", "weighted", "rrf", "dense", "lexical")
-#: (bias, BM25 top-1 margin, dense top-1 gap, top-10 overlap) of the adaptive fusion's
-#: log-weight; fitted across the public retrieval sets, see `CandidateRetriever`.
-ADAPTIVE_COEFFICIENTS: tuple[float, float, float, float] = (-1.0, 3.0, -5.0, 0.0)
-SCORE_NORMALIZATIONS: tuple[str, ...] = ("minmax", "zscore")
+__all__ = ["Candidate", "CandidateRetriever"]
 
 _FORMAT = "peyvand.candidate_retriever"
 _FORMAT_VERSION = 1
@@ -95,168 +73,6 @@ _CONFIG_FILE = "config.json"
 _INDEX_FILE = "index.faiss"
 _PROGRAMS_FILE = "programs.json"
 _LEXICAL_DIR = "lexical"
-_CURRENT_FILE = "CURRENT"
-_VERSIONS_DIR = "versions"
-
-
-# --------------------------------------------------------------------------- filters
-
-
-def _place_key(name: str) -> str:
-    """A province/city name reduced for comparison (Arabic letters, half-spaces, case)."""
-    text = name.replace("ي", "ی").replace("ك", "ک").replace("\u200c", " ")
-    return " ".join(text.split()).casefold()
-
-
-def _rial(amount: int) -> str:
-    return f"{amount:,} ریال"
-
-
-# One generic Persian sentence per failed condition, for summaries over many programs.
-_REASON_SUMMARY_FA: dict[str, str] = {
-    "inactive": "برنامه فعال نیست",
-    "not_in_list": "برنامه در فهرست برنامه‌های این دوره نیست",
-    "kind": "نوع برنامه جزو نوع‌های انتخاب‌شده نیست",
-    "province": "برنامه در استان‌های انتخاب‌شده نیست",
-    "remote": "برنامه حضور از راه دور را نمی‌پذیرد",
-    "sector": "حوزهٔ کاری برنامه با حوزه‌های انتخاب‌شده هم‌خوان نیست",
-    "stage": "برنامه این مرحلهٔ رشد را نمی‌پذیرد",
-    "knowledge_based": "برنامه فقط شرکت‌های دانش‌بنیان را می‌پذیرد",
-    "seats": "ظرفیت خالی برنامه کمتر از حد خواسته‌شده است",
-    "funding": "مبلغ درخواستی در بازهٔ تأمین مالی برنامه نیست",
-}
-
-
-@dataclass
-class ProgramFilter:
-    """Conditions a program must meet to be a candidate. `None` means "no condition".
-
-    Attributes:
-        provinces: the program's province is one of these.
-        kinds: the program's kind is one of these (see constants.PROGRAM_KINDS).
-        sectors: the program covers at least one of these sector slugs.
-        stage: the program accepts startups at this stage.
-        active_only: drop inactive programs (default).
-        min_open_seats: the program has at least this many open residency seats.
-        open_seats: open seats per program id (e.g. what is left in a round); programs not in
-            it count their `residency_seats`.
-        funding_ask: the program can fund this amount (funding_min <= ask <= funding_max).
-        funding_range: (low, high) in rial; the program's funding range overlaps it.
-        accepts_remote: True keeps only programs that accept remote participants.
-        knowledge_based: False drops programs that require a knowledge-based company.
-        program_ids: the program is one of these ids (e.g. the programs of a round).
-    """
-
-    provinces: Collection[str] | None = None
-    kinds: Collection[str] | None = None
-    sectors: Collection[str] | None = None
-    stage: str | None = None
-    active_only: bool = True
-    min_open_seats: int | None = None
-    open_seats: Mapping[str, int] | None = None
-    funding_ask: int | None = None
-    funding_range: tuple[int, int] | None = None
-    accepts_remote: bool | None = None
-    knowledge_based: bool | None = None
-    program_ids: Collection[str] | None = None
-
-    def has_conditions(self) -> bool:
-        """True when the filter can drop an active program (any condition but `active_only`)."""
-        return any(
-            (
-                self.provinces is not None,
-                self.kinds is not None,
-                self.sectors is not None,
-                self.stage is not None,
-                self.min_open_seats is not None,
-                bool(self.funding_ask),
-                self.funding_range is not None,
-                bool(self.accepts_remote),
-                self.knowledge_based is False,
-                self.program_ids is not None,
-            )
-        )
-
-    def _failure(self, program: Program) -> tuple[str, str] | None:
-        """(reason code, Persian reason) of the first condition `program` fails, or None."""
-        if self.active_only and not program.active:
-            return "inactive", "این برنامه در حال حاضر فعال نیست."
-        if self.program_ids is not None and program.id not in self.program_ids:
-            return "not_in_list", "این برنامه در فهرست برنامه‌های انتخاب‌شده نیست."
-        if self.kinds is not None and program.kind not in self.kinds:
-            label = KIND_LABELS_FA.get(program.kind, program.kind)
-            return "kind", f"نوع این برنامه ({label}) جزو نوع‌های انتخاب‌شده نیست."
-        if self.provinces is not None:
-            wanted = {_place_key(p) for p in self.provinces}
-            if _place_key(program.province) not in wanted:
-                return "province", (
-                    f"این برنامه در استان {program.province} است، نه در استان‌های انتخاب‌شده."
-                )
-        if self.accepts_remote and not program.accepts_remote:
-            return "remote", "این برنامه حضور از راه دور را نمی‌پذیرد."
-        if self.sectors is not None and not set(self.sectors) & set(program.sectors):
-            return "sector", "حوزه‌های کاری این برنامه با حوزه‌های انتخاب‌شده هم‌خوان نیست."
-        if self.stage is not None and self.stage not in program.stages:
-            label = STAGE_LABELS_FA.get(self.stage, self.stage)
-            return "stage", f"این برنامه استارتاپ‌های مرحلهٔ «{label}» را نمی‌پذیرد."
-        if self.knowledge_based is False and program.requires_knowledge_based:
-            return "knowledge_based", "این برنامه فقط شرکت‌های دانش‌بنیان را می‌پذیرد."
-        if self.min_open_seats is not None:
-            seats = program.residency_seats
-            if self.open_seats is not None:
-                seats = self.open_seats.get(program.id, seats)
-            if seats < self.min_open_seats:
-                return "seats", (
-                    f"ظرفیت خالی این برنامه ({seats}) کمتر از حد خواسته‌شده "
-                    f"({self.min_open_seats}) است."
-                )
-        if self.funding_ask is not None and self.funding_ask > 0:
-            if program.funding_max <= 0:
-                return "funding", "این برنامه تأمین مالی نمی‌کند."
-            if not program.funding_min <= self.funding_ask <= program.funding_max:
-                return "funding", (
-                    f"مبلغ درخواستی ({_rial(self.funding_ask)}) در بازهٔ تأمین مالی این برنامه "
-                    f"({_rial(program.funding_min)} تا {_rial(program.funding_max)}) نیست."
-                )
-        if self.funding_range is not None:
-            low, high = self.funding_range
-            if program.funding_max <= 0 or program.funding_max < low or program.funding_min > high:
-                return "funding", (
-                    f"بازهٔ تأمین مالی این برنامه ({_rial(program.funding_min)} تا "
-                    f"{_rial(program.funding_max)}) با بازهٔ انتخاب‌شده هم‌پوشانی ندارد."
-                )
-        return None
-
-    def matches(self, program: Program) -> tuple[bool, str | None]:
-        """Whether `program` passes, and if not, why (one Persian sentence).
-
-        Args:
-            program: the program to check.
-
-        Returns:
-            (True, None) when it passes, else (False, reason of the first failed condition).
-        """
-        failure = self._failure(program)
-        return (True, None) if failure is None else (False, failure[1])
-
-    def explain_no_match(self, programs: Sequence[Program]) -> str:
-        """A Persian sentence saying why none (or few) of `programs` pass, most common first.
-
-        Args:
-            programs: the programs that were filtered.
-
-        Returns:
-            The explanation, e.g. "هیچ برنامه‌ای با این شرط‌ها پیدا نشد. بیشترین دلیل‌ها: ...".
-        """
-        counts = Counter(
-            failure[0] for failure in map(self._failure, programs) if failure is not None
-        )
-        if not programs:
-            return "هنوز هیچ برنامه‌ای ثبت نشده است."
-        if not counts:
-            return "همهٔ برنامه‌ها با این شرط‌ها جور هستند."
-        parts = [f"{_REASON_SUMMARY_FA[code]} ({n} برنامه)" for code, n in counts.most_common(3)]
-        return "هیچ برنامه‌ای با این شرط‌ها پیدا نشد. بیشترین دلیل‌ها: " + "؛ ".join(parts) + "."
 
 
 # --------------------------------------------------------------------------- candidates
@@ -281,57 +97,7 @@ class Candidate:
     rank: int
 
 
-def program_lexical_text(
-    program: Program, sector_terms: Mapping[str, Sequence[str]] | None = None
-) -> str:
-    """The text BM25 indexes for a program: name, description and sector keywords.
-
-    Args:
-        program: the program.
-        sector_terms: Persian names/keywords per sector slug (from data/sectors.json); a slug
-            without an entry contributes its own words ("food_tech" -> "food tech").
-
-    Returns:
-        One text (raw; `BM25Index` tokenizes it).
-    """
-    terms = sector_terms or {}
-    sector_words = [
-        " ".join(terms[slug]) if slug in terms else slug.replace("_", " ")
-        for slug in program.sectors
-    ]
-    return "\n".join([program.name, program.description, *sector_words])
-
-
-def _normalize_scores(scores: np.ndarray, pool: np.ndarray, method: str) -> np.ndarray:
-    """Scale `scores` by statistics of `pool` (a signal's own top list for this query)."""
-    if pool.size == 0:
-        return np.zeros_like(scores)
-    if method == "minmax":
-        low, spread = float(pool.min()), float(pool.max() - pool.min())
-    else:
-        low, spread = float(pool.mean()), float(pool.std())
-    if spread <= 1e-12:
-        return np.zeros_like(scores)
-    return (scores - low) / spread
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _top(scores: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the n largest scores, best first (ties: lower position first)."""
-    if n >= scores.size:
-        return np.argsort(-scores, kind="stable")
-    part = np.argpartition(-scores, n - 1)[:n]
-    return part[np.lexsort((part, -scores[part]))]
-
-
-class CandidateRetriever:
+class CandidateRetriever(PeyvandEstimator):
     """Dense (FAISS) + lexical (BM25) candidate retrieval over the program catalogue.
 
     Args:
@@ -342,9 +108,9 @@ class CandidateRetriever:
         hnsw_ef_construction: HNSW build-time beam width.
         hnsw_ef_search: HNSW search-time beam width (raised to the pool size when smaller).
         fusion: one of FUSION_METHODS.
-        adaptive_coefficients: (b0, b1, b2, b3) of the "adaptive" lexical weight (see the
-            module docstring).
-        lexical_weight: weight of the lexical signal (see the module docstring).
+        adaptive_coefficients: (b0, b1, b2, b3) of the "adaptive" lexical weight (see
+            `recommender.retrieval.fusion`).
+        lexical_weight: weight of the lexical signal (see `recommender.retrieval.fusion`).
         lexical_confidence: scale the lexical weight by BM25's top-1 margin ("weighted").
         long_query_chars: queries at least this long (a plan, not a question) use
             `long_query_lexical_weight` with no confidence factor.
@@ -366,6 +132,9 @@ class CandidateRetriever:
         model_id_: id of the embedding model the vectors came from.
         dim_: vector dimension.
     """
+
+    _fitted_attribute = "index_"
+    _fit_hint = "fit(...) or load(path)"
 
     def __init__(
         self,
@@ -392,7 +161,7 @@ class CandidateRetriever:
         self.hnsw_ef_construction = hnsw_ef_construction
         self.hnsw_ef_search = hnsw_ef_search
         self.fusion = fusion
-        self.adaptive_coefficients = tuple(float(c) for c in adaptive_coefficients)
+        self.adaptive_coefficients = adaptive_coefficients
         self.lexical_weight = lexical_weight
         self.lexical_confidence = lexical_confidence
         self.long_query_chars = long_query_chars
@@ -406,28 +175,22 @@ class CandidateRetriever:
 
     # ------------------------------------------------------------------ configuration
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments (JSON-serializable), as saved in config.json."""
-        return {
-            "hnsw_threshold": self.hnsw_threshold,
-            "hnsw_m": self.hnsw_m,
-            "hnsw_ef_construction": self.hnsw_ef_construction,
-            "hnsw_ef_search": self.hnsw_ef_search,
-            "fusion": self.fusion,
-            "adaptive_coefficients": list(self.adaptive_coefficients),
-            "lexical_weight": self.lexical_weight,
-            "lexical_confidence": self.lexical_confidence,
-            "long_query_chars": self.long_query_chars,
-            "long_query_lexical_weight": self.long_query_lexical_weight,
-            "score_normalization": self.score_normalization,
-            "rrf_k": self.rrf_k,
-            "candidate_pool": self.candidate_pool,
-            "sector_terms": (
-                {k: list(v) for k, v in self.sector_terms.items()} if self.sector_terms else None
-            ),
-            "bm25_k1": self.bm25_k1,
-            "bm25_b": self.bm25_b,
-        }
+    def _config_params(self) -> dict[str, Any]:
+        """Constructor arguments in JSON form, as saved in config.json."""
+        params = self.get_params()
+        params["adaptive_coefficients"] = [float(c) for c in self.adaptive_coefficients]
+        if self.sector_terms:
+            params["sector_terms"] = {k: list(v) for k, v in self.sector_terms.items()}
+        else:
+            params["sector_terms"] = None
+        return params
+
+    @classmethod
+    def _from_config_params(cls, params: dict[str, Any]) -> CandidateRetriever:
+        """The unfitted retriever of saved `_config_params` (coefficients back to a tuple)."""
+        params = dict(params)
+        params["adaptive_coefficients"] = tuple(params["adaptive_coefficients"])
+        return cls(**params)
 
     def set_params(self, **params: Any) -> CandidateRetriever:
         """Change constructor arguments (sklearn style). Search-time ones (fusion, weights,
@@ -465,7 +228,6 @@ class CandidateRetriever:
         coefficients = tuple(self.adaptive_coefficients)
         if len(coefficients) != 4 or not all(np.isfinite(c) for c in coefficients):
             raise InvalidInputError("adaptive_coefficients must be 4 finite numbers")
-        self.adaptive_coefficients = tuple(float(c) for c in coefficients)
         if not 0.0 <= self.lexical_weight <= 1.0:
             raise InvalidInputError(f"lexical_weight must be in [0, 1], got {self.lexical_weight}")
         if self.candidate_pool < 1 or self.hnsw_threshold < 1 or self.rrf_k < 0:
@@ -514,7 +276,7 @@ class CandidateRetriever:
             raise InvalidInputError(f"duplicate program ids: {dupes[:10]}")
         if texts is not None and len(texts) != len(programs):
             raise InvalidInputError(f"{len(texts)} texts for {len(programs)} programs")
-        matrix = self._normalized(matrix)
+        matrix = unit_rows(matrix)
         lexical_texts = (
             list(texts)
             if texts is not None
@@ -522,29 +284,11 @@ class CandidateRetriever:
         )
         self.lexical_ = BM25Index(k1=self.bm25_k1, b=self.bm25_b).fit(lexical_texts)
         self.index_type_ = "flat" if len(programs) <= self.hnsw_threshold else "hnsw"
-        self.index_ = self._build_index(matrix)
+        self.index_ = build_index(
+            matrix, self.index_type_, self.hnsw_m, self.hnsw_ef_construction, self.hnsw_ef_search
+        )
         self._set_state(programs, matrix, model_id)
         return self
-
-    @staticmethod
-    def _normalized(matrix: np.ndarray) -> np.ndarray:
-        if not np.isfinite(matrix).all():
-            raise InvalidInputError("vectors contain NaN or infinite values")
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        if (norms <= 1e-12).any():
-            raise InvalidInputError("vectors contain an all-zero row")
-        return np.ascontiguousarray(matrix / norms, dtype=np.float32)
-
-    def _build_index(self, matrix: np.ndarray) -> faiss.Index:
-        dim = matrix.shape[1]
-        if self.index_type_ == "flat":
-            index = faiss.IndexFlatIP(dim)
-        else:
-            index = faiss.IndexHNSWFlat(dim, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = self.hnsw_ef_construction
-            index.hnsw.efSearch = self.hnsw_ef_search
-        index.add(matrix)
-        return index
 
     def _set_state(self, programs: list[Program], matrix: np.ndarray, model_id: str) -> None:
         self.programs_ = tuple(programs)
@@ -554,10 +298,6 @@ class CandidateRetriever:
         self.dim_ = int(matrix.shape[1])
         self._active_positions = np.flatnonzero([p.active for p in programs])
         self._position = {pid: i for i, pid in enumerate(self.program_ids_)}
-
-    def _check_fitted(self) -> None:
-        if getattr(self, "index_", None) is None:
-            raise NotFittedError("CandidateRetriever is not fitted; call fit(...) or load(path)")
 
     # ------------------------------------------------------------------ search
 
@@ -577,33 +317,9 @@ class CandidateRetriever:
                 return self._active_positions
             return np.arange(len(self.programs_))
         return np.asarray(
-            [i for i, p in enumerate(self.programs_) if filters._failure(p) is None],
+            [i for i, p in enumerate(self.programs_) if filters.matches(p)[0]],
             dtype=np.int64,
         )
-
-    def _dense_top(self, query: np.ndarray, passing: np.ndarray, n: int) -> np.ndarray:
-        """Positions of the n passing programs most similar to `query`, best first."""
-        everyone = passing.size == len(self.programs_)
-        if self.index_type_ == "hnsw" and passing.size > self.hnsw_threshold:
-            params = faiss.SearchParametersHNSW(efSearch=max(self.hnsw_ef_search, n))
-            if not everyone:
-                selector = faiss.IDSelectorBatch(passing.astype(np.int64))
-                params.sel = selector
-            _, labels = self.index_.search(query[None, :], n, params=params)
-            found = labels[0][labels[0] >= 0]
-            if found.size >= n:
-                return found[:n]
-            logger.info("filtered HNSW search found %d of %d; searching exactly", found.size, n)
-        elif self.index_type_ == "flat":
-            params = None
-            if not everyone:
-                selector = faiss.IDSelectorBatch(passing.astype(np.int64))
-                params = faiss.SearchParameters(sel=selector)
-            _, labels = self.index_.search(query[None, :], n, params=params)
-            return labels[0][labels[0] >= 0][:n]
-        # A small passing subset of a large catalogue: exact search over just that subset.
-        scores = self.vectors_[passing] @ query
-        return passing[_top(scores, n)]
 
     def search(
         self,
@@ -675,7 +391,7 @@ class CandidateRetriever:
             raise InvalidInputError(
                 f"query vector has {query.size} values, the index expects {self.dim_}"
             )
-        return self._normalized(query[None, :])[0]
+        return unit_rows(query[None, :])[0]
 
     def _score(
         self,
@@ -691,13 +407,16 @@ class CandidateRetriever:
             (positions, dense, lexical, fused), positions sorted.
         """
         n_pool = min(max(self.candidate_pool, k), passing.size)
-        dense_pos = self._dense_top(query, passing, n_pool)
+        dense_pos = dense_top(
+            self.index_, self.index_type_, self.vectors_, query, passing, n_pool,
+            hnsw_threshold=self.hnsw_threshold, ef_search=self.hnsw_ef_search,
+        )
         lexical_pool = np.empty(0, dtype=np.float64)
         lexical_pos = np.empty(0, dtype=np.int64)
         lexical_all: np.ndarray | None = None
         if self.fusion != "dense" and query_text and query_text.strip():
             lexical_all = self.lexical_.scores(query_text)
-            lexical_top = passing[_top(lexical_all[passing], n_pool)]
+            lexical_top = passing[top_positions(lexical_all[passing], n_pool)]
             lexical_pool = lexical_all[lexical_top].astype(np.float64)
             lexical_pos = lexical_top[lexical_pool > 0]
         union = np.unique(np.concatenate([dense_pos, lexical_pos, extra]))
@@ -744,7 +463,7 @@ class CandidateRetriever:
         *,
         long_query: bool = False,
     ) -> np.ndarray:
-        """Fused scores of the `union` positions (see the module docstring).
+        """Fused scores of the `union` positions (see `recommender.retrieval.fusion`).
 
         Args:
             union: sorted positions of the programs to score.
@@ -758,49 +477,21 @@ class CandidateRetriever:
             return dense
         if self.fusion == "lexical":
             return lexical
-        weight = self.lexical_weight
         if self.fusion == "rrf":
-            fused = np.zeros(union.size)
-            for weight_c, ranked in ((1.0 - weight, dense_pos), (weight, lexical_pos)):
-                ranks = np.arange(1, ranked.size + 1, dtype=np.float64)
-                fused[np.searchsorted(union, ranked)] += weight_c / (self.rrf_k + ranks)
-            return fused
+            return rrf_scores(union, dense_pos, lexical_pos, self.lexical_weight, self.rrf_k)
         dense_pool = dense[np.searchsorted(union, dense_pos)]
-        dense_norm = _normalize_scores(dense, dense_pool, self.score_normalization)
-        lexical_norm = _normalize_scores(lexical, lexical_pool, self.score_normalization)
+        dense_norm = normalize_scores(dense, dense_pool, self.score_normalization)
+        lexical_norm = normalize_scores(lexical, lexical_pool, self.score_normalization)
+        weight = self.lexical_weight
         if long_query:
             weight = self.long_query_lexical_weight
         elif self.fusion == "adaptive":
-            weight = self._adaptive_weight(dense_pool, dense_pos, lexical_pos, lexical_pool)
+            weight = adaptive_weight(
+                self.adaptive_coefficients, dense_pool, dense_pos, lexical_pos, lexical_pool
+            )
         elif self.lexical_confidence:
-            weight *= self._lexical_margin(lexical_pool)
+            weight *= lexical_margin(lexical_pool)
         return dense_norm + weight * lexical_norm
-
-    def _adaptive_weight(
-        self,
-        dense_pool: np.ndarray,
-        dense_pos: np.ndarray,
-        lexical_pos: np.ndarray,
-        lexical_pool: np.ndarray,
-    ) -> float:
-        """The lexical weight of one short query, from what the query's own scores show
-        (never from relevance labels): exp(b0 + b1 m + b2 g + b3 o), where m is BM25's top-1
-        margin (s1 - s2) / s1, g the dense top-1 gap (d1 - d2) over the dense top list's
-        range, and o the share of programs the two top-10 lists have in common."""
-        b0, b1, b2, b3 = self.adaptive_coefficients
-        margin = self._lexical_margin(lexical_pool)
-        spread = float(dense_pool.max() - dense_pool.min()) if dense_pool.size > 1 else 0.0
-        gap = float(dense_pool[0] - dense_pool[1]) / spread if spread > 1e-12 else 0.0
-        overlap = len(set(dense_pos[:10].tolist()) & set(lexical_pos[:10].tolist())) / 10.0
-        return float(np.exp(np.clip(b0 + b1 * margin + b2 * gap + b3 * overlap, -20.0, 5.0)))
-
-    @staticmethod
-    def _lexical_margin(lexical_pool: np.ndarray) -> float:
-        """(s1 - s2) / s1 of BM25's two best passing programs: 1 when one stands alone."""
-        if lexical_pool.size == 0 or lexical_pool[0] <= 0:
-            return 0.0
-        second = float(lexical_pool[1]) if lexical_pool.size > 1 else 0.0
-        return float((lexical_pool[0] - second) / lexical_pool[0])
 
     def program(self, program_id: str) -> Program:
         """The indexed program with this id.
@@ -828,23 +519,7 @@ class CandidateRetriever:
             The new version's folder.
         """
         self._check_fitted()
-        root = Path(path)
-        versions = root / _VERSIONS_DIR
-        versions.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=versions))
-        try:
-            self._write_version(tmp)
-            name = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
-            final = versions / name
-            os.rename(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        pointer = root / f".{_CURRENT_FILE}.{uuid.uuid4().hex[:8]}"
-        pointer.write_text(name + "\n", encoding="utf-8")
-        os.replace(pointer, root / _CURRENT_FILE)
-        self._prune(versions, keep=max(1, keep_versions), current=name)
-        return final
+        return write_version(Path(path), self._write_version, keep_versions)
 
     def _write_version(self, folder: Path) -> None:
         faiss.write_index(self.index_, str(folder / _INDEX_FILE))
@@ -856,39 +531,15 @@ class CandidateRetriever:
         config = {
             "format": _FORMAT,
             "format_version": _FORMAT_VERSION,
-            "params": self.get_params(),
+            "params": self._config_params(),
             "model_id": self.model_id_,
             "dim": self.dim_,
             "n_programs": len(self.programs_),
             "index_type": self.index_type_,
-            "sha256": {
-                file.relative_to(folder).as_posix(): _sha256(file)
-                for file in sorted(folder.rglob("*"))
-                if file.is_file()
-            },
+            "sha256": checksums(folder),
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         (folder / _CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
-
-    @staticmethod
-    def _prune(versions: Path, keep: int, current: str) -> None:
-        done = sorted(
-            (p for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")),
-            key=lambda p: p.name,
-        )
-        old = [p for p in done if p.name != current][: max(0, len(done) - keep)]
-        for folder in old:
-            shutil.rmtree(folder, ignore_errors=True)
-
-    @staticmethod
-    def _resolve(path: Path) -> Path:
-        pointer = path / _CURRENT_FILE
-        if pointer.is_file():
-            name = pointer.read_text(encoding="utf-8").strip()
-            if not name or "/" in name or name.startswith("."):
-                raise CorruptArtifactError(f"the index pointer {pointer} is damaged")
-            return path / _VERSIONS_DIR / name
-        return path
 
     @classmethod
     def load(cls, path: str | Path, expected_model_id: str | None = None) -> CandidateRetriever:
@@ -906,27 +557,16 @@ class CandidateRetriever:
             ModelMismatchError: the index was built with another embedding model.
             CorruptArtifactError: files missing, damaged or of an unknown format.
         """
-        folder = cls._resolve(Path(path))
-        try:
-            config = json.loads((folder / _CONFIG_FILE).read_text(encoding="utf-8"))
-            if not isinstance(config, dict) or config.get("format") != _FORMAT:
-                raise ValueError("not a candidate index")
-            if config.get("format_version") != _FORMAT_VERSION:
-                raise ValueError(f"unsupported format version {config.get('format_version')}")
-        except (OSError, ValueError) as exc:
-            raise CorruptArtifactError(
-                f"cannot read the candidate index in {folder}: {exc}"
-            ) from exc
+        folder = current_version(Path(path))
+        config = read_config(folder, _CONFIG_FILE, _FORMAT, _FORMAT_VERSION)
         if expected_model_id is not None and config.get("model_id") != expected_model_id:
             raise ModelMismatchError(
                 f"the candidate index was built with embedding model '{config.get('model_id')}' "
                 f"but '{expected_model_id}' is in use; rebuild it (peyvand index build)"
             )
         try:
-            for name, digest in config["sha256"].items():
-                if _sha256(folder / name) != digest:
-                    raise ValueError(f"{name} does not match its checksum")
-            retriever = cls(**config["params"])
+            verify_checksums(folder, config["sha256"])
+            retriever = cls._from_config_params(config["params"])
             index = faiss.read_index(str(folder / _INDEX_FILE))
             raw = json.loads((folder / _PROGRAMS_FILE).read_text(encoding="utf-8"))
             programs = [Program.model_validate(item) for item in raw]

@@ -1,57 +1,80 @@
 """BM25 lexical scoring over hazm tokens (`recommender.text.normalization.tokenize`), on `bm25s`.
 
 The lexical side of candidate retrieval: it catches exact names, acronyms and sector terms
-that a small embedding model can blur. Scores are raw BM25 (Lucene variant), >= 0, one per
-indexed document; the fusion with dense scores lives in `recommender.retrieval.hybrid`.
+that a small embedding model can blur; `program_lexical_text` is what it indexes of a
+program. Scores are raw BM25 (Lucene variant), >= 0, one per indexed document; the fusion with
+dense scores lives in `recommender.retrieval.fusion`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import bm25s
 import numpy as np
 
-from recommender.errors import CorruptArtifactError, InvalidInputError, NotFittedError
+from recommender.errors import CorruptArtifactError, InvalidInputError
+from recommender.estimator import PeyvandEstimator
+from recommender.schemas import Program
 from recommender.text.normalization import tokenize
 
 # bm25s sets its own logger to DEBUG on import; its progress chatter is not for users.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
-__all__ = ["BM25Index"]
+__all__ = ["BM25Index", "program_lexical_text"]
 
 logger = logging.getLogger(__name__)
 
 _CONFIG_FILE = "bm25_config.json"
 _FORMAT = "peyvand.bm25_index"
 _FORMAT_VERSION = 1
+METHODS: tuple[str, ...] = ("lucene", "robertson", "atire", "bm25l", "bm25+")
 
 
-class BM25Index:
+def program_lexical_text(
+    program: Program, sector_terms: Mapping[str, Sequence[str]] | None = None
+) -> str:
+    """The text BM25 indexes for a program: name, description and sector keywords.
+
+    Args:
+        program: the program.
+        sector_terms: Persian names/keywords per sector slug (from data/sectors.json); a slug
+            without an entry contributes its own words ("food_tech" -> "food tech").
+
+    Returns:
+        One text (raw; `BM25Index` tokenizes it).
+    """
+    terms = sector_terms or {}
+    sector_words = [
+        " ".join(terms[slug]) if slug in terms else slug.replace("_", " ")
+        for slug in program.sectors
+    ]
+    return "\n".join([program.name, program.description, *sector_words])
+
+
+class BM25Index(PeyvandEstimator):
     """BM25 over the lexical tokens of a fixed list of documents.
 
     Args:
         k1: term-frequency saturation.
         b: document-length normalization (0 = none, 1 = full).
-        method: the bm25s scoring variant ("lucene", "robertson", "atire", "bm25l", "bm25+").
+        method: the bm25s scoring variant, one of `METHODS`.
 
     Attributes:
         n_docs_: number of indexed documents (set by `fit`).
         retriever_: the fitted `bm25s.BM25`.
     """
 
+    _fitted_attribute = "retriever_"
+    _fit_hint = "fit(docs) or load(path)"
+
     def __init__(self, k1: float = 1.5, b: float = 0.75, method: str = "lucene") -> None:
         self.k1 = k1
         self.b = b
         self.method = method
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments, as saved in the JSON config."""
-        return {"k1": self.k1, "b": self.b, "method": self.method}
 
     def fit(self, docs: Sequence[str]) -> BM25Index:
         """Index `docs` (raw or normalized text; tokenized here).
@@ -63,8 +86,11 @@ class BM25Index:
             self.
 
         Raises:
-            InvalidInputError: when `docs` is empty or has no token at all.
+            InvalidInputError: when `docs` is empty or has no token at all, or `method` is
+                unknown.
         """
+        if self.method not in METHODS:
+            raise InvalidInputError(f"unknown BM25 method '{self.method}'; use one of {METHODS}")
         if isinstance(docs, str):
             raise InvalidInputError("BM25Index.fit takes a sequence of documents, not one text")
         if len(docs) == 0:
@@ -79,12 +105,6 @@ class BM25Index:
         self.retriever_ = retriever
         self.n_docs_ = len(docs)
         return self
-
-    def _check_fitted(self) -> bm25s.BM25:
-        retriever = getattr(self, "retriever_", None)
-        if retriever is None:
-            raise NotFittedError("BM25Index is not fitted; call fit(docs) or load(path) first")
-        return retriever
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every indexed document for `query`.
@@ -109,7 +129,8 @@ class BM25Index:
         Returns:
             Array (n_docs,) float32.
         """
-        retriever = self._check_fitted()
+        self._check_fitted()
+        retriever = self.retriever_
         ids = retriever.get_tokens_ids([t for t in dict.fromkeys(tokens) if t])
         if not ids:
             return np.zeros(self.n_docs_, dtype=np.float32)
@@ -124,7 +145,8 @@ class BM25Index:
         Returns:
             The folder.
         """
-        retriever = self._check_fitted()
+        self._check_fitted()
+        retriever = self.retriever_
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         retriever.save(str(folder), show_progress=False)

@@ -55,8 +55,9 @@ from recommender.allocation.capacity import Capacity, WhatIf, round_capacity
 from recommender.allocation.problem import AllocationProblem
 from recommender.allocation.result import AllocationResult, PairDecision, ProgramUsage
 from recommender.allocation.solver import DEFAULT_ALLOCATION_TOP_K, DEFAULT_TIME_LIMIT_S, Allocator
+from recommender.eligibility import eligibility
 from recommender.errors import InvalidInputError, NotFoundError, PeyvandError
-from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder, eligibility
+from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder
 from recommender.scoring.round_scores import RoundScores
 from recommender.store.database import Store
 from recommender.store.tables import RoundRunRow, RoundScoreRow, as_utc, utcnow

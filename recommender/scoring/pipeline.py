@@ -48,10 +48,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from recommender.constants import DEFAULT_CANDIDATES, DEFAULT_TOP_K, MAX_PLAN_CHARS
+from recommender.eligibility import eligibility
 from recommender.errors import EmptyTextError, InvalidInputError, ModelMismatchError
 from recommender.ranking.compose import compose_scores
-from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder, eligibility
-from recommender.retrieval.hybrid import Candidate, CandidateRetriever, ProgramFilter
+from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder
+from recommender.retrieval.filters import ProgramFilter
+from recommender.retrieval.hybrid import Candidate, CandidateRetriever
 from recommender.schemas import Application, Program
 from recommender.scoring.explain import (
     ApplicantFacts,

@@ -23,7 +23,7 @@ from api.round_jobs import score_round_job
 from api.settings import Settings
 from recommender import schemas
 from recommender.errors import EmptyTextError
-from recommender.retrieval.hybrid import ProgramFilter
+from recommender.retrieval.filters import ProgramFilter
 from recommender.scoring.pipeline import Recommendation, RecommendationList, Recommender
 from recommender.text.facts import read_facts
 

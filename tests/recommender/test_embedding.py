@@ -6,23 +6,19 @@ and the packaged all-MiniLM-L6-v2 when its package is installed."""
 
 from __future__ import annotations
 
-import functools
 import re
 import warnings
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from recommender.embedding import encoder as embedding
-from recommender.embedding.encoder import (
+from recommender.embedding.documents import CleanedTextWarning, UnexpectedScriptWarning
+from recommender.embedding.encoder import Embedder
+from recommender.embedding.models import (
     DEFAULT_MODEL,
     MODEL_REGISTRY,
-    CleanedTextWarning,
-    Embedder,
     ModelSpec,
-    UnexpectedScriptWarning,
     model_fingerprint,
     resolve_model_path,
     spec_for,
@@ -34,69 +30,16 @@ from recommender.errors import (
     NotFittedError,
 )
 
+from ._embedding_fakes import FAKE_DIM, FakeRuntime, register_fake_model
 from .persian_texts import PASSAGES, SHORT_QUERIES
 
-FAKE_DIM = 16
 _WORD = re.compile(r"\S+")
-
-
-@functools.cache
-def _word_vector(word: str) -> np.ndarray:
-    return np.random.default_rng(zlib.crc32(word.encode())).normal(size=FAKE_DIM)
-
-
-class FakeRuntime:
-    """One token per word; a text's vector is the normalized sum of seeded word vectors."""
-
-    calls: list[int] = []
-
-    def __init__(self, spec: ModelSpec, path: Path, batch_size: int, num_threads) -> None:
-        self.spec = spec
-        self.dim = FAKE_DIM
-        self.max_seq_length = spec.max_tokens
-        self.prompts: dict[str, str] = {}
-
-    def encode(self, texts: list[str], role: str) -> np.ndarray:
-        FakeRuntime.calls.append(len(texts))
-        out = []
-        for text in texts:
-            words = (self.spec.prefix(role) + text).split()
-            vec = np.sum([_word_vector(w) for w in words], axis=0)
-            out.append(vec / np.linalg.norm(vec))
-        return np.asarray(out, dtype=np.float32)
-
-    def tokenizer(self):
-        from tokenizers import Tokenizer, pre_tokenizers
-        from tokenizers.models import WordLevel
-
-        tok = Tokenizer(WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
-        tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-        return tok
 
 
 @pytest.fixture
 def fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """Registers the fake runtime and a 'fake-model' (40 tokens per chunk) for one test."""
-    model_dir = tmp_path / "fake-model"
-    model_dir.mkdir()
-    (model_dir / "weights.bin").write_bytes(b"v1")
-    FakeRuntime.calls = []
-    monkeypatch.setitem(embedding.RUNTIMES, "fake", FakeRuntime)
-    monkeypatch.setitem(
-        MODEL_REGISTRY,
-        "fake-model",
-        ModelSpec(
-            name="fake-model",
-            query_prefix="query: ",
-            passage_prefix="passage: ",
-            max_tokens=40,
-            default_runtime="fake",
-            runtimes=("fake",),
-            chunk_overlap_tokens=8,
-            locate=lambda _models_dir: model_dir,
-        ),
-    )
-    return "fake-model"
+    return register_fake_model(tmp_path, monkeypatch)
 
 
 # ---------------------------------------------------------------------- registry

@@ -3,13 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from recommender.eligibility import eligibility
 from recommender.errors import InvalidInputError, NotFittedError
 from recommender.ranking.features import (
     FEATURE_NAMES,
     FEATURES,
     FeatureBuilder,
     all_pairs,
-    eligibility,
     feature_table_markdown,
 )
 from tests.recommender._ranking_fixtures import (

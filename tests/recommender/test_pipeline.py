@@ -9,7 +9,8 @@ import pytest
 
 from recommender.errors import EmptyTextError, InvalidInputError, ModelMismatchError
 from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder
-from recommender.retrieval.hybrid import CandidateRetriever, ProgramFilter
+from recommender.retrieval.filters import ProgramFilter
+from recommender.retrieval.hybrid import CandidateRetriever
 from recommender.scoring.explain import Explainer
 from recommender.scoring.pipeline import (
     NOTE_UNSUPERVISED,

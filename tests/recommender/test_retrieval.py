@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -13,7 +14,10 @@ from recommender.errors import (
     ModelMismatchError,
     NotFittedError,
 )
-from recommender.retrieval.hybrid import CandidateRetriever, ProgramFilter, program_lexical_text
+from recommender.retrieval.filters import ProgramFilter
+from recommender.retrieval.fusion import adaptive_weight
+from recommender.retrieval.hybrid import CandidateRetriever
+from recommender.retrieval.lexical import program_lexical_text
 from recommender.schemas import Program
 
 SEED = 7
@@ -298,12 +302,12 @@ def test_long_queries_fuse_lexical_at_the_fixed_weight(catalogue) -> None:
 
 
 def test_adaptive_weight_rises_with_the_bm25_margin_and_falls_with_the_dense_gap() -> None:
-    retriever = CandidateRetriever(adaptive_coefficients=(-1.0, 3.0, -2.0, 0.5))
+    coefficients = (-1.0, 3.0, -2.0, 0.5)
     dense_pos, lexical_pos = np.arange(10), np.arange(10, 20)  # no overlap
     spread_dense = np.linspace(0.9, 0.5, 100)  # top-1 gap: 1/99 of the range
     lone_word = np.array([5.0, 0.5, 0.4])  # one program holds the query's rare words
     many = np.array([5.0, 4.9, 4.8])
-    weight = retriever._adaptive_weight
+    weight = functools.partial(adaptive_weight, coefficients)
     assert weight(spread_dense, dense_pos, lexical_pos, lone_word) > 5 * weight(
         spread_dense, dense_pos, lexical_pos, many
     )

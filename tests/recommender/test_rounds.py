@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from recommender.eligibility import eligibility
 from recommender.errors import InfeasibleError, InvalidInputError, NotFoundError
-from recommender.ranking.features import eligibility
 from recommender.rounds.run import (
     TextPreparer,
     _upsert_scores,

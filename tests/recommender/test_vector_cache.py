@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.embedding.encoder import DocumentEmbedding
+from recommender.embedding.documents import DocumentEmbedding
 from recommender.embedding.vector_cache import VectorCache
 from recommender.errors import CorruptArtifactError
 

@@ -1,0 +1,131 @@
+"""Versioned index folders: how a fitted retriever is written and found again.
+
+`write_version(root, write)` writes a complete new version under `root/versions/` through a
+temporary folder and a rename, then switches the `root/CURRENT` pointer with an atomic
+replace, so a reader never sees a half-written index; `current_version(root)` follows the
+pointer. Every file of a version is listed with its sha256 in the version's config
+(`checksums`) and checked on load (`verify_checksums`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from recommender.errors import CorruptArtifactError
+
+__all__ = ["checksums", "current_version", "read_config", "verify_checksums", "write_version"]
+
+CURRENT_FILE = "CURRENT"
+VERSIONS_DIR = "versions"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    """sha256 of every file under `folder`, by its relative POSIX path, sorted."""
+    return {
+        file.relative_to(folder).as_posix(): _sha256(file)
+        for file in sorted(folder.rglob("*"))
+        if file.is_file()
+    }
+
+
+def verify_checksums(folder: Path, expected: dict[str, str]) -> None:
+    """Check the files of `folder` against `expected` (from `checksums`).
+
+    Raises:
+        ValueError: a file that does not match its checksum.
+        OSError: a file that is missing.
+    """
+    for name, digest in expected.items():
+        if _sha256(folder / name) != digest:
+            raise ValueError(f"{name} does not match its checksum")
+
+
+def read_config(folder: Path, name: str, fmt: str, version: int) -> dict[str, Any]:
+    """The JSON config `folder/name`, checked to be of format `fmt`, version `version`.
+
+    Raises:
+        CorruptArtifactError: missing, unreadable or of another format or version.
+    """
+    try:
+        config = json.loads((folder / name).read_text(encoding="utf-8"))
+        if not isinstance(config, dict) or config.get("format") != fmt:
+            raise ValueError("not a candidate index")
+        if config.get("format_version") != version:
+            raise ValueError(f"unsupported format version {config.get('format_version')}")
+    except (OSError, ValueError) as exc:
+        raise CorruptArtifactError(f"cannot read the candidate index in {folder}: {exc}") from exc
+    return config
+
+
+def write_version(root: Path, write: Callable[[Path], None], keep_versions: int = 2) -> Path:
+    """Write a new version under `root` with `write(folder)` and make it the current one.
+
+    The `keep_versions` newest versions stay (readers that opened an older one keep working).
+
+    Args:
+        root: the index root folder (created when missing).
+        write: fills a (temporary) version folder.
+        keep_versions: how many versions to keep, the new one included (>= 1).
+
+    Returns:
+        The new version's folder.
+    """
+    versions = root / VERSIONS_DIR
+    versions.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=versions))
+    try:
+        write(tmp)
+        name = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+        final = versions / name
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    pointer = root / f".{CURRENT_FILE}.{uuid.uuid4().hex[:8]}"
+    pointer.write_text(name + "\n", encoding="utf-8")
+    os.replace(pointer, root / CURRENT_FILE)
+    _prune(versions, keep=max(1, keep_versions), current=name)
+    return final
+
+
+def _prune(versions: Path, keep: int, current: str) -> None:
+    done = sorted(
+        (p for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.name,
+    )
+    old = [p for p in done if p.name != current][: max(0, len(done) - keep)]
+    for folder in old:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def current_version(path: Path) -> Path:
+    """The folder `path/CURRENT` names, or `path` itself when it has no pointer (a version
+    folder given directly).
+
+    Raises:
+        CorruptArtifactError: a damaged pointer.
+    """
+    pointer = path / CURRENT_FILE
+    if pointer.is_file():
+        name = pointer.read_text(encoding="utf-8").strip()
+        if not name or "/" in name or name.startswith("."):
+            raise CorruptArtifactError(f"the index pointer {pointer} is damaged")
+        return path / VERSIONS_DIR / name
+    return path
