@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import ModelMismatchError, NotFittedError
+from recommender.retrieval.index import index_folder
 from recommender.store.history import program_load
 from recommender.taxonomy import sector_vocabulary
 
@@ -165,7 +166,7 @@ def load_index(settings: Settings, model_id: str) -> CandidateRetriever:
     from recommender.retrieval.hybrid import CandidateRetriever
 
     root = settings.index_dir
-    if not (root / "CURRENT").is_file() and not (root / "config.json").is_file():
+    if index_folder(root).live() is None and not (root / "config.json").is_file():
         raise NotFittedError(
             f"no candidate index in {root} yet: import programs and run `peyvand index build`"
         )

@@ -1,9 +1,10 @@
 """Versioned index folders: how a fitted retriever is written and found again.
 
-`write_version(root, write)` writes a complete new version under `root/versions/` through a
-temporary folder and a rename, then switches the `root/CURRENT` pointer with an atomic
-replace, so a reader never sees a half-written index; `current_version(root)` follows the
-pointer. Every file of a version is listed with its sha256 in the version's config
+`write_version(root, write)` publishes a complete new version under `root/versions/` and
+switches the `root/CURRENT` pointer, through the project's one versioning scheme
+(`recommender.artifacts.VersionedDir`: a staging folder renamed into place, the pointer
+replaced atomically, so a reader never sees a half-written index); `current_version(root)`
+follows the pointer. Every file of a version is listed with its sha256 in the version's config
 (`checksums`) and checked on load (`verify_checksums`).
 """
 
@@ -11,18 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
-import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from recommender.artifacts import VersionedDir
 from recommender.errors import CorruptArtifactError
 
-__all__ = ["checksums", "current_version", "read_config", "verify_checksums", "write_version"]
+__all__ = [
+    "checksums",
+    "current_version",
+    "index_folder",
+    "read_config",
+    "verify_checksums",
+    "write_version",
+]
 
 CURRENT_FILE = "CURRENT"
 VERSIONS_DIR = "versions"
@@ -74,6 +78,14 @@ def read_config(folder: Path, name: str, fmt: str, version: int) -> dict[str, An
     return config
 
 
+def index_folder(root: Path) -> VersionedDir:
+    """The index root as a versioned folder: versions under `root/versions/`, the live one
+    named by the one-line pointer `root/CURRENT` (the layout every saved home already has)."""
+    return VersionedDir(
+        root, pointer=CURRENT_FILE, subdir=VERSIONS_DIR, naming="timestamped", what="index"
+    )
+
+
 def write_version(root: Path, write: Callable[[Path], None], keep_versions: int = 2) -> Path:
     """Write a new version under `root` with `write(folder)` and make it the current one.
 
@@ -87,32 +99,10 @@ def write_version(root: Path, write: Callable[[Path], None], keep_versions: int 
     Returns:
         The new version's folder.
     """
-    versions = root / VERSIONS_DIR
-    versions.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=versions))
-    try:
-        write(tmp)
-        name = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
-        final = versions / name
-        os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    pointer = root / f".{CURRENT_FILE}.{uuid.uuid4().hex[:8]}"
-    pointer.write_text(name + "\n", encoding="utf-8")
-    os.replace(pointer, root / CURRENT_FILE)
-    _prune(versions, keep=max(1, keep_versions), current=name)
-    return final
-
-
-def _prune(versions: Path, keep: int, current: str) -> None:
-    done = sorted(
-        (p for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")),
-        key=lambda p: p.name,
-    )
-    old = [p for p in done if p.name != current][: max(0, len(done) - keep)]
-    for folder in old:
-        shutil.rmtree(folder, ignore_errors=True)
+    folder = index_folder(root)
+    version = folder.publish(write, make_live=True)
+    folder.prune(keep=max(1, keep_versions))
+    return folder.versions_root / version
 
 
 def current_version(path: Path) -> Path:
@@ -122,10 +112,5 @@ def current_version(path: Path) -> Path:
     Raises:
         CorruptArtifactError: a damaged pointer.
     """
-    pointer = path / CURRENT_FILE
-    if pointer.is_file():
-        name = pointer.read_text(encoding="utf-8").strip()
-        if not name or "/" in name or name.startswith("."):
-            raise CorruptArtifactError(f"the index pointer {pointer} is damaged")
-        return path / VERSIONS_DIR / name
-    return path
+    live = index_folder(path).live_path()
+    return path if live is None else live
