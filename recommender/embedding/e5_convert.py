@@ -28,13 +28,12 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from recommender.artifacts import publish_dir
 from recommender.embedding.e5_format import E5File, read_e5_file
 from recommender.embedding.e5_tokenizer import build_tokenizer
 from recommender.errors import CorruptArtifactError
@@ -328,25 +327,13 @@ def build_default_model(out_dir: Path, *, force: bool = False, source: Path | No
         "converter_version": CONVERTER_VERSION,
         "model_name": DEFAULT_MODEL_NAME,
     }
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    try:
+    def write(tmp: Path) -> None:
         _write_model_dir(e5, tmp, marker)
         for path in tmp.rglob("*"):
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
         os.chmod(tmp, 0o755)
-        if out_dir.exists():
-            # Two renames: move the old one aside, the new one in, then delete the old one.
-            old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+
+    return publish_dir(out_dir, write)
 
 
 def weights_fingerprint(model_dir: Path) -> str:
