@@ -99,7 +99,7 @@ def baselines(programs: list, texts: list[str], embedder) -> dict[str, list[list
     from api.services import sector_vocabulary
     from recommender.retrieval.hybrid import program_lexical_text
     from recommender.retrieval.lexical import BM25Index
-    from recommender.scoring.pipeline import program_passage_text
+    from recommender.scoring.index import program_passage_text
     from recommender.text.normalization import normalize
 
     labels, terms = sector_vocabulary()

@@ -143,7 +143,7 @@ def load_or_build_index(programs: list[Any], embedder: Any) -> tuple[Any, float 
     """The retriever over `programs` (built once, then loaded from CACHE)."""
     from api.services import sector_vocabulary
     from recommender.retrieval.hybrid import CandidateRetriever
-    from recommender.scoring.pipeline import build_retriever
+    from recommender.scoring.index import build_retriever
 
     key = hashlib.sha256(f"{embedder.model_id_}|{_fingerprint(programs)}".encode()).hexdigest()
     folder = CACHE / f"index-{key[:16]}"

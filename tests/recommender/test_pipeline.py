@@ -11,12 +11,8 @@ from recommender.errors import EmptyTextError, InvalidInputError, ModelMismatchE
 from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder
 from recommender.retrieval.hybrid import CandidateRetriever, ProgramFilter
 from recommender.scoring.explain import Explainer
-from recommender.scoring.pipeline import (
-    NOTE_UNSUPERVISED,
-    Recommender,
-    build_retriever,
-    program_passage_text,
-)
+from recommender.scoring.index import build_retriever, program_passage_text
+from recommender.scoring.pipeline import NOTE_UNSUPERVISED, Recommender
 
 from ._pipeline_fakes import (
     PLAN_AGRI,

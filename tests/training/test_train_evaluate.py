@@ -178,7 +178,7 @@ def synthetic_run(tmp_path_factory):
     from data.catalog import load_programs, load_sectors
     from data.synthetic import generate_history
     from recommender.schemas import Application, IntakeRound, Outcome
-    from recommender.scoring.pipeline import build_retriever
+    from recommender.scoring.index import build_retriever
     from recommender.store.database import Store
     from training.bow_embedder import HashingEmbedder
 
