@@ -304,7 +304,7 @@ def round_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tu
     report.html), with the small deterministic model of the round tests."""
     from api import round_scoring
     from api.jobs import default_registry
-    from recommender.rounds.run import ScoringModel
+    from recommender.rounds.scoring import ScoringModel
     from tests.recommender._round_fixtures import fill_store, make_model
 
     model = make_model()

@@ -19,7 +19,7 @@ import numpy as np
 from recommender.ranking.features import FeatureBuilder, all_pairs
 from recommender.ranking.ranker import FitRanker
 from recommender.retrieval.lexical import BM25Index
-from recommender.rounds.run import ScoringModel
+from recommender.rounds.scoring import ScoringModel
 from recommender.schemas import Application, IntakeRound, Program, RoundProgram
 
 DIM = 32

@@ -1,4 +1,4 @@
-"""Round scoring and allocation inputs (`recommender.rounds.run`), on SQLite and PostgreSQL."""
+"""Round scoring and allocation inputs (`recommender.rounds`), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,23 +11,14 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from recommender.allocation.capacity import round_capacity
 from recommender.errors import InfeasibleError, InvalidInputError, NotFoundError
 from recommender.ranking.features import eligibility
-from recommender.rounds.run import (
-    TextPreparer,
-    _upsert_scores,
-    build_allocation_problem,
-    latest_run,
-    load_round_scores,
-    parse_what_if,
-    read_pairs,
-    read_province_minimums,
-    result_from_dict,
-    round_capacity,
-    round_inputs,
-    run_round,
-    score_round,
-)
+from recommender.rounds.problem import build_allocation_problem, result_from_dict
+from recommender.rounds.run import run_round
+from recommender.rounds.scoring import TextPreparer, score_round
+from recommender.rounds.staff_files import parse_what_if, read_pairs, read_province_minimums
+from recommender.rounds.stored import latest_run, load_round_scores, round_inputs, upsert_scores
 from recommender.schemas import IntakeRound, RoundProgram
 from recommender.store.database import Store
 from recommender.store.tables import Base, RoundRunRow, RoundScoreRow
@@ -235,8 +226,8 @@ def test_upsert_twice_changes_nothing(filled: Store) -> None:
     with filled.session() as s:
         rows = [dict(r._mapping) for r in s.execute(sa.select(t))]
     with filled.session() as s:
-        _upsert_scores(s, rows)
-        _upsert_scores(s, rows)
+        upsert_scores(s, rows)
+        upsert_scores(s, rows)
     assert len(stored_rows(filled)) == N_APPS * N_PROGS
 
 
