@@ -115,7 +115,7 @@ def build_index(
     Raises:
         InvalidInputError: the store has no program.
     """
-    from recommender.scoring.pipeline import build_retriever
+    from recommender.scoring.index import build_retriever
 
     started = time.perf_counter()
     own_store = store is None

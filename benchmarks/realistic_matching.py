@@ -97,7 +97,7 @@ def baselines(programs: list, texts: list[str], embedder) -> dict[str, list[list
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from recommender.retrieval.lexical import BM25Index, program_lexical_text
-    from recommender.scoring.pipeline import program_passage_text
+    from recommender.scoring.index import program_passage_text
     from recommender.taxonomy import sector_vocabulary
     from recommender.text.normalization import normalize
 

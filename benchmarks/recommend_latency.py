@@ -142,7 +142,7 @@ def _fingerprint(programs: list[Any]) -> str:
 def load_or_build_index(programs: list[Any], embedder: Any) -> tuple[Any, float | None]:
     """The retriever over `programs` (built once, then loaded from CACHE)."""
     from recommender.retrieval.hybrid import CandidateRetriever
-    from recommender.scoring.pipeline import build_retriever
+    from recommender.scoring.index import build_retriever
     from recommender.taxonomy import sector_vocabulary
 
     key = hashlib.sha256(f"{embedder.model_id_}|{_fingerprint(programs)}".encode()).hexdigest()

@@ -154,13 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     from recommender.allocation.solver import Allocator
     from recommender.ranking.features import FeatureBuilder
     from recommender.retrieval.lexical import BM25Index, program_lexical_text
-    from recommender.rounds.run import (
-        ScoringModel,
-        _upsert_scores,
-        build_allocation_problem,
-        round_inputs,
-        score_round,
-    )
+    from recommender.rounds.problem import build_allocation_problem
+    from recommender.rounds.scoring import ScoringModel, score_round
+    from recommender.rounds.stored import round_inputs, upsert_scores
     from recommender.store.database import Store
     from recommender.text.normalization import normalize, tokenize
 
@@ -268,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             "scored_at": run.run.started_at,
         }
         with store.session() as session:
-            _upsert_scores(session, [row])
+            upsert_scores(session, [row])
     naive_sample_s = time.perf_counter() - t0
     peaks["naive"] = peak_rss_mib()
     naive_per_pair_ms = naive_sample_s / len(sample) * 1000

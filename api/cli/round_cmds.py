@@ -5,7 +5,7 @@ summary.json, report.xlsx, report.html) into `--out DIR` (default HOME/rounds/RO
 
 Scores are kept in the store per application batch, so an interrupted run continues where
 it stopped when started again, and a round already scored with the same model and data is
-not scored twice (see `recommender.rounds.run`).
+not scored twice (see `recommender.rounds.scoring`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from .context import state
 
 if TYPE_CHECKING:
     from api.settings import Settings
-    from recommender.rounds.run import RoundOutcome, ScoringModel
+    from recommender.rounds.run import RoundOutcome
+    from recommender.rounds.scoring import ScoringModel
+    from recommender.store.database import Store
 
 round_app = typer.Typer(
     name="round",
@@ -40,15 +42,9 @@ def load_scoring_model(settings: Settings) -> ScoringModel:
     Raises:
         ConfigurationError: the recommender cannot be loaded (no index, no model ...).
     """
-    from recommender.errors import ConfigurationError
-    from recommender.rounds.run import ScoringModel
+    from api.services import load_recommender
+    from recommender.rounds.scoring import ScoringModel
 
-    try:
-        from api.services import load_recommender
-    except ImportError as exc:  # pragma: no cover - the facade ships with the package
-        raise ConfigurationError(
-            "the recommender is not installed in this build (api.services is missing)"
-        ) from exc
     return ScoringModel.from_recommender(load_recommender(settings))
 
 
@@ -217,13 +213,10 @@ def score_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Score every application of ROUND_ID against the round's programs; write the reports."""
-    from recommender.reports.committee import ensure_writable
-    from recommender.rounds.run import (
+    from recommender.rounds.staff_files import (
         parse_what_if,
         read_pairs,
         read_province_minimums,
-        round_inputs,
-        run_round,
     )
 
     from .data_cmds import open_store
@@ -234,43 +227,56 @@ def score_command(
     # Everything that can be checked cheaply is checked before the model loads.
     if what_if is not None:
         parse_what_if(what_if)
-    pin_pairs = read_pairs(pins, "pins") if pins is not None else None
-    veto_pairs = read_pairs(vetoes, "vetoes") if vetoes is not None else None
-    minimums = read_province_minimums(province_min) if province_min is not None else None
+    options: dict[str, Any] = {
+        "top": top,
+        "allocate": allocate,
+        "what_if": what_if,
+        "pins": read_pairs(pins, "pins") if pins is not None else None,
+        "vetoes": read_pairs(vetoes, "vetoes") if vetoes is not None else None,
+        "province_min_seats": (
+            read_province_minimums(province_min) if province_min is not None else None
+        ),
+        "time_limit_s": time_limit,
+        "batch_size": batch_size,
+        "workers": workers or _default_workers(),
+        "force": force,
+    }
     store = open_store(settings)
     try:
-        round_inputs(store, round_id)
-        folder = ensure_writable(folder)
-        model = load_scoring_model(settings)
-        with _progress(round_id, quiet) as progress:
-            outcome = run_round(
-                store,
-                round_id,
-                model,
-                folder,
-                top=top,
-                allocate=allocate,
-                what_if=what_if,
-                pins=pin_pairs,
-                vetoes=veto_pairs,
-                province_min_seats=minimums,
-                time_limit_s=time_limit,
-                batch_size=batch_size,
-                workers=workers or _default_workers(),
-                force=force,
-                progress=progress,
-            )
-        detail: dict[str, Any] = {
-            "model_version": outcome.scoring.scores.model_version,
-            "n_scored": outcome.scoring.n_scored,
-            "n_reused": outcome.scoring.n_reused,
-            "allocate": allocate,
-            "what_if": what_if,
-        }
-        store.audit(_actor(), "score", "round", round_id, detail)
+        folder, outcome = _score_and_audit(store, settings, round_id, folder, options, quiet)
     finally:
         store.close()
     _print_outcome(outcome, folder, time.perf_counter() - started)
+
+
+def _score_and_audit(
+    store: Store,
+    settings: Settings,
+    round_id: str,
+    folder: Path,
+    options: dict[str, Any],
+    quiet: bool,
+) -> tuple[Path, RoundOutcome]:
+    """Check the round and the folder, load the model, run the round with `options`
+    (`run_round` keyword arguments), and audit it."""
+    from recommender.reports.committee import ensure_writable
+    from recommender.rounds.run import run_round
+    from recommender.rounds.stored import round_inputs
+
+    round_inputs(store, round_id)
+    folder = ensure_writable(folder)
+    model = load_scoring_model(settings)
+    with _progress(round_id, quiet) as progress:
+        outcome = run_round(store, round_id, model, folder, progress=progress, **options)
+    detail: dict[str, Any] = {
+        "model_version": outcome.scoring.scores.model_version,
+        "n_scored": outcome.scoring.n_scored,
+        "n_reused": outcome.scoring.n_reused,
+        "allocate": options["allocate"],
+        "what_if": options["what_if"],
+    }
+    store.audit(_actor(), "score", "round", round_id, detail)
+    return folder, outcome
 
 
 def register(app: typer.Typer) -> None:

@@ -259,7 +259,7 @@ def what_if_page(
 
 @router.post("/rounds/{round_id}/what-if", response_class=HTMLResponse)
 async def run_what_if(request: Request, round_id: str, user: WebStaffDep) -> Response:
-    from recommender.rounds.run import parse_what_if
+    from recommender.rounds.staff_files import parse_what_if
 
     form = await form_data(request)
     state = request.app.state

@@ -1,6 +1,14 @@
-"""The scoring core: a plan (or a round of plans) -> candidates -> features -> ranker
-scores -> Persian reasons.
+"""The scoring core and the single-request facade.
 
-May import: recommender.text, recommender.embedding.encoder, recommender.retrieval.hybrid,
-recommender.ranking.ranker and the shared modules.
+Owns: `core` (the one scorer of (plan, program) pairs: features -> trained ranker or the
+unsupervised fallback -> fit score, P(residency), P(funding), expected funding, eligibility;
+used by `pipeline.Recommender` for one plan and by `rounds.scoring.score_round` for a batch),
+`pipeline` (the `Recommender` and the result types it returns), `index` (the text programs are
+embedded from, building the retriever, the BM25 memo), `free_text` (facts of a free-text plan),
+`memo` (per-plan memo of the core's outputs), `explain` (Persian reasons, contributions) and
+`round_scores` (a round's score matrices).
+
+May import: recommender.text, recommender.embedding, recommender.retrieval,
+recommender.ranking and the shared modules (errors, constants, schemas). Never rounds,
+allocation, reports, store, io, api or training.
 """

@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -466,3 +467,65 @@ class Explainer:
         out = [content] if content else []
         out += [others[kind] for kind in order]  # type: ignore[misc]
         return [r for r in out if r][: self.max_reasons]
+
+    def explain_item(
+        self,
+        plan_text: str,
+        embedding: Any,
+        reading: PlanReading,
+        program: Program,
+        program_vector: np.ndarray,
+        facts: ApplicantFacts,
+        *,
+        contribution: np.ndarray,
+        groups: Mapping[str, Sequence[int]],
+        feature_names: Sequence[str],
+        open_seats: int,
+    ) -> tuple[list[str], dict[str, float], tuple[int, int] | None]:
+        """Everything shown with one recommended program.
+
+        Args:
+            plan_text: the normalized plan.
+            embedding: its `DocumentEmbedding` (chunks, chunk_spans).
+            reading: `read(plan_text)`.
+            program: the program.
+            program_vector: its vector in the index.
+            facts: what is known of the applicant.
+            contribution: (n_features,) contributions to the pair's ranker (or fallback)
+                score.
+            groups: `reason_groups(feature_names)`.
+            feature_names: the feature list.
+            open_seats: the program's open residency seats.
+
+        Returns:
+            (reasons, factors: feature name -> contribution, largest magnitude first, the
+            quoted passage's (start, end) in the plan or None).
+        """
+        evidence = self.evidence(
+            plan_text,
+            embedding.chunks,
+            list(embedding.chunk_spans),
+            program,
+            program_vector,
+            reading,
+        )
+        group_contributions = {
+            kind: float(contribution[list(cols)].sum()) if cols else 0.0
+            for kind, cols in groups.items()
+        }
+        reasons = self.reasons(
+            program,
+            facts,
+            plan_text=plan_text,
+            reading=reading,
+            evidence=evidence,
+            open_seats=open_seats,
+            group_contributions=group_contributions,
+        )
+        order = np.argsort(-np.abs(contribution), kind="stable")
+        factors = {
+            feature_names[j]: round(float(contribution[j]), 4)
+            for j in order
+            if abs(contribution[j]) > 1e-6
+        }
+        return reasons, factors, evidence.span if evidence is not None else None

@@ -19,13 +19,14 @@ from api.accounts import Accounts
 from api.jobs import default_registry
 from api.main import create_app
 from api.ratelimit import Rule
-from api.round_jobs import score_round_job
+from api.round_jobs import register as register_round_jobs
 from api.settings import Settings
 from recommender import schemas
 from recommender.errors import EmptyTextError
 from recommender.retrieval.filters import ProgramFilter
 from recommender.scoring.pipeline import Recommendation, RecommendationList, Recommender
 from recommender.text.facts import read_facts
+from tests.recommender._round_fixtures import make_model
 
 PROGRAMS = [
     schemas.Program(
@@ -211,9 +212,10 @@ def make_env(
     settings = Settings(home=home, database_url=db_url)
     fake = FakeRecommender(PROGRAMS)
     if "job_registry" not in app_kwargs:
-        # The fake recommender drives the service's simple round scoring, not the full one.
+        # Round jobs run the real round scoring on the round tests' small model over PROGRAMS
+        # (the fake recommender answers single requests only).
         registry = default_registry.copy()
-        registry.register("round_score", score_round_job)
+        register_round_jobs(registry, model=make_model(programs=PROGRAMS))
         app_kwargs["job_registry"] = registry
     app = create_app(
         settings,

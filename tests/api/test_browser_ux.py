@@ -300,17 +300,17 @@ def test_admin_adds_a_user_and_sees_the_token_once(server, browser):  # noqa: F8
 
 @pytest.fixture
 def round_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Env]]:
-    """A server whose round jobs are the full `api.round_scoring` (allocation, what-if,
+    """A server whose round jobs are the full `api.round_jobs` (allocation, what-if,
     report.html), with the small deterministic model of the round tests."""
-    from api import round_scoring
+    from api import round_jobs
     from api.jobs import default_registry
-    from recommender.rounds.run import ScoringModel
+    from recommender.rounds.scoring import ScoringModel
     from tests.recommender._round_fixtures import fill_store, make_model
 
     model = make_model()
     monkeypatch.setattr(ScoringModel, "from_recommender", classmethod(lambda cls, r: model))
     registry = default_registry.copy()
-    round_scoring.register(registry)
+    round_jobs.register(registry)
     for base, env in serve(tmp_path, job_registry=registry):
         fill_store(env.store, 12)
         yield base, env

@@ -13,7 +13,7 @@ import pytest
 
 from api.cli import main, round_cmds
 from api.jobs import JobRegistry
-from api.round_scoring import register, round_score_job
+from api.round_jobs import register, round_score_job
 from recommender.store.database import Store
 from tests.recommender._round_fixtures import ROUND_ID, fill_store, make_model
 
@@ -161,22 +161,17 @@ def test_round_without_applications_and_unwritable_folder(
 
 def test_round_score_job_runs_on_the_library(store: Store, tmp_path: Path) -> None:
     fill_store(store, N_APPS)
-    model = make_model()
-    recommender = SimpleNamespace(
-        embedder=model.embedder, feature_builder=model.feature_builder, ranker=model.ranker,
-        ranker_version="v7", retriever=SimpleNamespace(lexical_=model.lexical),
-        plan_role="query",
-    )
+    model = make_model(version="v7")
     seen: list[tuple[float, float, str]] = []
     ctx = SimpleNamespace(
         params={"round_id": ROUND_ID, "top": 3, "allocate": True},
         store=store,
         output_dir=tmp_path / "job",
-        services={"recommender": lambda: recommender},
+        services={},
         progress=lambda done, total, message: seen.append((done, total, message)),
     )
     (tmp_path / "job").mkdir()
-    result = round_score_job(ctx)
+    result = round_score_job(ctx, model)
     assert result["round_id"] == ROUND_ID and result["allocation"]["optimal"] is True
     assert result["scoring"]["model_version"] == "v7"
     assert {"scores.csv", "allocation.csv", "report.xlsx", "summary.json"} <= set(result["files"])
@@ -184,10 +179,13 @@ def test_round_score_job_runs_on_the_library(store: Store, tmp_path: Path) -> No
     json.dumps(result)  # the job's result is stored as JSON
 
     registry = JobRegistry()
-    registry.register("round_score", lambda ctx: {}, "placeholder")
     register(registry)
     kind = registry.get("round_score")
     assert kind is not None and kind.function is round_score_job
+    placeholder = JobRegistry()
+    placeholder.register("round_score", round_score_job, "given")
+    register(placeholder, model=model)  # a registry that has the kind keeps it
+    assert placeholder.get("round_score").title == "given"  # type: ignore[union-attr]
 
 
 @pytest.mark.slow

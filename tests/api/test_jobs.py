@@ -98,13 +98,19 @@ def test_round_scoring_job_writes_outputs_with_progress(env: Env):
     job = env.wait_job(started.json()["job_id"])
     assert job["status"] == "succeeded", job
     assert job["subject"] == "rounds/r-1405"
-    assert job["result"]["n_applications"] == 3 and job["result"]["n_rows"] == 6
-    names = [f["name"] for f in job["files"]]
-    assert names == ["scores.csv", "scores.json", "shortlists.csv"]
-    scores = client.get(job["files"][0]["url"], headers=staff)
+    # The real round scoring (`api.round_jobs`): every application x every round program.
+    scoring = job["result"]["scoring"]
+    assert (scoring["n_applications"], scoring["n_programs"], scoring["n_scored"]) == (3, 2, 3)
+    names = {f["name"] for f in job["files"]}
+    assert {"scores.csv", "shortlists.csv", "top_programs.csv", "summary.json", "report.xlsx",
+            "report.html"} <= names
+    assert "allocation.csv" not in names  # not asked to allocate
+    url = next(f["url"] for f in job["files"] if f["name"] == "scores.csv")
+    scores = client.get(url, headers=staff)
     rows = list(csv.DictReader(io.StringIO(scores.content.decode("utf-8-sig"))))
+    assert len(rows) == 6
     assert {r["program_id"] for r in rows} == {"fin-teh", "agri-isf"}  # only the round's
-    assert rows[0]["startup_name"] in {"الف", "ب", "ج"}
+    assert len({r["application_id"] for r in rows}) == 3
     listed = client.get("/v1/rounds/r-1405/jobs", headers=staff).json()
     assert [j["id"] for j in listed] == [job["id"]]
     assert client.post("/v1/rounds/none/score", headers=staff).status_code == 404

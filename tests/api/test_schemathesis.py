@@ -19,8 +19,9 @@ from schemathesis.checks import not_a_server_error
 from api.accounts import Accounts
 from api.jobs import default_registry
 from api.main import create_app
-from api.round_jobs import score_round_job
+from api.round_jobs import register
 from api.settings import Settings
+from tests.recommender._round_fixtures import make_model
 
 from .conftest import GENEROUS_LIMITS, PROGRAMS, FakeRecommender
 
@@ -35,7 +36,7 @@ class _FuzzSettings(Settings):
 
 def _app():
     registry = default_registry.copy()
-    registry.register("round_score", score_round_job)
+    register(registry, model=make_model(programs=PROGRAMS))
     settings = _FuzzSettings(home=HOME / "home", database_url=f"sqlite:///{HOME / 'p.db'}")
     return create_app(
         settings,

@@ -19,7 +19,7 @@ import numpy as np
 from recommender.ranking.features import FeatureBuilder, all_pairs
 from recommender.ranking.ranker import FitRanker
 from recommender.retrieval.lexical import BM25Index
-from recommender.rounds.run import ScoringModel
+from recommender.rounds.scoring import ScoringModel
 from recommender.schemas import Application, IntakeRound, Program, RoundProgram
 
 DIM = 32
@@ -149,11 +149,15 @@ def fill_store(store, n_applications: int = 12) -> None:  # type: ignore[no-unty
 
 
 def make_model(
-    trained: bool = True, embedder: FakeEmbedder | None = None, version: str = "v1"
+    trained: bool = True,
+    embedder: FakeEmbedder | None = None,
+    version: str = "v1",
+    programs: Sequence[Program] | None = None,
 ) -> ScoringModel:
-    """A ScoringModel over the fixture programs; `trained=False` uses the unsupervised score."""
+    """A ScoringModel over the fixture programs (or `programs`); `trained=False` uses the
+    unsupervised score."""
     embedder = embedder or FakeEmbedder()
-    programs = make_programs()
+    programs = list(programs) if programs is not None else make_programs()
     texts = [f"{p.name}. {p.description}" for p in programs]
     vectors = np.stack([d.pooled for d in FakeEmbedder().embed_documents(texts)])
     builder = FeatureBuilder().fit(programs, vectors)

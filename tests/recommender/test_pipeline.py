@@ -12,12 +12,8 @@ from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder
 from recommender.retrieval.filters import ProgramFilter
 from recommender.retrieval.hybrid import CandidateRetriever
 from recommender.scoring.explain import Explainer
-from recommender.scoring.pipeline import (
-    NOTE_UNSUPERVISED,
-    Recommender,
-    build_retriever,
-    program_passage_text,
-)
+from recommender.scoring.index import build_retriever, program_passage_text
+from recommender.scoring.pipeline import NOTE_UNSUPERVISED, Recommender
 
 from ._pipeline_fakes import (
     PLAN_AGRI,

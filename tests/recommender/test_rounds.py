@@ -1,4 +1,4 @@
-"""Round scoring and allocation inputs (`recommender.rounds.run`), on SQLite and PostgreSQL."""
+"""Round scoring and allocation inputs (`recommender.rounds`), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,23 +11,14 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from recommender.allocation.capacity import round_capacity
 from recommender.eligibility import eligibility
 from recommender.errors import InfeasibleError, InvalidInputError, NotFoundError
-from recommender.rounds.run import (
-    TextPreparer,
-    _upsert_scores,
-    build_allocation_problem,
-    latest_run,
-    load_round_scores,
-    parse_what_if,
-    read_pairs,
-    read_province_minimums,
-    result_from_dict,
-    round_capacity,
-    round_inputs,
-    run_round,
-    score_round,
-)
+from recommender.rounds.problem import build_allocation_problem, result_from_dict
+from recommender.rounds.run import run_round
+from recommender.rounds.scoring import TextPreparer, score_round
+from recommender.rounds.staff_files import parse_what_if, read_pairs, read_province_minimums
+from recommender.rounds.stored import latest_run, load_round_scores, round_inputs, upsert_scores
 from recommender.schemas import IntakeRound, RoundProgram
 from recommender.store.database import Store
 from recommender.store.tables import Base, RoundRunRow, RoundScoreRow
@@ -235,8 +226,8 @@ def test_upsert_twice_changes_nothing(filled: Store) -> None:
     with filled.session() as s:
         rows = [dict(r._mapping) for r in s.execute(sa.select(t))]
     with filled.session() as s:
-        _upsert_scores(s, rows)
-        _upsert_scores(s, rows)
+        upsert_scores(s, rows)
+        upsert_scores(s, rows)
     assert len(stored_rows(filled)) == N_APPS * N_PROGS
 
 
@@ -384,3 +375,78 @@ def test_parallel_text_preparation_matches_serial() -> None:
     serial = TextPreparer(1)(texts)
     with TextPreparer(2, min_parallel=2) as parallel:
         assert parallel(texts) == serial
+
+
+@pytest.mark.parametrize(("trained", "batch_size"), [(True, 1), (True, 100), (False, 100)])
+def test_a_rounds_scores_are_what_recommend_gives_each_stored_application(
+    filled: Store, trained: bool, batch_size: int
+) -> None:
+    """One scoring core (`scoring.core.ScoringCore`) serves `Recommender.recommend` and
+    `score_round`: for every (application, program) pair of the round, the round's numbers
+    equal what `recommend(application=...)` gives for that application's plan.
+
+    The stored-application path is compared: its shown score is the ranker's (or, untrained,
+    the unsupervised fallback's), the rule the README states for stored applications. Free
+    text is not compared: its shown score is `ranking.compose_scores` of the plan's facts and
+    that prior, which a round (stored applications only) never uses. Programs that `recommend`
+    excludes by eligibility are the pairs the round marks ineligible.
+
+    Tolerance: the features are float32, and `FeatureBuilder.semantic_matrices` computes the
+    pooled cosine of one plan as a matrix-vector product but of a batch as a matrix product;
+    the two sum in another order, so `sem_pooled` can differ by a float32 ulp (~1e-7) between
+    the two paths. That moves the outputs by a few 1e-9 (relative ~1e-8), hence
+    `rel=1e-7, abs=1e-9` for batches; the item's score is also rounded to 6 decimals
+    (+ 5e-7). With batches of one application both paths make the same products, and the
+    numbers are equal within 1e-9 (the rounded score exactly; the expected funding, some
+    1e8 rial, to double precision).
+    """
+    exact = batch_size == 1
+    rel, score_abs = (1e-12, 0.0) if exact else (1e-7, 1e-9 + 5e-7)
+    from recommender.ranking.features import FeatureBuilder
+    from recommender.retrieval.filters import ProgramFilter
+    from recommender.rounds.scoring import ScoringModel
+    from recommender.scoring.index import build_retriever
+    from recommender.scoring.pipeline import Recommender
+
+    programs = make_programs()
+    embedder = FakeEmbedder()
+    retriever = build_retriever(programs, embedder)
+    builder = FeatureBuilder().fit(retriever.programs_, retriever.vectors_)
+    ranker = make_model().ranker if trained else None
+    recommender = Recommender(embedder, retriever, builder, ranker, ranker_version="v1",
+                              programs=programs)
+    run = score_round(filled, ROUND_ID, ScoringModel.from_recommender(recommender),
+                      batch_size=batch_size)
+    s = run.scores
+    assert s.model_version == ("v1" if trained else "unsupervised")
+    column = {pid: j for j, pid in enumerate(s.program_ids)}
+    by_id = {a.id: a for a in make_applications(N_APPS)}
+    n_compared = 0
+    for i, app_id in enumerate(s.application_ids):
+        out = recommender.recommend(
+            application=by_id[app_id], filters=ProgramFilter(program_ids=s.program_ids),
+            top=len(s.program_ids),
+        )
+        shown = {item.program_id for item in out.items}
+        assert shown | {e.program_id for e in out.excluded} == set(s.program_ids)
+        for item in out.items:
+            j = column[item.program_id]
+            if exact:
+                assert abs(item.score - round(float(s.score[i, j]), 6)) <= 1e-9
+            else:
+                assert item.score == pytest.approx(s.score[i, j], rel=rel, abs=score_abs)
+            assert bool(s.eligible[i, j])
+            if trained:
+                assert s.p_residency is not None and s.p_funding is not None
+                assert s.expected_funding is not None
+                assert item.p_residency == pytest.approx(s.p_residency[i, j], rel=rel, abs=1e-9)
+                assert item.p_funding == pytest.approx(s.p_funding[i, j], rel=rel, abs=1e-9)
+                assert item.expected_funding == pytest.approx(
+                    s.expected_funding[i, j], rel=rel, abs=1e-9
+                )
+            else:
+                assert item.p_residency is None and s.p_residency is None
+            n_compared += 1
+        for excluded in out.excluded:
+            assert not s.eligible[i, column[excluded.program_id]]
+    assert n_compared >= N_APPS * N_PROGS // 2

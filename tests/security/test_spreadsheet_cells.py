@@ -128,7 +128,7 @@ def test_service_round_job_csv_neutralises_formula_text(sqlite_env):
     assert created.status_code == 201, created.text
     job_id = env.client.post("/v1/rounds/r-evil/score", headers=env.auth("staff")).json()["job_id"]
     assert env.wait_job(job_id)["status"] == "succeeded"
-    for name in ("scores.csv", "shortlists.csv"):
+    for name in ("shortlists.csv", "top_programs.csv"):
         text = env.client.get(f"/v1/jobs/{job_id}/files/{name}", headers=env.auth("staff")).text
         fields = [f for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) for f in row]
         assert "'" + EVIL in fields, name

@@ -179,7 +179,7 @@ def synthetic_run(tmp_path_factory):
     from data.catalog import load_programs
     from data.synthetic import generate_history
     from recommender.schemas import Application, IntakeRound, Outcome
-    from recommender.scoring.pipeline import build_retriever
+    from recommender.scoring.index import build_retriever
     from recommender.store.database import Store
     from recommender.taxonomy import load_sectors
     from training.bow_embedder import HashingEmbedder
