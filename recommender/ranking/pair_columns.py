@@ -86,12 +86,19 @@ def semantic_matrices(
         chunk_list.append(chunks)
     if not np.isfinite(pooled).all():
         raise InvalidInputError("plan vectors contain NaN or infinite values")
-    pooled_sim = unit_rows(pooled) @ program_vectors.T
+    # Cosines are summed in float64 and stored as float32, so one plan (a matrix-vector
+    # product) and a batch of plans (a matrix product) give the same float32 values: BLAS sums
+    # those two in another order, which in float32 moved a score by an ulp (issue 10's "the
+    # same score for the same pair" in a request and in a round).
+    programs64 = program_vectors.astype(np.float64).T
+    pooled_sim = unit_rows(pooled).astype(np.float64) @ programs64
     best = np.empty((n_app, n_prog), dtype=np.float32)
     top_mean = np.empty((n_app, n_prog), dtype=np.float32)
     if n_app:
         counts = np.array([c.shape[0] for c in chunk_list])
-        all_sims = unit_rows(np.concatenate(chunk_list)) @ program_vectors.T
+        all_sims = (unit_rows(np.concatenate(chunk_list)).astype(np.float64) @ programs64).astype(
+            np.float32
+        )
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         best[:] = np.maximum.reduceat(all_sims, starts, axis=0)
         k = top_chunks

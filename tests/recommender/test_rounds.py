@@ -391,17 +391,12 @@ def test_a_rounds_scores_are_what_recommend_gives_each_stored_application(
     that prior, which a round (stored applications only) never uses. Programs that `recommend`
     excludes by eligibility are the pairs the round marks ineligible.
 
-    Tolerance: the features are float32, and `FeatureBuilder.semantic_matrices` computes the
-    pooled cosine of one plan as a matrix-vector product but of a batch as a matrix product;
-    the two sum in another order, so `sem_pooled` can differ by a float32 ulp (~1e-7) between
-    the two paths. That moves the outputs by a few 1e-9 (relative ~1e-8), hence
-    `rel=1e-7, abs=1e-9` for batches; the item's score is also rounded to 6 decimals
-    (+ 5e-7). With batches of one application both paths make the same products, and the
-    numbers are equal within 1e-9 (the rounded score exactly; the expected funding, some
-    1e8 rial, to double precision).
+    Tolerance: none beyond double rounding. The semantic features sum their cosines in
+    float64 (`ranking.pair_columns.semantic_matrices`), so one plan and a batch of plans give
+    the same float32 features although BLAS sums a matrix-vector and a matrix product in
+    another order; the item's score is the round's rounded to 6 decimals.
     """
-    exact = batch_size == 1
-    rel, score_abs = (1e-12, 0.0) if exact else (1e-7, 1e-9 + 5e-7)
+    rel = 1e-12
     from recommender.ranking.features import FeatureBuilder
     from recommender.retrieval.filters import ProgramFilter
     from recommender.rounds.scoring import ScoringModel
@@ -431,10 +426,7 @@ def test_a_rounds_scores_are_what_recommend_gives_each_stored_application(
         assert shown | {e.program_id for e in out.excluded} == set(s.program_ids)
         for item in out.items:
             j = column[item.program_id]
-            if exact:
-                assert abs(item.score - round(float(s.score[i, j]), 6)) <= 1e-9
-            else:
-                assert item.score == pytest.approx(s.score[i, j], rel=rel, abs=score_abs)
+            assert abs(item.score - round(float(s.score[i, j]), 6)) <= 1e-9
             assert bool(s.eligible[i, j])
             if trained:
                 assert s.p_residency is not None and s.p_funding is not None
