@@ -183,7 +183,7 @@ def load_live_ranker(settings: Settings, model_id: str) -> tuple[str, FitRanker]
     root = settings.registry_dir
     if not root.exists():
         return None
-    from training.registry import ModelRegistry
+    from recommender.ranking.registry import ModelRegistry
 
     live = ModelRegistry(root).live(expected_model_id=model_id)
     if live is None:

@@ -85,8 +85,8 @@ def demo(
     from data.catalog import load_programs, sample_plan
     from recommender import schemas
     from recommender.embedding.e5_convert import DEFAULT_MODEL_NAME, build_default_model
+    from recommender.ranking.registry import ModelRegistry
     from training.evaluate import write_report
-    from training.registry import ModelRegistry
     from training.train import train
 
     if rounds < 3 or per_round < 10:

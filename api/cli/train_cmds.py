@@ -102,8 +102,8 @@ def train_command(
 ) -> None:
     """Train the rankers on the store's history, evaluate, register; go live when better."""
     from api.services import load_embedder, open_store
+    from recommender.ranking.registry import ModelRegistry
     from training.evaluate import write_report
-    from training.registry import ModelRegistry
     from training.train import train
 
     settings = state(ctx).settings
@@ -150,8 +150,8 @@ def evaluate_command(
 ) -> None:
     """Evaluate the ranker and the baselines on the held-out rounds; write the report."""
     from api.services import load_embedder, open_store
+    from recommender.ranking.registry import ModelRegistry
     from training.evaluate import evaluate, write_report
-    from training.registry import ModelRegistry
     from training.train import fit_ranker, prepare_dataset
 
     settings = state(ctx).settings
@@ -200,7 +200,7 @@ def evaluate_command(
 @models_app.command("list")
 def list_models(ctx: typer.Context) -> None:
     """The registered rankers, oldest first; the live one is marked '*'."""
-    from training.registry import ModelRegistry
+    from recommender.ranking.registry import ModelRegistry
 
     entries = ModelRegistry(state(ctx).settings.registry_dir).list()
     if not entries:
@@ -227,7 +227,7 @@ def promote_model(
     version: Annotated[str, typer.Argument(help="The version to make live, e.g. v0003.")],
 ) -> None:
     """Make a registered ranker live."""
-    from training.registry import ModelRegistry
+    from recommender.ranking.registry import ModelRegistry
 
     ModelRegistry(state(ctx).settings.registry_dir).promote(version)
     typer.echo(f"{version} is live")
@@ -236,7 +236,7 @@ def promote_model(
 @models_app.command("rollback")
 def rollback_model(ctx: typer.Context) -> None:
     """Make the previously live ranker live again."""
-    from training.registry import ModelRegistry
+    from recommender.ranking.registry import ModelRegistry
 
     version = ModelRegistry(state(ctx).settings.registry_dir).rollback()
     typer.echo(f"rolled back: {version} is live")

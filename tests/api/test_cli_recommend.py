@@ -208,7 +208,7 @@ def _register_trained_ranker(home: Path) -> Path:
 
     from recommender.ranking.features import FEATURE_NAMES
     from recommender.ranking.ranker import FitRanker
-    from training.registry import ModelRegistry
+    from recommender.ranking.registry import ModelRegistry
 
     rng = np.random.default_rng(0)
     X = rng.random((240, len(FEATURE_NAMES)))

@@ -8,6 +8,7 @@ import pytest
 
 from recommender.errors import InvalidInputError
 from recommender.ranking.ranker import FitRanker
+from recommender.ranking.registry import ModelRegistry
 from recommender.store.history import History, program_load
 from recommender.text.normalization import normalize
 from tests.recommender._ranking_fixtures import make_history
@@ -19,7 +20,6 @@ from training.metrics import (
     map_at_k,
     reliability_curve,
 )
-from training.registry import ModelRegistry
 from training.train import fit_ranker, train
 
 

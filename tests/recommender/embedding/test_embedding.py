@@ -29,9 +29,8 @@ from recommender.errors import (
     InvalidInputError,
     NotFittedError,
 )
-
-from ._embedding_fakes import FAKE_DIM, FakeRuntime, register_fake_model
-from .persian_texts import PASSAGES, SHORT_QUERIES
+from tests.recommender._embedding_fakes import FAKE_DIM, FakeRuntime, register_fake_model
+from tests.recommender.persian_texts import PASSAGES, SHORT_QUERIES
 
 _WORD = re.compile(r"\S+")
 

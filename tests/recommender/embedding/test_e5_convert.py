@@ -17,8 +17,7 @@ from recommender.embedding.e5_convert import MARKER_FILE, build_default_model, d
 from recommender.embedding.e5_format import dequantize_q4_0, read_e5_file
 from recommender.embedding.e5_tokenizer import normalization_differences
 from recommender.errors import CorruptArtifactError
-
-from .persian_texts import PARITY_TEXTS, PASSAGES, SHORT_QUERIES
+from tests.recommender.persian_texts import PARITY_TEXTS, PASSAGES, SHORT_QUERIES
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

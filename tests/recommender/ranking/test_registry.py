@@ -8,7 +8,7 @@ import pytest
 from recommender.errors import CorruptArtifactError, InvalidInputError, NotFoundError
 from recommender.ranking.features import FEATURE_NAMES
 from recommender.ranking.ranker import FitRanker
-from training.registry import ModelRegistry
+from recommender.ranking.registry import ModelRegistry
 
 
 def tiny_ranker(seed: int) -> FitRanker:

@@ -6,9 +6,8 @@ import numpy as np
 
 from recommender.ranking.compose import compose_scores, text_fit
 from recommender.ranking.features import FEATURE_NAMES
-
-from ._pipeline_fakes import PLAN_FINTECH
-from .test_pipeline import _recommender
+from tests.recommender._pipeline_fakes import PLAN_FINTECH
+from tests.recommender.scoring.test_pipeline import _recommender
 
 
 def _rows(sem_z: list[float], lex: list[float]) -> np.ndarray:
@@ -64,7 +63,7 @@ def test_corrected_facts_change_the_ranking() -> None:
 
 def test_a_stored_application_keeps_the_rankers_score() -> None:
     rec = _recommender(top=3)
-    from ._pipeline_fakes import make_application
+    from tests.recommender._pipeline_fakes import make_application
 
     out = rec.recommend(application=make_application())
     assert out.facts is None

@@ -22,7 +22,7 @@ from recommender.store.database import Store
 from recommender.store.engine import normalize_url
 from recommender.store.tables import Base
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "store"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "store"
 
 
 def load(kind: str) -> list:

@@ -21,7 +21,7 @@ from recommender.io.reading import (
 )
 from recommender.io.writing import write_records
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "store"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "store"
 KINDS = ("programs", "applications", "rounds", "outcomes")
 SECRET = "طرح-محرمانه-۴۲: فروش داروی گیاهی"
 

@@ -14,8 +14,7 @@ from recommender.retrieval.hybrid import CandidateRetriever
 from recommender.scoring.explain import Explainer
 from recommender.scoring.index import build_retriever, program_passage_text
 from recommender.scoring.pipeline import NOTE_UNSUPERVISED, Recommender
-
-from ._pipeline_fakes import (
+from tests.recommender._pipeline_fakes import (
     PLAN_AGRI,
     PLAN_FINTECH,
     FakeEmbedder,

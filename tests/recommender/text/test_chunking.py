@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 from recommender.errors import InvalidInputError
 from recommender.text.chunking import chunk_text, sentence_spans
-
-from .persian_texts import PASSAGES
+from tests.recommender.persian_texts import PASSAGES
 
 _WORD = re.compile(r"\S+")
 

@@ -21,8 +21,7 @@ from recommender.text.persian import (
     format_rial,
     to_persian_digits,
 )
-
-from ._pipeline_fakes import make_programs
+from tests.recommender._pipeline_fakes import make_programs
 
 LABELS = {"fintech": "فین‌تک و خدمات مالی", "agritech": "کشاورزی هوشمند"}
 KEYWORDS = {"fintech": ["پرداخت", "کیف پول"], "agritech": ["گلخانه", "رطوبت خاک"]}

@@ -120,8 +120,7 @@ def test_trimmed_informal_normalizer_gives_hazms_own_results() -> None:
     import hazm
 
     from recommender.text.normalization import _informal_normalizer
-
-    from .persian_texts import PARITY_TEXTS
+    from tests.recommender.persian_texts import PARITY_TEXTS
 
     trimmed = _informal_normalizer()
     assert not hasattr(trimmed, "ilemmatizer")
