@@ -1,5 +1,5 @@
 """Accounts: users with a role, their API tokens and web sessions, and which applicant owns which
-application. Rows live in the store's database (tables in `api/models.py`).
+application. Rows live in the store's database (tables in `recommender/store/tables.py`).
 
 Roles: `admin` (everything, incl. managing users), `staff` (every application, matching, programs,
 rounds, imports, outcomes), `applicant` (only their own applications and suggestions).

@@ -41,7 +41,7 @@ def program_lexical_text(
 
     Args:
         program: the program.
-        sector_terms: Persian names/keywords per sector slug (from data/sectors.json); a slug
+        sector_terms: Persian names/keywords per sector slug (from recommender/sectors.json); a slug
             without an entry contributes its own words ("food_tech" -> "food tech").
 
     Returns:

@@ -51,8 +51,8 @@ def build_allocation_problem(
     """The round's `AllocationProblem` (rows = `scores.application_ids`, columns =
     `scores.program_ids`).
 
-    Eligibility is `features.eligibility` on the current records; a grant never exceeds the
-    application's funding ask (nor the program's `funding_max`).
+    Eligibility is `recommender.eligibility.eligibility` on the current records; a grant
+    never exceeds the application's funding ask (nor the program's `funding_max`).
 
     Args:
         intake: the round (seat/budget overrides).

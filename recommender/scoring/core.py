@@ -222,7 +222,7 @@ class ScoringCore:
         self, X: np.ndarray, applications: Sequence[Application], positions: np.ndarray
     ) -> np.ndarray:
         """Hard eligibility of the rows of `X` (made by `features` for these applications and
-        positions): the `eligible` feature, else `features.eligibility` per pair."""
+        positions): the `eligible` feature, else `recommender.eligibility.eligibility` per pair."""
         if "eligible" in self.feature_names:
             return X[:, self.feature_names.index("eligible")] > 0
         programs = self.feature_builder.programs_

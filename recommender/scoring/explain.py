@@ -222,7 +222,7 @@ class Explainer:
     """Builds the Persian reasons of one recommended program.
 
     Args:
-        sector_labels: Persian name per sector slug (data/sectors.json `name_fa`).
+        sector_labels: Persian name per sector slug (recommender/sectors.json `name_fa`).
         sector_keywords: Persian keywords per sector slug, used to tell which of a program's
             sectors the plan talks about.
         max_reasons: at most this many reasons per program.

@@ -19,7 +19,7 @@ class RoundScores:
         score: (n_app, n_prog) fit scores.
         p_residency, p_funding: (n_app, n_prog) probabilities; None without a trained model.
         expected_funding: (n_app, n_prog) rial; None without a trained model.
-        eligible: (n_app, n_prog) bool, the hard rules of `features.eligibility`.
+        eligible: (n_app, n_prog) bool, the hard rules of `recommender.eligibility.eligibility`.
         model_version: the model that made the scores.
         fingerprint: the round-level data fingerprint (model, programs, catalogue).
     """

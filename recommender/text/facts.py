@@ -467,7 +467,7 @@ def read_facts(
 
     Args:
         text: the plan (raw or normalized; normalized here).
-        sector_terms: Persian names/keywords per sector slug (data/sectors.json via the
+        sector_terms: Persian names/keywords per sector slug (recommender/sectors.json via the
             caller); without them no sector is read.
 
     Returns:
