@@ -225,6 +225,7 @@ def load_recommender(
     """
     from recommender.ranking.features import FeatureBuilder
     from recommender.scoring.explain import Explainer
+    from recommender.scoring.index import current_records
     from recommender.scoring.pipeline import Recommender
 
     own_store = store is None
@@ -247,8 +248,7 @@ def load_recommender(
         if own_store:
             store.close()
     live = load_live_ranker(settings, model_id)
-    by_id = {p.id: p for p in current}
-    programs = [by_id.get(p.id, p) for p in retriever.programs_]
+    programs = current_records(retriever.programs_, current)
     builder = FeatureBuilder().fit(programs, retriever.vectors_, load)
     labels, terms = sector_vocabulary()
     return Recommender(

@@ -30,7 +30,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +58,7 @@ from recommender.scoring.core import (
     has_words,
     lexical_row,
 )
+from recommender.scoring.index import current_records
 from recommender.scoring.pipeline import Recommender
 from recommender.scoring.round_scores import RoundScores
 from recommender.store.database import Store
@@ -245,11 +246,11 @@ def _sha256(*parts: str | bytes) -> str:
     return digest.hexdigest()
 
 
-def _refreshed_builder(builder: FeatureBuilder, current: Mapping[str, schemas.Program]) -> Any:
+def _refreshed_builder(builder: FeatureBuilder, current: Sequence[schemas.Program]) -> Any:
     """The builder refitted with the store's current program records (same order, same
     vectors, same known loads), so seats and funding changed since indexing count."""
     old = list(builder.programs_)
-    fresh = [current.get(p.id, p) for p in old]
+    fresh = current_records(old, current)
     if fresh == old:
         return builder
     known = {
@@ -259,8 +260,8 @@ def _refreshed_builder(builder: FeatureBuilder, current: Mapping[str, schemas.Pr
         )
         if is_known
     }
-    params = builder.get_params() if hasattr(builder, "get_params") else {}
-    return type(builder)(**params).fit(fresh, builder.program_vectors_, program_load=known)
+    refit = type(builder)(**builder.get_params())
+    return refit.fit(fresh, builder.program_vectors_, program_load=known)
 
 
 def _round_fingerprint(
@@ -282,7 +283,7 @@ def _round_fingerprint(
         json.dumps(list(builder.program_ids_)),
         vectors.tobytes(),
         np.asarray(builder.program_load_, dtype=np.float32).tobytes(),
-        json.dumps(builder.get_params() if hasattr(builder, "get_params") else {}, sort_keys=True),
+        json.dumps(builder.get_params(), sort_keys=True),
     )
     payload = {
         "model_version": model.model_version,
@@ -346,7 +347,7 @@ def _setup(store: Store, round_id: str, model: ScoringModel) -> _RoundSetup:
     builder = model.feature_builder
     if not hasattr(builder, "program_ids_"):
         raise InvalidInputError("the feature builder is not fitted")
-    builder = _refreshed_builder(builder, {p.id: p for p in store.list_programs()})
+    builder = _refreshed_builder(builder, store.list_programs())
     position = {pid: j for j, pid in enumerate(builder.program_ids_)}
     missing = [p.id for p in programs if p.id not in position]
     if missing:

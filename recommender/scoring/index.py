@@ -36,6 +36,18 @@ def program_passage_text(program: Program, sector_labels: Mapping[str, str] | No
     return normalize("\n".join(parts))
 
 
+def current_records(indexed: Sequence[Program], current: Sequence[Program]) -> list[Program]:
+    """The indexed programs in the index's order, each replaced by its record in the store now.
+
+    The one "refresh the indexed programs from the store" step: the index embeds names,
+    descriptions and sectors, but seats, money, places and the active flag are read from the
+    current records (a program missing from `current` keeps its indexed record). Used by the
+    service's loader, the `Recommender` and a round's feature builder.
+    """
+    by_id = {p.id: p for p in current}
+    return [by_id.get(p.id, p) for p in indexed]
+
+
 def build_retriever(
     programs: Sequence[Program],
     embedder: Any,

@@ -75,7 +75,7 @@ from recommender.scoring.explain import (
     reason_groups,
 )
 from recommender.scoring.free_text import applicant_subject, assume_unknown_facts, fact_terms
-from recommender.scoring.index import LexicalMemo
+from recommender.scoring.index import LexicalMemo, current_records
 from recommender.scoring.memo import memo_contributions, memo_scores, pair_memo
 from recommender.text.facts import PlanFacts, read_facts
 from recommender.text.normalization import normalize
@@ -293,8 +293,7 @@ class Recommender:
         if blas_threads is not None:
             cap_blas(blas_threads)
         self._position = {pid: i for i, pid in enumerate(retriever.program_ids_)}
-        current = {p.id: p for p in programs or ()}
-        self._programs = [current.get(p.id, p) for p in retriever.programs_]
+        self._programs = current_records(retriever.programs_, programs or ())
         # Records that changed since indexing are re-checked against the filters at search.
         self._changed = {
             p.id for p, now in zip(retriever.programs_, self._programs, strict=True) if p != now
