@@ -130,7 +130,8 @@ def _score_plot(scores: RoundScores) -> Any:
     ax.set_ylabel("فراوانی نسبی")
     _persian_ticks(ax.xaxis, 2)
     _persian_ticks(ax.yaxis, 1)
-    ax.legend(fontsize=8)
+    if eligible.size:  # a round with no eligible pair draws no histogram to name
+        ax.legend(fontsize=8)
     return fig
 
 
