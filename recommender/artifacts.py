@@ -27,6 +27,7 @@ pointer, `prune` deletes the oldest ones that are not live.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -44,6 +45,16 @@ __all__ = ["VersionedDir", "publish_dir", "write_atomic"]
 Naming = Literal["numbered", "timestamped"]
 _NUMBERED = re.compile(r"^v(\d{4,})$")
 _STAGING_PREFIX = ".staging-"
+
+
+def file_sha256(path: Path, chunk_size: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks: the one checksum of saved artifacts (the index's
+    files, a ranker's model file, the e5 weights a model folder was converted from)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while block := handle.read(chunk_size):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -24,7 +24,6 @@ place, and it is skipped when the marker already names the same source sha256.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.artifacts import publish_dir
+from recommender.artifacts import file_sha256, publish_dir
 from recommender.embedding.e5_format import E5File, read_e5_file
 from recommender.embedding.e5_tokenizer import build_tokenizer
 from recommender.errors import CorruptArtifactError
@@ -60,15 +59,6 @@ def default_source_path() -> Path:
     if not path.is_file():
         raise CorruptArtifactError(f"{SOURCE_FILE} not found in the installed {SOURCE_PACKAGE}")
     return path
-
-
-def file_sha256(path: Path, chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk_size):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ----------------------------------------------------------------------------- weights

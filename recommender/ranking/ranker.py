@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -53,6 +52,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
+from recommender.artifacts import file_sha256
 from recommender.constants import SEED
 from recommender.errors import (
     CorruptArtifactError,
@@ -169,14 +169,6 @@ def _folds(y: np.ndarray, groups: np.ndarray, n_splits: int) -> list[tuple[np.nd
     if all(0 < y[tr].sum() < len(tr) and 0 < y[te].sum() < len(te) for tr, te in splits):
         return splits
     return []
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @functools.lru_cache(maxsize=1)
@@ -494,7 +486,7 @@ class FitRanker(PeyvandEstimator):
             "selection": self.selection_,
             "n_train": self.n_train_,
             "sklearn_version": sklearn.__version__,
-            "model_sha256": _sha256(folder / _MODEL_FILE),
+            "model_sha256": file_sha256(folder / _MODEL_FILE),
         }
         (folder / _CONFIG_FILE).write_text(
             json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8"
@@ -531,7 +523,7 @@ class FitRanker(PeyvandEstimator):
                 raise ValueError("not a ranker folder")
             if config.get("format_version") != _FORMAT_VERSION:
                 raise ValueError(f"unsupported format version {config.get('format_version')}")
-            if _sha256(folder / _MODEL_FILE) != config["model_sha256"]:
+            if file_sha256(folder / _MODEL_FILE) != config["model_sha256"]:
                 raise ValueError("the model file does not match its checksum")
             models = joblib.load(folder / _MODEL_FILE)
             params = dict(config["params"])

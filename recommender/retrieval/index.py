@@ -10,13 +10,12 @@ follows the pointer. Every file of a version is listed with its sha256 in the ve
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from recommender.artifacts import VersionedDir
+from recommender.artifacts import VersionedDir, file_sha256
 from recommender.errors import CorruptArtifactError
 
 __all__ = [
@@ -32,18 +31,10 @@ CURRENT_FILE = "CURRENT"
 VERSIONS_DIR = "versions"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def checksums(folder: Path) -> dict[str, str]:
     """sha256 of every file under `folder`, by its relative POSIX path, sorted."""
     return {
-        file.relative_to(folder).as_posix(): _sha256(file)
+        file.relative_to(folder).as_posix(): file_sha256(file)
         for file in sorted(folder.rglob("*"))
         if file.is_file()
     }
@@ -57,7 +48,7 @@ def verify_checksums(folder: Path, expected: dict[str, str]) -> None:
         OSError: a file that is missing.
     """
     for name, digest in expected.items():
-        if _sha256(folder / name) != digest:
+        if file_sha256(folder / name) != digest:
             raise ValueError(f"{name} does not match its checksum")
 
 
