@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from recommender.errors import CorruptArtifactError, ModelMismatchError
 from recommender.ranking.ranker import FitRanker, ScoreWeights
+from recommender.ranking.registry import ModelRegistry
 from recommender.store.history import load_history
 
 from .dataset import Dataset, build_dataset
 from .evaluate import Evaluation, evaluate, ranking_metrics, ranking_task
-from .registry import ModelRegistry
 
 if TYPE_CHECKING:
     from recommender.retrieval.hybrid import CandidateRetriever
