@@ -55,8 +55,13 @@ def test_failed_job_says_why_in_plain_words(sqlite_env: Env):
     job = sqlite_env.wait_job(job_id)
     assert job["status"] == "failed"
     assert job["error"] == "the self-test job was asked to fail"
-    text = sqlite_env.client.get("/metrics").text
-    assert 'peyvand_jobs_finished_total{kind="selftest",status="failed"} 1.0' in text
+    # The counter is bumped by the worker just after it stores the job's end (and stops the
+    # job's heartbeat), so a client that saw "failed" may read /metrics a moment before it.
+    counted = 'peyvand_jobs_finished_total{kind="selftest",status="failed"} 1.0'
+    deadline = time.monotonic() + 5.0
+    while counted not in (text := sqlite_env.client.get("/metrics").text):
+        assert time.monotonic() < deadline, text
+        time.sleep(0.05)
 
 
 def test_round_scoring_job_writes_outputs_with_progress(env: Env):
