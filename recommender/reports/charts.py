@@ -131,7 +131,7 @@ def _score_plot(scores: RoundScores) -> Any:
     _persian_ticks(ax.xaxis, 2)
     _persian_ticks(ax.yaxis, 1)
     if eligible.size:  # a round with no eligible pair draws no histogram to name
-        ax.legend(fontsize=8)
+        ax.legend(loc="upper left", fontsize=8)
     return fig
 
 
@@ -147,7 +147,7 @@ def _count_plot(labels: Sequence[str], values: Sequence[float],
            label="متقاضیان")
     if values2 is not None:
         ax.bar(x + width / 2, values2, width, color="#08519c", label="جای‌گرفته‌ها")
-        ax.legend(fontsize=8)
+        ax.legend(loc="upper right", fontsize=8)
     ax.set_xticks(x, labels=[_short(x, 18) for x in labels], fontsize=8,
                   rotation=30 if n > 6 else 0, ha="right" if n > 6 else "center")
     ax.set_ylabel("شمار")
