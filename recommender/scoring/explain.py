@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from recommender.constants import STAGE_LABELS_FA
+from recommender.eligibility import place_key
 from recommender.schemas import Program
 from recommender.text.persian import format_number, format_rial
 
@@ -76,11 +77,6 @@ def _words(text: str) -> set[str]:
         w for w in (m.group(0).casefold() for m in _WORD.finditer(text))
         if len(w) > 2 and w not in stop and not w.isdigit()
     }
-
-
-def _place_key(name: str | None) -> str:
-    text = (name or "").replace("ي", "ی").replace("ك", "ک").replace("\u200c", " ")
-    return " ".join(text.split()).casefold()
 
 
 @dataclass(frozen=True)
@@ -385,7 +381,7 @@ class Explainer:
             label = STAGE_LABELS_FA.get(facts.stage, facts.stage)
             parts.append(f"تیم‌های در مرحلهٔ «{label}» را می‌پذیرد")
         if facts.province:
-            if _place_key(facts.province) == _place_key(program.province):
+            if place_key(facts.province) == place_key(program.province):
                 parts.append(f"در همان استان شما، {program.province}، است")
             elif program.accepts_remote:
                 parts.append("حضور از راه دور را هم می‌پذیرد")
