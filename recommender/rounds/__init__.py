@@ -7,7 +7,7 @@ province minimums, what-if text) and `run` (`run_round`: score, allocate, write 
 files).
 
 May import: recommender.scoring, recommender.allocation, recommender.reports,
-recommender.store, recommender.ranking, recommender.text and the shared modules (errors,
-constants, schemas). Nothing below may import rounds (reports, allocation, scoring and store
-never do).
+recommender.store, recommender.ranking, recommender.retrieval (the BM25 index a round scores
+with), recommender.text and the shared modules (errors, constants, schemas). Nothing below
+may import rounds (reports, allocation, scoring and store never do).
 """

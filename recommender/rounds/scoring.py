@@ -40,6 +40,7 @@ import numpy as np
 from recommender import schemas
 from recommender.errors import InvalidInputError, PeyvandError
 from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder
+from recommender.retrieval.lexical import BM25Index
 from recommender.rounds.stored import (
     RoundRun,
     fail_run,
@@ -94,8 +95,8 @@ class ScoringModel:
         ranker: a fitted `FitRanker` (`predict(X) -> RankerOutput`), or None for the
             unsupervised fallback.
         version: the ranker's registry version (recorded with every score).
-        lexical: BM25 over the catalogue in the builder's program order
-            (`scores_for_tokens(tokens)` or `scores(text)`), or None for no lexical evidence.
+        lexical: BM25 over the catalogue in the builder's program order, or None for no
+            lexical evidence.
         plan_role: how plans are embedded ("query", as the pipeline does).
         fallback: the scorer used without a ranker, (n, n_features) -> (n,); default
             `ranking.unsupervised_score`.
@@ -105,7 +106,7 @@ class ScoringModel:
     feature_builder: FeatureBuilder
     ranker: Any | None = None
     version: str | None = None
-    lexical: Any | None = None
+    lexical: BM25Index | None = None
     plan_role: str = "query"
     fallback: Callable[[np.ndarray], np.ndarray] | None = None
 
@@ -375,8 +376,7 @@ def _prepare_plans(
 ) -> tuple[list[PreparedPlan], int]:
     """Normalize, embed and lexically score a batch of plans; a plan without words gets a
     zero vector and no lexical evidence. Returns the plans and how many had no words."""
-    with_tokens = model.lexical is not None and hasattr(model.lexical, "scores_for_tokens")
-    prepared = prepare([a.business_plan for a in pending], with_tokens)
+    prepared = prepare([a.business_plan for a in pending], model.lexical is not None)
     watch.lap("prepare")
     texts = [text for text, _ in prepared]
     builder = setup.core.feature_builder
@@ -387,7 +387,7 @@ def _prepare_plans(
     for (text, tokens), embedding in zip(prepared, embeddings, strict=True):
         row = np.zeros(n_catalogue, dtype=np.float32)
         if model.lexical is not None and has_words(text):
-            row = lexical_row(model.lexical, text, tokens if with_tokens else None)
+            row = lexical_row(model.lexical, text, tokens)
             if row.shape != (n_catalogue,):
                 raise InvalidInputError(
                     "the lexical index and the feature builder hold different programs; "

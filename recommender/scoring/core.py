@@ -19,6 +19,7 @@ import numpy as np
 from recommender.eligibility import eligibility
 from recommender.ranking.compose import unsupervised_score
 from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder
+from recommender.retrieval.lexical import BM25Index
 from recommender.schemas import Application
 from recommender.text.normalization import tokenize
 
@@ -26,7 +27,6 @@ __all__ = [
     "EmptyEmbedding",
     "PairScores",
     "PlanEmbedder",
-    "PlanEmbedding",
     "PreparedPlan",
     "RankingModel",
     "ScoringCore",
@@ -36,14 +36,6 @@ __all__ = [
     "lexical_row",
     "plan_pairs",
 ]
-
-
-class PlanEmbedding(Protocol):
-    """What the scoring core needs of an `embedding.DocumentEmbedding`."""
-
-    chunks: np.ndarray
-    pooled: np.ndarray
-    chunk_spans: list[tuple[int, int]]
 
 
 class PlanEmbedder(Protocol):
@@ -122,18 +114,15 @@ def embed_plans(embedder: Any, texts: Sequence[str], role: str, dim: int) -> lis
     return [next(embedded) if ok else empty for ok in with_words]
 
 
-def lexical_row(index: Any, text: str, tokens: Sequence[str] | None = None) -> np.ndarray:
+def lexical_row(index: BM25Index, text: str, tokens: Sequence[str] | None = None) -> np.ndarray:
     """BM25 of a normalized plan against every indexed program: (n_programs,) float32.
 
     Args:
-        index: a fitted `BM25Index` (`scores_for_tokens(tokens)` or `scores(text)`).
+        index: a fitted `BM25Index`.
         text: the normalized plan.
         tokens: its BM25 tokens when already made (`normalization.tokenize(text)`).
     """
-    if hasattr(index, "scores_for_tokens"):
-        row = index.scores_for_tokens(list(tokens) if tokens is not None else tokenize(text))
-    else:
-        row = index.scores(text)
+    row = index.scores_for_tokens(list(tokens) if tokens is not None else tokenize(text))
     return np.asarray(row, dtype=np.float32).reshape(-1)
 
 
