@@ -21,7 +21,6 @@ from recommender import schemas
 from recommender.errors import PeyvandError
 from recommender.scoring.pipeline import RecommendationList, Recommender
 
-from .schemas import RecommendationItem
 from .security import safe_traceback
 
 logger = logging.getLogger(__name__)
@@ -229,10 +228,3 @@ class RecommenderHolder:
         with self._slots:
             return recommender.recommend(**kwargs)
 
-
-def recommendation_items(result: RecommendationList) -> tuple[list[dict[str, Any]], list[str]]:
-    """(items, notes) of a `pipeline.RecommendationList`: each item as `RecommendationItem`
-    fields (what `recommend --json` prints at least; probabilities are None without a trained
-    model)."""
-    items = [RecommendationItem.from_recommendation(item).model_dump() for item in result.items]
-    return items, list(result.notes)
