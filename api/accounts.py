@@ -1,8 +1,11 @@
 """Accounts: users with a role, their API tokens and web sessions, and which applicant owns which
 application. Rows live in the store's database (tables in `recommender/store/tables.py`).
 
-Roles: `admin` (everything, incl. managing users), `staff` (every application, matching, programs,
-rounds, imports, outcomes), `applicant` (only their own applications and suggestions).
+Roles: `admin` (everything, incl. managing users), `network` (the network's operator: reads
+every house, the network view, refers between houses), `staff` of one house (that house's
+applications, rounds, imports and outcomes; matching over the whole network's programs),
+`applicant` (only their own applications and suggestions). `User.scope` is what the store
+shows each of them (`recommender.store.tenancy`).
 """
 
 from __future__ import annotations
@@ -31,13 +34,14 @@ from recommender.store.tables import (
     as_utc,
     utcnow,
 )
+from recommender.store.tenancy import Scope
 
 from .security import MIN_PASSWORD_CHARS, hash_password, hash_token, new_token, verify_password
 
 USER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,99}$"
 SESSION_TTL = dt.timedelta(hours=12)
 _TOUCH_EVERY = dt.timedelta(minutes=1)  # how stale api_tokens.last_used_at may get
-STAFF_ROLES = frozenset({"staff", "admin"})
+STAFF_ROLES = frozenset({"staff", "admin", "network"})
 DEMO_ACCOUNTS_FILE = "demo_accounts.json"
 
 
@@ -51,11 +55,28 @@ class User:
     active: bool
     has_password: bool
     created_at: dt.datetime
+    org_id: str | None = None
 
     @property
     def is_staff(self) -> bool:
-        """Staff or admin: may see every application."""
+        """Staff of a house, the network operator or admin: the staff side of the product."""
         return self.role in STAFF_ROLES
+
+    @property
+    def sees_every_house(self) -> bool:
+        """Admin and the network operator read every house."""
+        return self.role in ("admin", "network")
+
+    @property
+    def scope(self) -> Scope:
+        """What the store shows this account."""
+        if self.role == "applicant":
+            return Scope.owner(self.id)
+        if self.role == "staff" and self.org_id:
+            return Scope.house(self.org_id)
+        if self.role == "staff":  # a staff account whose house is gone sees no house's rows
+            return Scope.house("-")
+        return Scope.everything()
 
     @property
     def actor(self) -> str:
@@ -71,9 +92,8 @@ def _to_user(row: UserRow) -> User:
         active=row.active,
         has_password=row.password_hash is not None,
         created_at=row.created_at,
+        org_id=row.org_id,
     )
-
-
 
 
 def check_user_name(name: str) -> str:
@@ -109,8 +129,40 @@ class Accounts:
         self.store = store
 
     # ------------------------------------------------------------------ users
+    def house_for(self, role: str, org_id: str | None) -> str | None:
+        """The house an account of `role` belongs to: staff need one (the only house of a
+        single-house install when none is named); the other roles have none.
+
+        Raises:
+            InvalidInputError: staff with no house in a network of several, an unknown or
+                inactive house, or a house given to another role.
+        """
+        if role != "staff":
+            if org_id:
+                raise InvalidInputError(f"only staff belong to a house; the role '{role}' has none")
+            return None
+        if not org_id:
+            org_id = self.store.ensure_default_organization()
+            if org_id is None:
+                raise InvalidInputError(
+                    "staff belong to one house: name it (--org ORG; see `peyvand orgs list`)"
+                )
+        try:
+            org = self.store.get_organization(org_id)
+        except NotFoundError:
+            raise InvalidInputError(f"no house with id '{org_id}'") from None
+        if not org.active:
+            raise InvalidInputError(f"the house '{org_id}' is not active")
+        return org.id
+
     def add_user(
-        self, name: str, role: str, password: str | None = None, *, token_label: str = "initial"
+        self,
+        name: str,
+        role: str,
+        password: str | None = None,
+        *,
+        token_label: str = "initial",
+        org_id: str | None = None,
     ) -> tuple[User, str]:
         """Create an account and its first API token.
 
@@ -118,17 +170,19 @@ class Accounts:
             (user, token): the token is shown once; only its hash is kept.
 
         Raises:
-            InvalidInputError: bad name/role/password, or the name is taken.
+            InvalidInputError: bad name/role/password/house, or the name is taken.
         """
         check_user_name(name)
         check_role(role)
         password_hash = hash_password(check_password(password)) if password is not None else None
+        house = self.house_for(role, org_id)
         token = new_token()
         try:
             with self.store.session() as s:
                 row = UserRow(
                     name=name,
                     role=role,
+                    org_id=house,
                     password_hash=password_hash,
                     active=True,
                     created_at=utcnow(),

@@ -1,18 +1,22 @@
 """Every dependency of the handlers, declared once as an `Annotated` alias.
 
-Roles: `CurrentUserDep` is any signed-in account (Bearer token); `StaffDep` staff or admin;
-`AdminDep` admin only; `ApplicantDep` applicant only. A missing or bad token is 401, a
-signed-in account with the wrong role 403.
+Roles: `CurrentUserDep` is any signed-in account (Bearer token); `StaffDep` staff of a house,
+the network operator or admin; `NetworkDep` the network operator or admin; `AdminDep` admin
+only; `ApplicantDep` applicant only. A missing or bad token is 401, a signed-in account with
+the wrong role 403.
+
+`StoreDep` is the store as the signed-in caller sees it (`store_for`): every handler that
+takes it reads and writes within the caller's house (or their own applications).
+`ServiceStoreDep` is the whole store, for what no caller owns (health checks).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
 from recommender.store.database import Store
 
@@ -31,13 +35,14 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_store(request: Request) -> Store:
+def get_service_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.store.session() as session:
-        yield session
+def store_for(request: Request, user: User) -> Store:
+    """The store scoped to what `user` may see (the API's and the web pages' one way in)."""
+    store: Store = request.app.state.store
+    return store.scoped(user.scope)
 
 
 def get_accounts(request: Request) -> Accounts:
@@ -48,8 +53,6 @@ def get_recommender(request: Request) -> RecommenderHolder:
     return request.app.state.recommender
 
 
-def get_jobs(request: Request) -> JobStore:
-    return request.app.state.jobs
 
 
 def get_worker(request: Request) -> JobWorker:
@@ -61,12 +64,9 @@ def get_metrics(request: Request) -> Metrics:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-StoreDep = Annotated[Store, Depends(get_store)]
-# One transaction, committed when the handler returns (before the response is sent).
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ServiceStoreDep = Annotated[Store, Depends(get_service_store)]
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 RecommenderDep = Annotated[RecommenderHolder, Depends(get_recommender)]
-JobsDep = Annotated[JobStore, Depends(get_jobs)]
 WorkerDep = Annotated[JobWorker, Depends(get_worker)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
@@ -96,6 +96,26 @@ def get_current_user(
 CurrentUserDep = Annotated[User, Depends(get_current_user)]
 
 
+def get_store(request: Request, user: CurrentUserDep) -> Store:
+    return store_for(request, user)
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def jobs_for(request: Request, user: User) -> JobStore:
+    """The jobs `user` may see (staff: their house's)."""
+    jobs: JobStore = request.app.state.jobs
+    return jobs.scoped(user.scope)
+
+
+def get_jobs(request: Request, user: CurrentUserDep) -> JobStore:
+    return jobs_for(request, user)
+
+
+JobsDep = Annotated[JobStore, Depends(get_jobs)]
+
+
 def require_role(*roles: str) -> Callable[[User], User]:
     """A dependency that lets only these roles through (403 for the others)."""
 
@@ -107,7 +127,8 @@ def require_role(*roles: str) -> Callable[[User], User]:
     return check
 
 
-StaffDep = Annotated[User, Depends(require_role("staff", "admin"))]
+StaffDep = Annotated[User, Depends(require_role("staff", "network", "admin"))]
+NetworkDep = Annotated[User, Depends(require_role("network", "admin"))]
 AdminDep = Annotated[User, Depends(require_role("admin"))]
 ApplicantDep = Annotated[User, Depends(require_role("applicant"))]
 

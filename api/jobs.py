@@ -48,6 +48,7 @@ import sqlalchemy as sa
 from recommender.errors import InvalidInputError, NotFoundError, PeyvandError
 from recommender.store.database import Store
 from recommender.store.tables import JobRow, as_utc, utcnow
+from recommender.store.tenancy import Scope
 
 from .security import safe_traceback
 
@@ -226,6 +227,11 @@ class JobStore:
         self.store = store
         self.root = Path(root)
 
+    def scoped(self, scope: Scope) -> JobStore:
+        """The jobs `scope` may see (staff: their house's; see recommender.store.tenancy);
+        jobs submitted through it belong to the scope's house."""
+        return JobStore(self.store.scoped(scope), self.root)
+
     def output_dir(self, job_id: str) -> Path:
         return self.root / job_id
 
@@ -249,6 +255,7 @@ class JobStore:
             message="",
             created_by=created_by[:100],
             created_at=now,
+            org_id=self.store.scope.org_id,
         )
         with self.store.session() as s:
             s.add(row)
@@ -258,14 +265,21 @@ class JobStore:
     def get(self, job_id: str) -> Job:
         """Raises: NotFoundError."""
         with self.store.session() as s:
-            row = s.get(JobRow, job_id)
+            row = s.scalars(
+                sa.select(JobRow).where(JobRow.id == job_id, self.store.where_visible(JobRow))
+            ).first()
             if row is None:
                 raise NotFoundError(f"no job with id '{job_id}'")
             return _to_job(row)
 
     def list(self, subject: str | None = None, limit: int = 50) -> list[Job]:
         """Newest first."""
-        query = sa.select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id).limit(limit)
+        query = (
+            sa.select(JobRow)
+            .where(self.store.where_visible(JobRow))
+            .order_by(JobRow.created_at.desc(), JobRow.id)
+            .limit(limit)
+        )
         if subject is not None:
             query = query.where(JobRow.subject == subject)
         with self.store.session() as s:

@@ -6,11 +6,10 @@ import time
 from typing import Any
 
 from recommender import schemas as contracts
-from recommender.errors import NotFoundError
 from recommender.retrieval.filters import ProgramFilter
 from recommender.store.database import Store
 
-from .accounts import Accounts, User
+from .accounts import User
 from .engine import RecommenderHolder
 from .metrics import Metrics
 from .schemas import MatchResponse
@@ -39,16 +38,16 @@ def run_match(
 
 
 def visible_application(
-    store: Store, accounts: Accounts, user: User, application_id: str, action: str
+    store: Store, user: User, application_id: str, action: str
 ) -> contracts.Application:
-    """The application if `user` may see it: its owner, or staff (then the read is audited).
+    """The application if `user` may see it (`store` is scoped to `user`, see deps.store_for):
+    its owner, staff of its house or of a house it is referred to, the network operator and
+    admin. A staff read is audited.
 
     Raises:
-        NotFoundError: unknown id, or an applicant asking for someone else's application
-            (the same answer, so ids of others cannot be probed).
+        NotFoundError: unknown id, or one the user may not see (the same answer, so ids of
+            others cannot be probed).
     """
-    if not user.is_staff and accounts.owner_of(application_id) != user.id:
-        raise NotFoundError(f"no application with id '{application_id}'")
     application = store.get_application(application_id)
     if user.is_staff:
         store.audit(user.actor, action, "application", application_id)

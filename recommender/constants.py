@@ -17,6 +17,45 @@ PROGRAM_KINDS: tuple[str, ...] = (
 )
 STAGES: tuple[str, ...] = ("idea", "mvp", "early_revenue", "growth")
 
+# Who runs programs and intake rounds (DESIGN.md, Organization).
+ORG_KINDS: tuple[str, ...] = (
+    "creative_house",
+    "innovation_center",
+    "incubator",
+    "accelerator",
+    "technology_park",
+    "fund",
+    "network",
+)
+ORG_KIND_LABELS_FA: dict[str, str] = {
+    "creative_house": "خانه خلاق",
+    "innovation_center": "مرکز نوآوری",
+    "incubator": "مرکز رشد",
+    "accelerator": "شتاب‌دهنده",
+    "technology_park": "پارک علم و فناوری",
+    "fund": "صندوق",
+    "network": "شبکه",
+}
+#: The one organization of a single-house install (files without org_id belong to it).
+DEFAULT_ORG_ID = "main"
+DEFAULT_ORG_NAME_FA = "خانه خلاق"
+
+# A referral's life (DESIGN.md, Referral).
+REFERRAL_STATES: tuple[str, ...] = (
+    "pending_consent",
+    "open",
+    "accepted",
+    "declined",
+    "withdrawn",
+)
+REFERRAL_STATE_LABELS_FA: dict[str, str] = {
+    "pending_consent": "در انتظار رضایت متقاضی",
+    "open": "باز",
+    "accepted": "پذیرفته شد",
+    "declined": "رد شد",
+    "withdrawn": "پس گرفته شد",
+}
+
 # Persian labels for what people read (UI, reasons, reports).
 KIND_LABELS_FA: dict[str, str] = {
     "accelerator": "شتاب‌دهنده",

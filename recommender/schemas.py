@@ -11,9 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
-from recommender.constants import MAX_PLAN_CHARS, PROGRAM_KINDS, STAGES
+from recommender.constants import MAX_PLAN_CHARS, ORG_KINDS, PROGRAM_KINDS, REFERRAL_STATES, STAGES
 from recommender.text.safe_text import strip_bidi_deep
 
 _TRUE = {"true", "1", "yes", "y", "t", "بله", "آری", "دارد"}
@@ -58,6 +66,11 @@ def _empty_to_none(value: Any) -> Any:
 StrList = Annotated[list[str], BeforeValidator(_split_list)]
 Bool = Annotated[bool, BeforeValidator(_parse_bool)]
 _SLUG = r"^[a-z][a-z0-9_]*$"
+_ORG_ID = r"^[a-z0-9][a-z0-9_-]*$"
+OrgId = Annotated[
+    Annotated[str, StringConstraints(max_length=64, pattern=_ORG_ID)] | None,
+    BeforeValidator(_empty_to_none),
+]
 
 
 class _Contract(BaseModel):
@@ -91,12 +104,16 @@ class Program(_Contract):
     requires_knowledge_based: Bool = False
     accepts_remote: Bool = False
     active: Bool = True
+    # The house that runs it; empty in a single-house install's files (the store fills it).
+    org_id: OrgId = None
 
     @field_validator("id", mode="before")
     @classmethod
     def _id_text(cls, value: Any) -> Any:
-        return str(int(value)) if isinstance(value, float) and value.is_integer() else (
-            str(value) if isinstance(value, int) else value
+        return (
+            str(int(value))
+            if isinstance(value, float) and value.is_integer()
+            else (str(value) if isinstance(value, int) else value)
         )
 
     @field_validator("kind")
@@ -151,6 +168,10 @@ class Application(_Contract):
         default=None, ge=1300, le=2100
     )
     round_id: Annotated[str | None, BeforeValidator(_empty_to_none)] = None
+    # The house it was submitted to (empty = the whole network) and the applicant's consent
+    # to be referred to other houses.
+    org_id: OrgId = None
+    share_with_network: Bool = False
 
     _id_text = field_validator("id", mode="before")(Program._id_text.__func__)  # type: ignore[attr-defined]
 
@@ -191,6 +212,8 @@ class IntakeRound(_Contract):
     closes_on: dt.date
     program_ids: StrList = Field(default_factory=list)
     programs: list[RoundProgram] = Field(default_factory=list)
+    # The house that runs the round (its programs are that house's).
+    org_id: OrgId = None
 
     @model_validator(mode="after")
     def _dates(self) -> IntakeRound:
@@ -211,3 +234,43 @@ class Outcome(_Contract):
     residency_granted: Bool = False
     funded_amount: int = Field(default=0, ge=0)
     decided_on: Annotated[dt.date | None, BeforeValidator(_empty_to_none)] = None
+
+
+class Organization(_Contract):
+    """A creative house, innovation center or other operator of programs and rounds."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=_ORG_ID)
+    name: str = Field(min_length=1, max_length=300)
+    kind: str = "creative_house"
+    province: str = Field(default="", max_length=100)
+    city: str = Field(default="", max_length=100)
+    active: Bool = True
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        if value not in ORG_KINDS:
+            raise ValueError(f"unknown kind '{value}'; use one of: {', '.join(ORG_KINDS)}")
+        return value
+
+
+class Referral(_Contract):
+    """A suggestion by one house (or the network) that another house takes an application."""
+
+    id: str = Field(min_length=1, max_length=64)
+    application_id: str = Field(min_length=1, max_length=64)
+    from_org: str | None = Field(default=None, max_length=64)
+    to_org: str = Field(min_length=1, max_length=64)
+    program_id: Annotated[str | None, BeforeValidator(_empty_to_none)] = None
+    note: str = Field(default="", max_length=2000)
+    status: str = "pending_consent"
+    created_by: str = ""
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: str) -> str:
+        if value not in REFERRAL_STATES:
+            raise ValueError(f"unknown status '{value}'; use one of: {', '.join(REFERRAL_STATES)}")
+        return value

@@ -120,7 +120,7 @@ def get_application(
     application_id: str, store: StoreDep, accounts: AccountsDep, user: CurrentUserDep
 ) -> ApplicationPublic:
     """One application with its plan (owner or staff; another applicant's id is 404)."""
-    return ApplicationPublic.of(visible_application(store, accounts, user, application_id, "read"))
+    return ApplicationPublic.of(visible_application(store, user, application_id, "read"))
 
 
 @router.put(
@@ -136,7 +136,7 @@ def update_application(
     user: CurrentUserDep,
 ) -> ApplicationPublic:
     """Replace an application (owner or staff)."""
-    current = visible_application(store, accounts, user, application_id, "read")
+    current = visible_application(store, user, application_id, "read")
     check_round(store, user, body.round_id, current.round_id)
     application: contracts.Application = body.to_contract(application_id)
     with store.session() as session:
@@ -161,7 +161,7 @@ def suggestions(
     top: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> SuggestionsResponse:
     """Ranked programs for an application, with reasons and chances (owner or staff)."""
-    application = visible_application(store, accounts, user, application_id, "suggest")
+    application = visible_application(store, user, application_id, "suggest")
     result = run_match(
         recommender,
         metrics,

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from ..deps import MetricsDep, RecommenderDep, StoreDep, WorkerDep
+from ..deps import MetricsDep, RecommenderDep, ServiceStoreDep, WorkerDep
 from ..schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
@@ -19,7 +19,7 @@ def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
-def readyz(store: StoreDep, recommender: RecommenderDep, worker: WorkerDep) -> Response:
+def readyz(store: ServiceStoreDep, recommender: RecommenderDep, worker: WorkerDep) -> Response:
     """Ready to serve: the store answers, the model and index are loaded, the job worker runs."""
     checks: dict[str, str] = {}
     try:

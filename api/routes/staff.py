@@ -25,7 +25,7 @@ def match(
     read from the plan, which `facts` in the request corrects."""
     application = None
     if body.application_id is not None:
-        application = visible_application(store, accounts, user, body.application_id, "match")
+        application = visible_application(store, user, body.application_id, "match")
     return run_match(
         recommender,
         metrics,

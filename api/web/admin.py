@@ -19,6 +19,7 @@ from recommender.errors import InvalidInputError
 from recommender.store.tables import ROLES
 
 from ..accounts import User
+from ..deps import store_for
 from .messages import persian
 from .views import WebAdminDep, form_data, render
 
@@ -74,7 +75,7 @@ async def add_user(request: Request, user: WebAdminDep) -> Response:
     except InvalidInputError as exc:
         errors = [{"field": "", "message": persian(str(exc), 422)}]
         return _page(request, user, status_code=422, errors=errors, values=values)
-    request.app.state.store.audit(user.actor, "create", "user", created.name, {"role": role})
+    store_for(request, user).audit(user.actor, "create", "user", created.name, {"role": role})
     secret = {"who": created.name, "kind": "token", "value": token}
     return _page(request, user, secret=secret, notice="حساب ساخته شد.")
 
@@ -96,7 +97,7 @@ async def set_active(request: Request, user_id: str, user: WebAdminDep) -> Respo
         errors = [{"field": "", "message": "حساب خودتان را نمی‌توانید غیرفعال کنید."}]
         return _page(request, user, status_code=409, errors=errors)
     await run_in_threadpool(request.app.state.accounts.set_active, target.id, active)
-    request.app.state.store.audit(
+    store_for(request, user).audit(
         user.actor, "enable" if active else "disable", "user", target.name
     )
     return RedirectResponse(f"/admin?done={'enabled' if active else 'disabled'}", 303)
@@ -108,7 +109,7 @@ async def reset_password(request: Request, user_id: str, user: WebAdminDep) -> R
     target = _target(request, user_id)
     password = secrets.token_urlsafe(12)
     await run_in_threadpool(request.app.state.accounts.set_password, target.id, password)
-    request.app.state.store.audit(user.actor, "reset_password", "user", target.name)
+    store_for(request, user).audit(user.actor, "reset_password", "user", target.name)
     secret = {"who": target.name, "kind": "password", "value": password}
     return _page(request, user, secret=secret, notice="گذرواژهٔ تازه ساخته شد.")
 
@@ -118,6 +119,6 @@ async def new_token(request: Request, user_id: str, user: WebAdminDep) -> Respon
     await form_data(request)
     target = _target(request, user_id)
     token = await run_in_threadpool(request.app.state.accounts.issue_token, target.id, "web:admin")
-    request.app.state.store.audit(user.actor, "issue_token", "user", target.name)
+    store_for(request, user).audit(user.actor, "issue_token", "user", target.name)
     secret = {"who": target.name, "kind": "token", "value": token}
     return _page(request, user, secret=secret, notice="توکن تازه ساخته شد.")

@@ -11,10 +11,10 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from recommender.errors import InvalidInputError, PeyvandError
+from recommender.errors import InvalidInputError
 
 from ..accounts import User
-from ..deps import check_rate
+from ..deps import check_rate, store_for
 from ..matching import visible_application
 from ..routes.applications import create_application
 from ..schemas import ApplicationCreate
@@ -108,14 +108,9 @@ def _form(
 
 @router.get("", response_class=HTMLResponse)
 def my_applications(request: Request, user: WebApplicantDep) -> Response:
-    state = _state(request)
-    owned = state.accounts.owned_ids(user.id)
-    found = []
-    for application_id in owned:
-        try:
-            found.append(state.store.get_application(application_id))
-        except PeyvandError:
-            continue
+    owned = _state(request).accounts.owned_ids(user.id)  # oldest first
+    mine = {a.id: a for a in store_for(request, user).list_applications()}
+    found = [mine[i] for i in owned if i in mine]
     return render(request, "applicant_home.html", user=user, applications=found)
 
 
@@ -139,23 +134,21 @@ async def submit_application(request: Request, user: WebApplicantDep) -> Respons
         return _form(request, user, values, errors, "/me/applications/new", 422)
     state = _state(request)
     application_id = await run_in_threadpool(
-        create_application, state.store, state.accounts, user, body
+        create_application, store_for(request, user), state.accounts, user, body
     )
     return RedirectResponse(f"/me/applications/{application_id}", status_code=303)
 
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
 def show_application(request: Request, application_id: str, user: WebApplicantDep) -> Response:
-    state = _state(request)
-    application = visible_application(state.store, state.accounts, user, application_id, "read")
+    application = visible_application(store_for(request, user), user, application_id, "read")
     check_rate(request, "applicant_suggest", f"user:{user.id}")
     return render_application_page(request, user, application, "applicant_application.html")
 
 
 @router.get("/applications/{application_id}/edit", response_class=HTMLResponse)
 def edit_application(request: Request, application_id: str, user: WebApplicantDep) -> Response:
-    state = _state(request)
-    application = visible_application(state.store, state.accounts, user, application_id, "read")
+    application = visible_application(store_for(request, user), user, application_id, "read")
     return _form(
         request, user, application.model_dump(), [], f"/me/applications/{application_id}/edit"
     )
@@ -165,9 +158,8 @@ def edit_application(request: Request, application_id: str, user: WebApplicantDe
 async def save_application(
     request: Request, application_id: str, user: WebApplicantDep
 ) -> Response:
-    state = _state(request)
     current = await run_in_threadpool(
-        visible_application, state.store, state.accounts, user, application_id, "read"
+        visible_application, store_for(request, user), user, application_id, "read"
     )
     check_rate(request, "applicant_write", f"user:{user.id}")
     values, errors = await read_application_form(request)
@@ -176,5 +168,7 @@ async def save_application(
     action = f"/me/applications/{application_id}/edit"
     if body is None:
         return _form(request, user, values, errors, action, 422)
-    await run_in_threadpool(state.store.upsert_applications, [body.to_contract(application_id)])
+    await run_in_threadpool(
+        store_for(request, user).upsert_applications, [body.to_contract(application_id)]
+    )
     return RedirectResponse(f"/me/applications/{application_id}", status_code=303)

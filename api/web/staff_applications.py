@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from recommender.store.listing import list_applications
 
+from ..deps import store_for
 from ..matching import visible_application
 from .forms import int_or_none
 from .views import WebStaffDep, render, render_application_page
@@ -33,7 +34,7 @@ def applications(
     sort: str | None = None,
     page: str | None = None,
 ) -> Response:
-    store = request.app.state.store
+    store = store_for(request, user)
     query = (q or "").strip()[:100]
     order = sort if sort in APPLICATION_SORTS else "newest"
     number = max(int_or_none(page) or 1, 1)
@@ -62,7 +63,5 @@ def applications(
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
 def application_page(request: Request, application_id: str, user: WebStaffDep) -> Response:
-    state = request.app.state
-    application = visible_application(state.store, state.accounts, user, application_id, "read")
+    application = visible_application(store_for(request, user), user, application_id, "read")
     return render_application_page(request, user, application, "staff_application.html")
-

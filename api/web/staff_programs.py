@@ -17,6 +17,7 @@ from recommender.constants import MAX_IMPORT_BYTES, PROGRAM_KINDS, STAGES
 from recommender.errors import ImportValidationError, InvalidInputError
 
 from ..accounts import User
+from ..deps import store_for
 from ..routes.imports import import_uploaded_file
 from ..routes.programs import patch_program
 from .forms import labelled_errors, latin_digits
@@ -33,7 +34,7 @@ def programs(
     deactivated: str | None = None,
     activated: str | None = None,
 ) -> Response:
-    found = request.app.state.store.list_programs()
+    found = store_for(request, user).list_programs()
     names = {p.id: p.name for p in found}
     return render(
         request,
@@ -100,7 +101,7 @@ def new_program(request: Request, user: WebStaffDep) -> Response:
 @router.post("/programs/new", response_class=HTMLResponse)
 async def create_program(request: Request, user: WebStaffDep) -> Response:
     values = await _program_values(request)
-    store = request.app.state.store
+    store = store_for(request, user)
     try:
         program = contracts.Program.model_validate(values)
     except ValidationError as exc:
@@ -125,7 +126,7 @@ async def create_program(request: Request, user: WebStaffDep) -> Response:
 
 @router.get("/programs/{program_id}", response_class=HTMLResponse)
 def edit_program(request: Request, program_id: str, user: WebStaffDep) -> Response:
-    program = request.app.state.store.get_program(program_id)
+    program = store_for(request, user).get_program(program_id)
     return _program_form(
         request, user, program.model_dump(), [], f"/staff/programs/{program_id}", False
     )
@@ -135,7 +136,7 @@ def edit_program(request: Request, program_id: str, user: WebStaffDep) -> Respon
 async def save_program(request: Request, program_id: str, user: WebStaffDep) -> Response:
     values = await _program_values(request)
     values["id"] = program_id
-    store = request.app.state.store
+    store = store_for(request, user)
     store.get_program(program_id)
     try:
         changes = contracts.Program.model_validate(values).model_dump()
@@ -167,7 +168,7 @@ async def save_program(request: Request, program_id: str, user: WebStaffDep) -> 
 @router.get("/programs/{program_id}/deactivate", response_class=HTMLResponse)
 def confirm_deactivate(request: Request, program_id: str, user: WebStaffDep) -> Response:
     """Asks before a program stops being suggested (deactivating is one click otherwise)."""
-    program = request.app.state.store.get_program(program_id)
+    program = store_for(request, user).get_program(program_id)
     return render(request, "staff_program_deactivate.html", user=user, program=program)
 
 
@@ -176,7 +177,7 @@ async def _set_program_active(
 ) -> Response:
     await form_data(request)
     await run_in_threadpool(
-        patch_program, request.app.state.store, user, program_id, {"active": active}
+        patch_program, store_for(request, user), user, program_id, {"active": active}
     )
     request.app.state.recommender.reload_in_background()
     flag = "activated" if active else "deactivated"
@@ -227,7 +228,7 @@ async def upload(request: Request, user: WebStaffDep) -> Response:
         try:
             result = await run_in_threadpool(
                 import_uploaded_file,
-                request.app.state.store,
+                store_for(request, user),
                 user,
                 kind,
                 upload_file.filename,
@@ -252,4 +253,3 @@ async def upload(request: Request, user: WebStaffDep) -> Response:
         result=result,
         errors=errors,
     )
-

@@ -14,8 +14,10 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 
 from recommender import schemas as contracts
 from recommender.errors import PeyvandError
+from recommender.store.database import Store
 
 from ..accounts import User
+from ..deps import jobs_for, store_for
 from ..routes.jobs import job_file as api_job_file
 from ..routes.jobs import job_public
 from ..routes.rounds import ROUND_SCORE_KIND
@@ -109,7 +111,7 @@ ROUND_STATES_FA = {"open": "باز", "upcoming": "هنوز باز نشده", "cl
 @router.get("/rounds", response_class=HTMLResponse)
 def rounds(request: Request, user: WebStaffDep) -> Response:
     found = sorted(
-        request.app.state.store.list_rounds(), key=lambda r: (r.opens_on, r.id), reverse=True
+        store_for(request, user).list_rounds(), key=lambda r: (r.opens_on, r.id), reverse=True
     )
     listed = [{"round": r, "state": round_state(r)} for r in found]
     return render(request, "staff_rounds.html", user=user, rounds=listed, states=ROUND_STATES_FA)
@@ -117,10 +119,11 @@ def rounds(request: Request, user: WebStaffDep) -> Response:
 
 @router.get("/rounds/{round_id}", response_class=HTMLResponse)
 def round_page(request: Request, round_id: str, user: WebStaffDep) -> Response:
-    state = request.app.state
-    intake = state.store.get_round(round_id)
-    names = {p.id: p.name for p in state.store.list_programs()}
-    jobs = [job_public(j) for j in state.jobs.list(subject=f"rounds/{round_id}", limit=10)]
+    store = store_for(request, user)
+    intake = store.get_round(round_id)
+    names = {p.id: p.name for p in store.list_programs()}
+    found = jobs_for(request, user).list(subject=f"rounds/{round_id}", limit=10)
+    jobs = [job_public(j) for j in found]
     files = {j.id: file_links(j.id, [f.name for f in j.files]) for j in jobs}
     busy = any(j.status in ("queued", "running") for j in jobs)
     return render(
@@ -130,7 +133,7 @@ def round_page(request: Request, round_id: str, user: WebStaffDep) -> Response:
         round=intake,
         round_state=ROUND_STATES_FA[round_state(intake)],
         program_names=names,
-        n_applications=len(state.store.list_applications(round_id=round_id)),
+        n_applications=len(store_for(request, user).list_applications(round_id=round_id)),
         jobs=jobs,
         files=files,
         busy=busy,
@@ -142,28 +145,28 @@ def round_page(request: Request, round_id: str, user: WebStaffDep) -> Response:
 async def score_round(request: Request, round_id: str, user: WebStaffDep) -> Response:
     form = await form_data(request)
     state = request.app.state
-    state.store.get_round(round_id)
+    store_for(request, user).get_round(round_id)
     running = [
         j
-        for j in state.jobs.list(subject=f"rounds/{round_id}", limit=10)
+        for j in jobs_for(request, user).list(subject=f"rounds/{round_id}", limit=10)
         if j.status in ("queued", "running")
     ]
     if running:  # one run at a time: show the one under way
         return RedirectResponse(f"/staff/rounds/{round_id}?job={running[0].id}", status_code=303)
-    job = state.jobs.submit(
+    job = jobs_for(request, user).submit(
         ROUND_SCORE_KIND,
         {"round_id": round_id, "top": 10, "allocate": form.get("allocate") == "on"},
         created_by=user.actor,
         subject=f"rounds/{round_id}",
     )
-    state.store.audit(user.actor, "score", "round", round_id, {"job_id": job.id})
+    store_for(request, user).audit(user.actor, "score", "round", round_id, {"job_id": job.id})
     state.worker.wake()
     return RedirectResponse(f"/staff/rounds/{round_id}?job={job.id}", status_code=303)
 
 
 # ------------------------------------------------------------------------------ what-if
-def _round_capacity(state: Any, intake: contracts.IntakeRound) -> list[dict[str, Any]]:
-    programs = {p.id: p for p in state.store.list_programs()}
+def _round_capacity(store: Store, intake: contracts.IntakeRound) -> list[dict[str, Any]]:
+    programs = {p.id: p for p in store.list_programs()}
     rows = []
     for item in intake.programs:
         program = programs.get(item.program_id)
@@ -181,7 +184,7 @@ def _round_capacity(state: Any, intake: contracts.IntakeRound) -> list[dict[str,
 
 
 def _what_if_result(
-    state: Any, job: JobPublic, intake: contracts.IntakeRound
+    state: Any, store: Store, job: JobPublic, intake: contracts.IntakeRound
 ) -> dict[str, Any] | None:
     """The what-if comparison saved by a finished job, with names instead of ids."""
     path = state.jobs.output_dir(job.id) / "what_if.json"
@@ -189,7 +192,7 @@ def _what_if_result(
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
     diff = data.get("diff", {})
-    names = {p.id: p.name for p in state.store.list_programs()}
+    names = {p.id: p.name for p in store.list_programs()}
     ids = {
         x["application_id"]
         for key in ("residency_gained", "residency_lost", "funding_changes")
@@ -198,7 +201,7 @@ def _what_if_result(
     startups = {}
     for application_id in ids:
         try:
-            startups[application_id] = state.store.get_application(application_id).startup_name
+            startups[application_id] = store.get_application(application_id).startup_name
         except PeyvandError:
             startups[application_id] = application_id
 
@@ -233,11 +236,11 @@ def what_if_page(
     """Change seats or budgets of the round's programs and compare the allocation (the same
     `round_score` job as the CLI's `round score --what-if` and the API's `what_if`)."""
     state = request.app.state
-    intake = state.store.get_round(round_id)
+    intake = store_for(request, user).get_round(round_id)
     found = None
     if job:
         try:
-            found = job_public(state.jobs.get(job))
+            found = job_public(jobs_for(request, user).get(job))
         except PeyvandError:
             found = None
         if found is not None and found.subject != f"rounds/{round_id}":
@@ -247,9 +250,9 @@ def what_if_page(
         "staff_what_if.html",
         user=user,
         round=intake,
-        capacity=_round_capacity(state, intake),
+        capacity=_round_capacity(store_for(request, user), intake),
         job=found,
-        result=_what_if_result(state, found, intake) if found else None,
+        result=_what_if_result(state, store_for(request, user), found, intake) if found else None,
         files=file_links(found.id, [f.name for f in found.files]) if found else [],
         job_states=JOB_STATES_FA,
         errors=[],
@@ -263,8 +266,8 @@ async def run_what_if(request: Request, round_id: str, user: WebStaffDep) -> Res
 
     form = await form_data(request)
     state = request.app.state
-    intake = state.store.get_round(round_id)
-    capacity = _round_capacity(state, intake)
+    intake = store_for(request, user).get_round(round_id)
+    capacity = _round_capacity(store_for(request, user), intake)
     items, errors, values = [], [], {}
     for row in capacity:
         settings = []
@@ -300,13 +303,13 @@ async def run_what_if(request: Request, round_id: str, user: WebStaffDep) -> Res
         )
     what_if = ";".join(items)
     parse_what_if(what_if)  # the one reader of the what-if form (the job reads it again)
-    job = state.jobs.submit(
+    job = jobs_for(request, user).submit(
         ROUND_SCORE_KIND,
         {"round_id": round_id, "top": 10, "allocate": True, "what_if": what_if},
         created_by=user.actor,
         subject=f"rounds/{round_id}",
     )
-    state.store.audit(user.actor, "what_if", "round", round_id, {"job_id": job.id})
+    store_for(request, user).audit(user.actor, "what_if", "round", round_id, {"job_id": job.id})
     state.worker.wake()
     return RedirectResponse(f"/staff/rounds/{round_id}/what-if?job={job.id}", status_code=303)
 
@@ -315,7 +318,7 @@ async def run_what_if(request: Request, round_id: str, user: WebStaffDep) -> Res
 def job_status(request: Request, job_id: str, user: WebStaffDep) -> Response:
     """The job's status for the round page's progress bar (polled)."""
     try:
-        job = job_public(request.app.state.jobs.get(job_id))
+        job = job_public(jobs_for(request, user).get(job_id))
     except PeyvandError:
         raise HTTPException(404, "کار خواسته‌شده پیدا نشد.") from None
     data = job.model_dump(mode="json")
@@ -328,14 +331,14 @@ def job_status(request: Request, job_id: str, user: WebStaffDep) -> Response:
 
 @router.get("/jobs/{job_id}/files/{name}")
 def job_file(request: Request, job_id: str, name: str, user: WebStaffDep) -> FileResponse:
-    return api_job_file(job_id, name, request.app.state.jobs, user)
+    return api_job_file(job_id, name, jobs_for(request, user), user)
 
 
 _STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.S)
 
 
 def _report_text(request: Request, job_id: str, user: User) -> str:
-    response = api_job_file(job_id, "report.html", request.app.state.jobs, user)
+    response = api_job_file(job_id, "report.html", jobs_for(request, user), user)
     return Path(response.path).read_text(encoding="utf-8")
 
 

@@ -20,6 +20,7 @@ is an `ImportValidationError` with row numbers, not a database error.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ from recommender.errors import (
     RowError,
 )
 from recommender.store.engine import display_url, make_engine, normalize_url, unreachable
+from recommender.store.network import NetworkRecords
 from recommender.store.tables import (
     ApplicationRow,
     AuditLogRow,
@@ -48,6 +50,7 @@ from recommender.store.tables import (
     RoundProgramRow,
     utcnow,
 )
+from recommender.store.tenancy import EVERYTHING, TENANT_ROLE, Scope, visible
 
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 KINDS: tuple[str, ...] = ("programs", "applications", "rounds", "outcomes", "audit")
@@ -106,6 +109,7 @@ def _to_round(row: IntakeRoundRow) -> schemas.IntakeRound:
         name=row.name,
         opens_on=row.opens_on,
         closes_on=row.closes_on,
+        org_id=row.org_id,
         programs=[
             schemas.RoundProgram(program_id=p.program_id, seats=p.seats, budget=p.budget)
             for p in row.programs
@@ -125,8 +129,14 @@ def _to_audit(row: AuditLogRow) -> AuditEntry:
     )
 
 
-class Store:
+class Store(NetworkRecords):
     """The database of one Peyvand installation.
+
+    `store.scoped(scope)` is the same database seen by one caller (`tenancy.Scope`): every
+    query for applications, rounds, outcomes, referrals, audit entries and jobs keeps to the
+    rows that caller may see (another house's id is a NotFoundError like a missing one), and
+    new rows are checked to belong to the caller's house. The plain store sees everything
+    (CLI, background jobs).
 
     Args:
         url: any SQLAlchemy URL: `sqlite:///path/peyvand.db` (parent folder created),
@@ -142,9 +152,21 @@ class Store:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.scope: Scope = EVERYTHING
+        self._tenant_role: list[bool] = []  # shared by scoped copies: does the role exist?
 
     def __repr__(self) -> str:
         return f"Store({display_url(self.url)!r})"
+
+    def scoped(self, scope: Scope) -> Store:
+        """This database as `scope` sees it (shares the engine; closing either closes both)."""
+        view = copy.copy(self)
+        view.scope = scope
+        return view
+
+    def where_visible(self, table: type[Any]) -> Any:
+        """The scope's visibility rule for `table` (tenancy.visible)."""
+        return visible(table, self.scope)
 
     @property
     def dialect(self) -> str:
@@ -206,9 +228,25 @@ class Store:
     # ----------------------------------------------------------- transactions
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        A scoped store's transaction on PostgreSQL runs as the tenant role with the caller's
+        house/user set, so row-level security hides the other houses' rows too."""
         with self._sessions() as session, session.begin():
+            if not self.scope.is_everything and self.dialect == "postgresql":
+                self._enter_tenant(session)
             yield session
+
+    def _enter_tenant(self, session: Session) -> None:
+        if not self._tenant_role:
+            found = session.execute(
+                sa.text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": TENANT_ROLE}
+            ).first()
+            self._tenant_role.append(found is not None)
+        for name, value in self.scope.pg_settings().items():
+            session.execute(sa.select(sa.func.set_config(name, value, True)))
+        if self._tenant_role[0]:
+            session.execute(sa.text(f"SET LOCAL ROLE {TENANT_ROLE}"))
 
     @contextmanager
     def _use(self, session: Session | None) -> Iterator[Session]:
@@ -247,7 +285,9 @@ class Store:
     ) -> _T:
         """The row with this primary key, converted; NotFoundError names `what`."""
         with self._use(session) as s:
-            row = s.get(row_type, row_id)
+            row = s.scalars(
+                sa.select(row_type).where(row_type.id == row_id, self.where_visible(row_type))
+            ).first()
             if row is None:
                 raise NotFoundError(f"no {what} with id '{row_id}'")
             return convert(row)
@@ -292,8 +332,9 @@ class Store:
         }.get(kind)
         if table is None:
             raise InvalidInputError(f"unknown kind '{kind}'; use one of: {', '.join(KINDS)}")
+        query = sa.select(sa.func.count()).select_from(table).where(self.where_visible(table))
         with self._use(session) as s:
-            return int(s.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+            return int(s.scalar(query) or 0)
 
     # -------------------------------------------------------------- programs
     def upsert_programs(
@@ -304,7 +345,7 @@ class Store:
         Returns:
             (created, updated); programs stored with the same content count in neither.
         """
-        return self._upsert_by_id(ProgramRow, programs, "program id", session)
+        return self._upsert_by_id(ProgramRow, "programs", programs, "program id", session)
 
     def list_programs(
         self, active_only: bool = False, *, session: Session | None = None
@@ -325,13 +366,19 @@ class Store:
         self, applications: Sequence[schemas.Application], *, session: Session | None = None
     ) -> tuple[int, int]:
         """Insert new applications and update stored ones (by id). Returns (created, updated)."""
-        return self._upsert_by_id(ApplicationRow, applications, "application id", session)
+        return self._upsert_by_id(
+            ApplicationRow, "applications", applications, "application id", session
+        )
 
     def list_applications(
         self, round_id: str | None = None, *, session: Session | None = None
     ) -> list[schemas.Application]:
         """Every application (or those of one round), ordered by id."""
-        query = sa.select(ApplicationRow).order_by(ApplicationRow.id)
+        query = (
+            sa.select(ApplicationRow)
+            .where(self.where_visible(ApplicationRow))
+            .order_by(ApplicationRow.id)
+        )
         if round_id is not None:
             query = query.where(ApplicationRow.round_id == round_id)
         with self._use(session) as s:
@@ -346,7 +393,8 @@ class Store:
     def _upsert_by_id(
         self,
         table: type[ProgramRow] | type[ApplicationRow],
-        items: Sequence[schemas.Program] | Sequence[schemas.Application],
+        kind: str,
+        items: Sequence[Any],
         what: str,
         session: Session | None,
     ) -> tuple[int, int]:
@@ -354,6 +402,7 @@ class Store:
         created = updated = 0
         now = utcnow()
         with self._use(session) as s:
+            items = self.assign_orgs(kind, items, s)
             for chunk in _chunks(list(items)):
                 found: Iterable[Any] = s.scalars(
                     sa.select(table).where(table.id.in_([i.id for i in chunk]))
@@ -398,6 +447,7 @@ class Store:
             ]
             if errors:
                 raise ImportValidationError(errors)
+            rounds = self.assign_orgs("rounds", rounds, s)
             for item in rounds:
                 row = s.get(IntakeRoundRow, item.id)
                 if row is None:
@@ -409,6 +459,7 @@ class Store:
                 else:
                     continue
                 row.name, row.opens_on, row.closes_on = item.name, item.opens_on, item.closes_on
+                row.org_id = item.org_id
                 row.updated_at = now
                 old = {p.program_id: p for p in row.programs}
                 new_rows = []
@@ -422,7 +473,11 @@ class Store:
 
     def list_rounds(self, *, session: Session | None = None) -> list[schemas.IntakeRound]:
         """Every round, ordered by opening date then id."""
-        query = sa.select(IntakeRoundRow).order_by(IntakeRoundRow.opens_on, IntakeRoundRow.id)
+        query = (
+            sa.select(IntakeRoundRow)
+            .where(self.where_visible(IntakeRoundRow))
+            .order_by(IntakeRoundRow.opens_on, IntakeRoundRow.id)
+        )
         with self._use(session) as s:
             return [_to_round(row) for row in s.scalars(query)]
 
@@ -454,6 +509,7 @@ class Store:
                     errors.append(RowError(i, "application_id", reason))
                 if prog_id not in progs:
                     errors.append(RowError(i, "program_id", f"unknown program id '{prog_id}'"))
+            errors += self._outcome_scope_problems(keys, apps, progs, s)
             if errors:
                 raise ImportValidationError(errors)
             for chunk in _chunks(list(outcomes)):
@@ -479,11 +535,41 @@ class Store:
                 s.flush()
         return created, updated
 
+    def _outcome_scope_problems(
+        self, keys: list[tuple[str, str]], apps: set[str], progs: set[str], s: Session
+    ) -> list[RowError]:
+        """Staff record outcomes only at their house's programs, for applications they see."""
+        if self.scope.is_everything:
+            return []
+        own = (
+            set(s.scalars(sa.select(ProgramRow.id).where(ProgramRow.org_id == self.scope.org_id)))
+            if self.scope.is_house
+            else set()
+        )
+        seen = set(
+            s.scalars(
+                sa.select(ApplicationRow.id).where(
+                    ApplicationRow.id.in_({k[0] for k in keys}), self.where_visible(ApplicationRow)
+                )
+            )
+        )
+        errors = []
+        for i, (app_id, prog_id) in enumerate(keys, start=1):
+            if app_id in apps and app_id not in seen:
+                errors.append(RowError(i, "application_id", f"unknown application id '{app_id}'"))
+            if prog_id in progs and prog_id not in own:
+                errors.append(RowError(i, "program_id", "the program belongs to another house"))
+        return errors
+
     def list_outcomes(
         self, round_id: str | None = None, *, session: Session | None = None
     ) -> list[schemas.Outcome]:
         """Every outcome (or those of one round), ordered by application then program."""
-        query = sa.select(OutcomeRow).order_by(OutcomeRow.application_id, OutcomeRow.program_id)
+        query = (
+            sa.select(OutcomeRow)
+            .where(self.where_visible(OutcomeRow))
+            .order_by(OutcomeRow.application_id, OutcomeRow.program_id)
+        )
         if round_id is not None:
             query = query.where(OutcomeRow.round_id == round_id)
         with self._use(session) as s:
@@ -510,6 +596,7 @@ class Store:
                     target_id=str(target_id)[:300],
                     detail=detail,
                     at=utcnow(),
+                    org_id=self.scope.org_id,
                 )
             )
 
@@ -521,7 +608,12 @@ class Store:
         session: Session | None = None,
     ) -> list[AuditEntry]:
         """The newest audit entries first."""
-        query = sa.select(AuditLogRow).order_by(AuditLogRow.id.desc()).limit(limit)
+        query = (
+            sa.select(AuditLogRow)
+            .where(self.where_visible(AuditLogRow))
+            .order_by(AuditLogRow.id.desc())
+            .limit(limit)
+        )
         if target_kind is not None:
             query = query.where(AuditLogRow.target_kind == target_kind)
         with self._use(session) as s:

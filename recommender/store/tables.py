@@ -1,6 +1,7 @@
-"""Every table of Peyvand, on one declarative `Base`: the store's records (programs,
-applications, intake rounds and their programs, outcomes, audit log), a round's scores and
-scoring runs, and the service's accounts, tokens, web sessions, application owners and jobs.
+"""Every table of Peyvand, on one declarative `Base`: the store's records (organizations,
+programs, applications, intake rounds and their programs, outcomes, referrals, audit log),
+a round's scores and scoring runs, and the service's accounts, tokens, web sessions,
+application owners and jobs.
 
 One Alembic chain (`recommender/store/migrations/`) creates them all; its env imports this
 module, so autogenerate sees every table. Callers outside `recommender.store` and `api/`
@@ -57,6 +58,25 @@ class _Timestamps:
     updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
+class OrganizationRow(_Timestamps, Base):
+    """A house of the network (creative house, innovation center, fund...)."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    province: Mapped[str] = mapped_column(sa.String(100))
+    city: Mapped[str] = mapped_column(sa.String(100))
+    active: Mapped[bool] = mapped_column(sa.Boolean)
+
+
+def _org_column(nullable: bool = True) -> Mapped[Any]:
+    return mapped_column(
+        sa.String(64), sa.ForeignKey("organizations.id"), nullable=nullable, index=True
+    )
+
+
 class ProgramRow(_Timestamps, Base):
     __tablename__ = "programs"
 
@@ -75,6 +95,7 @@ class ProgramRow(_Timestamps, Base):
     requires_knowledge_based: Mapped[bool] = mapped_column(sa.Boolean)
     accepts_remote: Mapped[bool] = mapped_column(sa.Boolean)
     active: Mapped[bool] = mapped_column(sa.Boolean, index=True)
+    org_id: Mapped[str | None] = _org_column()
 
 
 class ApplicationRow(_Timestamps, Base):
@@ -93,6 +114,9 @@ class ApplicationRow(_Timestamps, Base):
     knowledge_based: Mapped[bool] = mapped_column(sa.Boolean)
     founded_year: Mapped[int | None] = mapped_column(sa.Integer)
     round_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    # The house it was submitted to; None = the whole network (only admin/network see it).
+    org_id: Mapped[str | None] = _org_column()
+    share_with_network: Mapped[bool] = mapped_column(sa.Boolean, default=False)
 
 
 class IntakeRoundRow(_Timestamps, Base):
@@ -102,6 +126,7 @@ class IntakeRoundRow(_Timestamps, Base):
     name: Mapped[str] = mapped_column(sa.String(300))
     opens_on: Mapped[dt.date] = mapped_column(sa.Date)
     closes_on: Mapped[dt.date] = mapped_column(sa.Date)
+    org_id: Mapped[str | None] = _org_column()
     programs: Mapped[list[RoundProgramRow]] = relationship(
         back_populates="round",
         cascade="all, delete-orphan",
@@ -153,6 +178,27 @@ class AuditLogRow(Base):
     target_kind: Mapped[str] = mapped_column(sa.String(50), index=True)
     target_id: Mapped[str] = mapped_column(sa.String(300))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The house of the actor (None: admin, network operator, CLI); staff read their house's.
+    org_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+
+
+class ReferralRow(_Timestamps, Base):
+    """One house (or the network) suggesting that another house takes an application."""
+
+    __tablename__ = "referrals"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    application_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    from_org: Mapped[str | None] = mapped_column(sa.String(64), sa.ForeignKey("organizations.id"))
+    to_org: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("organizations.id"), index=True
+    )
+    program_id: Mapped[str | None] = mapped_column(sa.String(64), sa.ForeignKey("programs.id"))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)
+    created_by: Mapped[str] = mapped_column(sa.String(200), default="")
 
 
 # --------------------------------------------------------------------------- a round's scores
@@ -198,7 +244,7 @@ class RoundRunRow(Base):
 # --------------------------------------------------------------------------- the service
 
 
-ROLES: tuple[str, ...] = ("admin", "staff", "applicant")
+ROLES: tuple[str, ...] = ("admin", "network", "staff", "applicant")
 JOB_STATES: tuple[str, ...] = ("queued", "running", "succeeded", "failed")
 
 
@@ -208,6 +254,8 @@ class UserRow(Base):
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(sa.String(100), unique=True, index=True)
     role: Mapped[str] = mapped_column(sa.String(16))
+    # Staff belong to one house; admin, network operator and applicants to none.
+    org_id: Mapped[str | None] = _org_column()
     # argon2 hash; None = the account signs in with API tokens only.
     password_hash: Mapped[str | None] = mapped_column(sa.String(200))
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
@@ -271,6 +319,8 @@ class JobRow(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_by: Mapped[str] = mapped_column(sa.String(100))
+    # The house whose staff started it (None: admin, network operator, CLI).
+    org_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     worker: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))

@@ -1,0 +1,211 @@
+"""Who may see which rows: the one place where a caller's house scopes the store's queries.
+
+A `Scope` says whose eyes a query is for:
+
+- `Scope.everything()`: the CLI, background jobs, the admin and the network operator;
+- `Scope.house(org_id)`: staff of one house;
+- `Scope.owner(user_id)`: an applicant (their own applications only).
+
+Each tenant table has one visibility rule here, as a SQLAlchemy expression the store adds to
+every query it runs for that table (`Store.scoped(scope)`), and the same rule in SQL for the
+PostgreSQL row-level-security policies (`RLS_POLICIES`, installed by migration 0004). On
+PostgreSQL a scoped transaction also switches to the `peyvand_tenant` role and sets
+`peyvand.org_id` / `peyvand.user_id`, so the database itself hides other houses' rows even
+from a query that forgot the store's filter (a second wall; SQLite relies on the store).
+
+Rules (DESIGN.md):
+
+- applications: a house sees those submitted to it, and those referred to it while the
+  referral is open or accepted (which needs the applicant's consent first); an applicant
+  their own;
+- intake rounds: a house its own; applicants every round (they choose one to apply to);
+- outcomes: a house those at its programs; an applicant those of their applications;
+- referrals: a house those from or to it; an applicant those of their applications;
+- audit entries and jobs: a house those its staff made; applicants none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from recommender.store.tables import (
+    ApplicationOwnerRow,
+    ApplicationRow,
+    AuditLogRow,
+    IntakeRoundRow,
+    JobRow,
+    OutcomeRow,
+    ProgramRow,
+    ReferralRow,
+)
+
+#: Referral states in which the receiving house may read the application.
+READABLE_REFERRAL_STATES: tuple[str, ...] = ("open", "accepted")
+#: The PostgreSQL role a scoped transaction runs as (row-level security applies to it).
+TENANT_ROLE = "peyvand_tenant"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose eyes a query is for. Build with `everything()`, `house()` or `owner()`."""
+
+    org_id: str | None = None
+    user_id: int | None = None
+
+    @classmethod
+    def everything(cls) -> Scope:
+        return cls()
+
+    @classmethod
+    def house(cls, org_id: str) -> Scope:
+        if not org_id:
+            raise ValueError("a house scope needs an org_id")
+        return cls(org_id=org_id)
+
+    @classmethod
+    def owner(cls, user_id: int) -> Scope:
+        return cls(user_id=int(user_id))
+
+    @property
+    def is_everything(self) -> bool:
+        return self.org_id is None and self.user_id is None
+
+    @property
+    def is_house(self) -> bool:
+        return self.org_id is not None
+
+    @property
+    def is_owner(self) -> bool:
+        return self.org_id is None and self.user_id is not None
+
+    def pg_settings(self) -> dict[str, str]:
+        """The `peyvand.*` settings the row-level-security policies read."""
+        return {
+            "peyvand.org_id": self.org_id or "",
+            "peyvand.user_id": "" if self.user_id is None else str(self.user_id),
+        }
+
+
+EVERYTHING = Scope.everything()
+
+
+def _owned(scope: Scope) -> sa.Select[Any]:
+    return sa.select(ApplicationOwnerRow.application_id).where(
+        ApplicationOwnerRow.user_id == scope.user_id
+    )
+
+
+def _referred_to(org_id: str) -> sa.Select[Any]:
+    return sa.select(ReferralRow.application_id).where(
+        ReferralRow.to_org == org_id, ReferralRow.status.in_(READABLE_REFERRAL_STATES)
+    )
+
+
+def applications_visible(scope: Scope) -> ColumnElement[bool]:
+    if scope.is_everything:
+        return sa.true()
+    if scope.is_house:
+        return sa.or_(
+            ApplicationRow.org_id == scope.org_id,
+            ApplicationRow.id.in_(_referred_to(str(scope.org_id))),
+        )
+    return ApplicationRow.id.in_(_owned(scope))
+
+
+def rounds_visible(scope: Scope) -> ColumnElement[bool]:
+    if scope.is_house:
+        return IntakeRoundRow.org_id == scope.org_id
+    return sa.true()
+
+
+def outcomes_visible(scope: Scope) -> ColumnElement[bool]:
+    if scope.is_everything:
+        return sa.true()
+    if scope.is_house:
+        return OutcomeRow.program_id.in_(
+            sa.select(ProgramRow.id).where(ProgramRow.org_id == scope.org_id)
+        )
+    return OutcomeRow.application_id.in_(_owned(scope))
+
+
+def referrals_visible(scope: Scope) -> ColumnElement[bool]:
+    if scope.is_everything:
+        return sa.true()
+    if scope.is_house:
+        return sa.or_(ReferralRow.from_org == scope.org_id, ReferralRow.to_org == scope.org_id)
+    return ReferralRow.application_id.in_(_owned(scope))
+
+
+def audit_visible(scope: Scope) -> ColumnElement[bool]:
+    if scope.is_everything:
+        return sa.true()
+    if scope.is_house:
+        return AuditLogRow.org_id == scope.org_id
+    return sa.false()
+
+
+def jobs_visible(scope: Scope) -> ColumnElement[bool]:
+    if scope.is_everything:
+        return sa.true()
+    if scope.is_house:
+        return JobRow.org_id == scope.org_id
+    return sa.false()
+
+
+VISIBLE: dict[type[Any], Any] = {
+    ApplicationRow: applications_visible,
+    IntakeRoundRow: rounds_visible,
+    OutcomeRow: outcomes_visible,
+    ReferralRow: referrals_visible,
+    AuditLogRow: audit_visible,
+    JobRow: jobs_visible,
+}
+
+
+def visible(table: type[Any], scope: Scope) -> ColumnElement[bool]:
+    """The rows of `table` that `scope` may see (every row of a table that is not a tenant's)."""
+    rule = VISIBLE.get(table)
+    return sa.true() if rule is None else rule(scope)
+
+
+# ------------------------------------------------------------------ PostgreSQL, second wall
+# The same rules in SQL, read from the transaction's settings ('' when unset). Only scoped
+# transactions run as the tenant role, and they always set one of the two; a tenant-role
+# transaction that set neither sees nothing (deny by default). Plain connections (the CLI,
+# jobs, admin and network scopes) run as the owner of the tables and never meet them.
+_ORG = "coalesce(current_setting('peyvand.org_id', true), '')"
+_USER = "coalesce(current_setting('peyvand.user_id', true), '')"
+_HOUSE = f"{_ORG} <> ''"
+_OWNED = (
+    "SELECT o.application_id FROM application_owners o "
+    f"WHERE {_USER} <> '' AND o.user_id = ({_USER})::integer"
+)
+_REFERRED = (
+    "SELECT r.application_id FROM referrals r "
+    f"WHERE r.to_org = {_ORG} AND r.status IN ('open', 'accepted')"
+)
+
+RLS_POLICIES: dict[str, str] = {
+    "applications": (
+        f"({_HOUSE} AND (org_id = {_ORG} OR id IN ({_REFERRED}))) OR id IN ({_OWNED})"
+    ),
+    "intake_rounds": f"({_HOUSE} AND org_id = {_ORG}) OR ({_ORG} = '' AND {_USER} <> '')",
+    "outcomes": (
+        f"({_HOUSE} AND program_id IN (SELECT p.id FROM programs p WHERE p.org_id = {_ORG})) "
+        f"OR application_id IN ({_OWNED})"
+    ),
+    "referrals": (
+        f"({_HOUSE} AND (from_org = {_ORG} OR to_org = {_ORG})) OR application_id IN ({_OWNED})"
+    ),
+    # An applicant's transaction writes audit entries (INSERT ... RETURNING must see them);
+    # the store never reads audit for applicants.
+    "audit_log": f"({_HOUSE} AND org_id = {_ORG}) OR ({_ORG} = '' AND {_USER} <> '')",
+    "jobs": f"{_HOUSE} AND org_id = {_ORG}",
+}
+"""Table -> the SQL condition of its policy (USING for reads, updates and deletes). New rows
+are checked by the store (an applicant's new application has no owner row yet when it is
+inserted), so the INSERT policies admit every row."""
