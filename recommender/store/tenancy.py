@@ -8,7 +8,8 @@ A `Scope` says whose eyes a query is for:
 
 Each tenant table has one visibility rule here, as a SQLAlchemy expression the store adds to
 every query it runs for that table (`Store.scoped(scope)`), and the same rule in SQL for the
-PostgreSQL row-level-security policies (`RLS_POLICIES`, installed by migration 0004). On
+PostgreSQL row-level-security policies (written out in SQL by migration 0004; a change of a
+rule here needs a migration that replaces its policy). On
 PostgreSQL a scoped transaction also switches to the `peyvand_tenant` role and sets
 `peyvand.org_id` / `peyvand.user_id`, so the database itself hides other houses' rows even
 from a query that forgot the store's filter (a second wall; SQLite relies on the store).
@@ -170,42 +171,3 @@ def visible(table: type[Any], scope: Scope) -> ColumnElement[bool]:
     """The rows of `table` that `scope` may see (every row of a table that is not a tenant's)."""
     rule = VISIBLE.get(table)
     return sa.true() if rule is None else rule(scope)
-
-
-# ------------------------------------------------------------------ PostgreSQL, second wall
-# The same rules in SQL, read from the transaction's settings ('' when unset). Only scoped
-# transactions run as the tenant role, and they always set one of the two; a tenant-role
-# transaction that set neither sees nothing (deny by default). Plain connections (the CLI,
-# jobs, admin and network scopes) run as the owner of the tables and never meet them.
-_ORG = "coalesce(current_setting('peyvand.org_id', true), '')"
-_USER = "coalesce(current_setting('peyvand.user_id', true), '')"
-_HOUSE = f"{_ORG} <> ''"
-_OWNED = (
-    "SELECT o.application_id FROM application_owners o "
-    f"WHERE {_USER} <> '' AND o.user_id = ({_USER})::integer"
-)
-_REFERRED = (
-    "SELECT r.application_id FROM referrals r "
-    f"WHERE r.to_org = {_ORG} AND r.status IN ('open', 'accepted')"
-)
-
-RLS_POLICIES: dict[str, str] = {
-    "applications": (
-        f"({_HOUSE} AND (org_id = {_ORG} OR id IN ({_REFERRED}))) OR id IN ({_OWNED})"
-    ),
-    "intake_rounds": f"({_HOUSE} AND org_id = {_ORG}) OR ({_ORG} = '' AND {_USER} <> '')",
-    "outcomes": (
-        f"({_HOUSE} AND program_id IN (SELECT p.id FROM programs p WHERE p.org_id = {_ORG})) "
-        f"OR application_id IN ({_OWNED})"
-    ),
-    "referrals": (
-        f"({_HOUSE} AND (from_org = {_ORG} OR to_org = {_ORG})) OR application_id IN ({_OWNED})"
-    ),
-    # An applicant's transaction writes audit entries (INSERT ... RETURNING must see them);
-    # the store never reads audit for applicants.
-    "audit_log": f"({_HOUSE} AND org_id = {_ORG}) OR ({_ORG} = '' AND {_USER} <> '')",
-    "jobs": f"{_HOUSE} AND org_id = {_ORG}",
-}
-"""Table -> the SQL condition of its policy (USING for reads, updates and deletes). New rows
-are checked by the store (an applicant's new application has no owner row yet when it is
-inserted), so the INSERT policies admit every row."""

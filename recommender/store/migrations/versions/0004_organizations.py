@@ -18,15 +18,55 @@ import sqlalchemy as sa
 from alembic import op
 
 from recommender.constants import DEFAULT_ORG_ID, DEFAULT_ORG_NAME_FA
-from recommender.store.tenancy import RLS_POLICIES, TENANT_ROLE
 
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
 
+TENANT_ROLE = "peyvand_tenant"  # recommender.store.tenancy.TENANT_ROLE
 _ORG_TABLES = ("programs", "intake_rounds", "applications", "users")
 _PLAIN_ORG_TABLES = ("jobs", "audit_log")
+
+
+# The rules of recommender.store.tenancy in SQL (frozen here: a later change needs its own
+# migration), read from the transaction's settings ('' when unset). Only scoped
+# transactions run as the tenant role, and they always set one of the two; a tenant-role
+# transaction that set neither sees nothing (deny by default). Plain connections (the CLI,
+# jobs, admin and network scopes) run as the owner of the tables and never meet them.
+_ORG = "coalesce(current_setting('peyvand.org_id', true), '')"
+_USER = "coalesce(current_setting('peyvand.user_id', true), '')"
+_HOUSE = f"{_ORG} <> ''"
+_OWNED = (
+    "SELECT o.application_id FROM application_owners o "
+    # Compared as text: SQL may evaluate either side of AND first, and ''::integer fails.
+    f"WHERE {_USER} <> '' AND o.user_id::text = {_USER}"
+)
+_REFERRED = (
+    "SELECT r.application_id FROM referrals r "
+    f"WHERE r.to_org = {_ORG} AND r.status IN ('open', 'accepted')"
+)
+
+RLS_POLICIES: dict[str, str] = {
+    "applications": (
+        f"({_HOUSE} AND (org_id = {_ORG} OR id IN ({_REFERRED}))) OR id IN ({_OWNED})"
+    ),
+    "intake_rounds": f"({_HOUSE} AND org_id = {_ORG}) OR ({_ORG} = '' AND {_USER} <> '')",
+    "outcomes": (
+        f"({_HOUSE} AND program_id IN (SELECT p.id FROM programs p WHERE p.org_id = {_ORG})) "
+        f"OR application_id IN ({_OWNED})"
+    ),
+    "referrals": (
+        f"({_HOUSE} AND (from_org = {_ORG} OR to_org = {_ORG})) OR application_id IN ({_OWNED})"
+    ),
+    # An applicant's transaction writes audit entries (INSERT ... RETURNING must see them);
+    # the store never reads audit for applicants.
+    "audit_log": f"({_HOUSE} AND org_id = {_ORG}) OR ({_ORG} = '' AND {_USER} <> '')",
+    "jobs": f"{_HOUSE} AND org_id = {_ORG}",
+}
+"""Table -> the SQL condition of its policy (USING for reads, updates and deletes). New rows
+are checked by the store (an applicant's new application has no owner row yet when it is
+inserted), so the INSERT policies admit every row."""
 
 
 def _org_column() -> sa.Column:
