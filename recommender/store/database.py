@@ -21,14 +21,12 @@ is an `ImportValidationError` with row numbers, not a database error.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +37,7 @@ from recommender.errors import (
     NotFoundError,
     RowError,
 )
+from recommender.store.audit import AuditLog
 from recommender.store.engine import display_url, make_engine, normalize_url, unreachable
 from recommender.store.network import NetworkRecords
 from recommender.store.tables import (
@@ -57,20 +56,6 @@ KINDS: tuple[str, ...] = ("programs", "applications", "rounds", "outcomes", "aud
 _CHUNK = 500  # ids per IN (...) clause
 
 _T = TypeVar("_T")
-
-
-class AuditEntry(BaseModel):
-    """One audit-log entry as callers see it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    at: dt.datetime
-    actor: str
-    action: str
-    target_kind: str
-    target_id: str
-    detail: dict[str, Any] | None = None
 
 
 _PROGRAM_FIELDS = tuple(schemas.Program.model_fields)
@@ -117,19 +102,7 @@ def _to_round(row: IntakeRoundRow) -> schemas.IntakeRound:
     )
 
 
-def _to_audit(row: AuditLogRow) -> AuditEntry:
-    return AuditEntry(
-        id=row.id,
-        at=row.at,
-        actor=row.actor,
-        action=row.action,
-        target_kind=row.target_kind,
-        target_id=row.target_id,
-        detail=row.detail,
-    )
-
-
-class Store(NetworkRecords):
+class Store(NetworkRecords, AuditLog):
     """The database of one Peyvand installation.
 
     `store.scoped(scope)` is the same database seen by one caller (`tenancy.Scope`): every
@@ -574,47 +547,3 @@ class Store(NetworkRecords):
             query = query.where(OutcomeRow.round_id == round_id)
         with self._use(session) as s:
             return [_to_outcome(row) for row in s.scalars(query)]
-
-    # ----------------------------------------------------------------- audit
-    def audit(
-        self,
-        actor: str,
-        action: str,
-        target_kind: str,
-        target_id: str,
-        detail: dict[str, Any] | None = None,
-        *,
-        session: Session | None = None,
-    ) -> None:
-        """Record who did what to which object. Never put business-plan text in `detail`."""
-        with self._use(session) as s:
-            s.add(
-                AuditLogRow(
-                    actor=actor[:200],
-                    action=action[:100],
-                    target_kind=target_kind[:50],
-                    target_id=str(target_id)[:300],
-                    detail=detail,
-                    at=utcnow(),
-                    org_id=self.scope.org_id,
-                )
-            )
-
-    def list_audit(
-        self,
-        limit: int = 100,
-        target_kind: str | None = None,
-        *,
-        session: Session | None = None,
-    ) -> list[AuditEntry]:
-        """The newest audit entries first."""
-        query = (
-            sa.select(AuditLogRow)
-            .where(self.where_visible(AuditLogRow))
-            .order_by(AuditLogRow.id.desc())
-            .limit(limit)
-        )
-        if target_kind is not None:
-            query = query.where(AuditLogRow.target_kind == target_kind)
-        with self._use(session) as s:
-            return [_to_audit(row) for row in s.scalars(query)]

@@ -56,8 +56,8 @@ class ApplicationPage(BaseModel):
     total: int
 
 
-def _matching(search: str, round_id: str | None) -> sa.Select:
-    query = sa.select(ApplicationRow)
+def _matching(store: Store, search: str, round_id: str | None) -> sa.Select:
+    query = sa.select(ApplicationRow).where(store.where_visible(ApplicationRow))
     if round_id:
         query = query.where(ApplicationRow.round_id == round_id)
     if search:
@@ -85,7 +85,7 @@ def list_applications(
     """One page of applications (without their plans), and the total that match.
 
     Args:
-        store: the store.
+        store: the store, scoped to the reader (only the applications they may see).
         search: text searched in the startup name, province, city and id (empty: all).
         round_id: only this round's applications (None or empty: every round).
         sort: one of APPLICATION_ORDERS.
@@ -103,7 +103,7 @@ def list_applications(
         raise InvalidInputError(f"unknown sort '{sort}'; use one of: {known}")
     if page < 1 or page_size < 1:
         raise InvalidInputError("page and page size must be >= 1")
-    query = _matching(search, round_id)
+    query = _matching(store, search, round_id)
     with store.session() as session:
         total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
         rows = session.execute(
@@ -116,7 +116,9 @@ def list_applications(
         decided = (
             set(
                 session.scalars(
-                    sa.select(OutcomeRow.application_id).where(OutcomeRow.application_id.in_(ids))
+                    sa.select(OutcomeRow.application_id).where(
+                        OutcomeRow.application_id.in_(ids), store.where_visible(OutcomeRow)
+                    )
                 )
             )
             if ids
