@@ -242,8 +242,10 @@ class JobStore:
         *,
         created_by: str,
         subject: str | None = None,
+        org_id: str | None = None,
     ) -> Job:
-        """Queue a new job; returns it (status `queued`)."""
+        """Queue a new job; returns it (status `queued`). It belongs to `org_id` (the house
+        whose data it works on, e.g. a round's) or else to the submitter's house."""
         now = utcnow()
         row = JobRow(
             id=uuid.uuid4().hex,
@@ -255,7 +257,7 @@ class JobStore:
             message="",
             created_by=created_by[:100],
             created_at=now,
-            org_id=self.store.scope.org_id,
+            org_id=self.store.scope.org_id or org_id,
         )
         with self.store.session() as s:
             s.add(row)

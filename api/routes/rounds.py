@@ -95,9 +95,15 @@ def score_round(
 ) -> JobCreated:
     """Score every application of the round against its programs, in the background.
     Poll `GET /v1/jobs/{job_id}`; the output files are linked from there when it ends."""
-    store.get_round(round_id)
+    intake = store.get_round(round_id)
     params = {"round_id": round_id, **(body or RoundScoreRequest()).model_dump()}
-    job = jobs.submit(ROUND_SCORE_KIND, params, created_by=user.actor, subject=f"rounds/{round_id}")
+    job = jobs.submit(
+        ROUND_SCORE_KIND,
+        params,
+        created_by=user.actor,
+        subject=f"rounds/{round_id}",
+        org_id=intake.org_id,
+    )
     store.audit(user.actor, "score", "round", round_id, {"job_id": job.id})
     worker.wake()
     return job_created(job)

@@ -145,7 +145,7 @@ def round_page(request: Request, round_id: str, user: WebStaffDep) -> Response:
 async def score_round(request: Request, round_id: str, user: WebStaffDep) -> Response:
     form = await form_data(request)
     state = request.app.state
-    store_for(request, user).get_round(round_id)
+    intake = store_for(request, user).get_round(round_id)
     running = [
         j
         for j in jobs_for(request, user).list(subject=f"rounds/{round_id}", limit=10)
@@ -158,6 +158,7 @@ async def score_round(request: Request, round_id: str, user: WebStaffDep) -> Res
         {"round_id": round_id, "top": 10, "allocate": form.get("allocate") == "on"},
         created_by=user.actor,
         subject=f"rounds/{round_id}",
+        org_id=intake.org_id,
     )
     store_for(request, user).audit(user.actor, "score", "round", round_id, {"job_id": job.id})
     state.worker.wake()
@@ -308,6 +309,7 @@ async def run_what_if(request: Request, round_id: str, user: WebStaffDep) -> Res
         {"round_id": round_id, "top": 10, "allocate": True, "what_if": what_if},
         created_by=user.actor,
         subject=f"rounds/{round_id}",
+        org_id=intake.org_id,
     )
     store_for(request, user).audit(user.actor, "what_if", "round", round_id, {"job_id": job.id})
     state.worker.wake()

@@ -30,18 +30,20 @@ def test_selftest_job_runs_and_its_file_downloads(env: Env):
     assert created.status_code == 202
     job_id = created.json()["job_id"]
     assert created.json()["status_url"] == f"/v1/jobs/{job_id}"
-    job = env.wait_job(job_id)
+    job = env.wait_job(job_id, who="admin")
     assert job["status"] == "succeeded"
     assert job["progress"] == 1.0
     assert job["result"]["steps"] == 4
     assert job["files"] == [
         {"name": "selftest.txt", "url": f"/v1/jobs/{job_id}/files/selftest.txt"}
     ]
-    download = env.client.get(job["files"][0]["url"], headers=env.auth("staff"))
+    download = env.client.get(job["files"][0]["url"], headers=env.auth("admin"))
     assert download.status_code == 200 and download.text == "4 steps\n"
+    # The admin's job belongs to no house: a house's staff cannot see it, like a missing one.
+    assert env.client.get(f"/v1/jobs/{job_id}", headers=env.auth("staff")).status_code == 404
     assert (
         env.client.get(
-            f"/v1/jobs/{job_id}/files/../peyvand.db", headers=env.auth("staff")
+            f"/v1/jobs/{job_id}/files/../peyvand.db", headers=env.auth("admin")
         ).status_code
         == 404
     )
@@ -52,7 +54,7 @@ def test_failed_job_says_why_in_plain_words(sqlite_env: Env):
     job_id = sqlite_env.client.post(
         "/v1/jobs/selftest", json={"fail": True}, headers=sqlite_env.auth("admin")
     ).json()["job_id"]
-    job = sqlite_env.wait_job(job_id)
+    job = sqlite_env.wait_job(job_id, who="admin")
     assert job["status"] == "failed"
     assert job["error"] == "the self-test job was asked to fail"
     # The counter is bumped by the worker just after it stores the job's end (and stops the

@@ -272,7 +272,11 @@ def test_a_second_run_is_not_queued_while_one_runs(web_env: Env):
     jobs = web_env.app.state.jobs
     web_env.app.state.worker.stop()  # the job stays queued
     first = jobs.submit(
-        "round_score", {"round_id": "busy"}, created_by="user:staff", subject="rounds/busy"
+        "round_score",
+        {"round_id": "busy"},
+        created_by="user:staff",
+        subject="rounds/busy",
+        org_id="main",
     )
     assert jobs.get(first.id).status == "queued"
     client = sign_in(web_env, "staff")
