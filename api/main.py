@@ -34,8 +34,11 @@ from .routes import (
     health,
     imports,
     jobs,
+    network,
+    orgs,
     outcomes,
     programs,
+    referrals,
     rounds,
     staff,
     users,
@@ -122,7 +125,20 @@ def _lifespan(
 def _add_routes(app: FastAPI, *, with_web: bool) -> None:
     """The error handlers, the `/v1` routers and (optionally) the web UI."""
     errors.install(app, error_page=render_error if with_web else None)
-    for module in (health, users, applications, staff, programs, imports, rounds, jobs, outcomes):
+    for module in (
+        health,
+        users,
+        orgs,
+        applications,
+        referrals,
+        staff,
+        programs,
+        imports,
+        rounds,
+        jobs,
+        outcomes,
+        network,
+    ):
         app.include_router(module.router)
     if with_web:
         install_web(app)

@@ -9,6 +9,8 @@ from fastapi.staticfiles import StaticFiles
 from . import (
     admin,
     applicant,
+    network,
+    referrals,
     staff_applications,
     staff_programs,
     staff_rounds,
@@ -25,6 +27,8 @@ PAGE_ROUTERS = (
     staff_programs.router,
     staff_rounds.router,
     admin.router,
+    referrals.router,
+    network.router,
 )
 
 

@@ -75,8 +75,13 @@ FIELD_LABELS_FA = {
     "password": "گذرواژه",
 }
 
-ROLE_LABELS_FA = {"admin": "مدیر سامانه", "staff": "کارشناس", "applicant": "متقاضی"}
-ROLE_HOME = {"admin": "/admin", "staff": "/staff", "applicant": "/me"}
+ROLE_LABELS_FA = {
+    "admin": "مدیر سامانه",
+    "network": "گردانندهٔ شبکه",
+    "staff": "کارشناس خانه",
+    "applicant": "متقاضی",
+}
+ROLE_HOME = {"admin": "/admin", "network": "/network", "staff": "/staff", "applicant": "/me"}
 
 
 def _sector_labels() -> dict[str, str]:
