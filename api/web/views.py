@@ -205,6 +205,15 @@ WebApplicantDep = Annotated[User, Depends(web_applicant)]
 WebAdminDep = Annotated[User, Depends(web_admin)]
 
 
+def web_network(user: Annotated[User, Depends(web_user)]) -> User:
+    if user.role not in ("network", "admin"):
+        raise HTTPException(403, "این صفحه فقط برای گردانندهٔ شبکه و مدیر سامانه است.")
+    return user
+
+
+WebNetworkDep = Annotated[User, Depends(web_network)]
+
+
 async def form_data(request: Request) -> Any:
     """The posted form, after checking its CSRF token."""
     form = await request.form()

@@ -6,6 +6,9 @@ Each chart comes base64-encoded (for an ``<img src="data:image/svg+xml;base64,..
 matplotlib escapes the labels inside the SVG, and an image cannot run scripts, so names
 from imports and applicants stay text; `Chart.alt` and `Chart.caption` are plain text that
 the HTML template escapes.
+
+`svg_chart`, `figure`, `persian_ticks` and `shorten` are the helpers other charts (the network
+view's, `recommender.network.charts`) draw with.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ _CHART_RC = {
 }
 
 
-def _chart(plot: Callable[..., Any]) -> Callable[..., str]:
+def svg_chart(plot: Callable[..., Any]) -> Callable[..., str]:
     """`plot(...)` (which returns a figure) run under the chart settings, as a base64 SVG
     (for an `<img src="data:image/svg+xml;base64,…">`)."""
     @functools.wraps(plot)
@@ -73,48 +76,51 @@ def _chart(plot: Callable[..., Any]) -> Callable[..., str]:
     return draw
 
 
-def _figure(width: float, height: float) -> Any:
+def figure(width: float, height: float) -> Any:
+    """A matplotlib figure of `width` x `height` inches, laid out to fit its labels."""
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _persian_ticks(axis: Any, decimals: int = 0) -> None:
+def persian_ticks(axis: Any, decimals: int = 0) -> None:
+    """Label `axis`'s ticks in Persian digits with `decimals` digits after the point."""
     from matplotlib.ticker import FuncFormatter
 
     axis.set_major_formatter(FuncFormatter(lambda v, _: format_number(v, decimals)))
 
 
-def _short(name: str, limit: int = 34) -> str:
+def shorten(name: str, limit: int = 34) -> str:
+    """`name`, cut to `limit` characters with an ellipsis when longer."""
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
-@_chart
+@svg_chart
 def _use_plot(names: Sequence[str], total: Sequence[float], used: Sequence[float] | None,
               unit: str, integer: bool = False) -> Any:
     n = len(names)
-    fig = _figure(7.5, max(2.5, 0.26 * n + 1.2))
+    fig = figure(7.5, max(2.5, 0.26 * n + 1.2))
     ax = fig.add_subplot()
     y = np.arange(n)
     ax.barh(y, total, color="#d9d9d9", label="ظرفیت")
     if used is not None:
         ax.barh(y, used, color="#2b7bba", height=0.5, label="تخصیص‌یافته")
-    ax.set_yticks(y, labels=[_short(x) for x in names], fontsize=8)
+    ax.set_yticks(y, labels=[shorten(x) for x in names], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(unit)
     if integer:
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    _persian_ticks(ax.xaxis, 0 if integer else 1)
+    persian_ticks(ax.xaxis, 0 if integer else 1)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     return fig
 
 
-@_chart
+@svg_chart
 def _score_plot(scores: RoundScores) -> Any:
-    fig = _figure(7.5, 3.2)
+    fig = figure(7.5, 3.2)
     ax = fig.add_subplot()
     eligible = scores.score[scores.eligible]
     best = np.where(scores.eligible, scores.score, -np.inf).max(axis=1)
@@ -128,18 +134,18 @@ def _score_plot(scores: RoundScores) -> Any:
                 label="بهترین امتیاز هر متقاضی", density=True)
     ax.set_xlabel("امتیاز تناسب")
     ax.set_ylabel("فراوانی نسبی")
-    _persian_ticks(ax.xaxis, 2)
-    _persian_ticks(ax.yaxis, 1)
+    persian_ticks(ax.xaxis, 2)
+    persian_ticks(ax.yaxis, 1)
     if eligible.size:  # a round with no eligible pair draws no histogram to name
         ax.legend(loc="upper left", fontsize=8)
     return fig
 
 
-@_chart
+@svg_chart
 def _count_plot(labels: Sequence[str], values: Sequence[float],
                 values2: Sequence[float] | None = None) -> Any:
     n = len(labels)
-    fig = _figure(7.5, 3.2)
+    fig = figure(7.5, 3.2)
     ax = fig.add_subplot()
     x = np.arange(n)
     width = 0.4 if values2 is not None else 0.7
@@ -148,10 +154,10 @@ def _count_plot(labels: Sequence[str], values: Sequence[float],
     if values2 is not None:
         ax.bar(x + width / 2, values2, width, color="#08519c", label="جای‌گرفته‌ها")
         ax.legend(loc="upper right", fontsize=8)
-    ax.set_xticks(x, labels=[_short(x, 18) for x in labels], fontsize=8,
+    ax.set_xticks(x, labels=[shorten(x, 18) for x in labels], fontsize=8,
                   rotation=30 if n > 6 else 0, ha="right" if n > 6 else "center")
     ax.set_ylabel("شمار")
-    _persian_ticks(ax.yaxis)
+    persian_ticks(ax.yaxis)
     ax.grid(axis="y", alpha=0.3)
     return fig
 
