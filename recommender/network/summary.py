@@ -58,11 +58,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 
+from recommender.schemas import Organization
 from recommender.store.tables import (
     ApplicationRow,
     IntakeRoundRow,
@@ -196,17 +198,20 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def network_summary(store: Store) -> NetworkSummary:
-    """The network's figures, read through `store` (see the module docstring).
+@dataclass
+class _Read:
+    """What the summary reads from the store (grouped rows, no business plans)."""
 
-    Args:
-        store: the store as the reader sees it; the network operator's and admin's see the
-            whole network.
+    orgs: list[Organization]
+    programs: list[Any]  # (id, org_id, active, sectors, residency_seats, funding_max)
+    apps_per_house: dict[str | None, int]
+    sector_lists: list[Any]  # (sectors, applications with exactly that list)
+    round_parts: list[Any]  # (org_id, round_id, program_id, seats, budget)
+    outcomes: list[Any]  # (program_id, round_id, residency granted, funded) per pair
+    routes: list[Any]  # (from_org, to_org, status, count)
 
-    Returns:
-        The summary: houses by id, sectors in taxonomy order, gaps by demand (most first),
-        referral routes by (from, to, status).
-    """
+
+def _read(store: Store) -> _Read:
     with store.session() as s:
         orgs = store.list_organizations(session=s)
         programs = s.execute(
@@ -220,13 +225,11 @@ def network_summary(store: Store) -> NetworkSummary:
             )
         ).all()
         apps_visible = store.where_visible(ApplicationRow)
-        apps_per_house = dict(
-            s.execute(
-                sa.select(ApplicationRow.org_id, sa.func.count())
-                .where(apps_visible)
-                .group_by(ApplicationRow.org_id)
-            ).all()
-        )
+        apps_per_house = s.execute(
+            sa.select(ApplicationRow.org_id, sa.func.count())
+            .where(apps_visible)
+            .group_by(ApplicationRow.org_id)
+        ).all()
         # Distinct sector lists and how many applications carry each (JSON compares as a
         # value on both backends: text on SQLite, jsonb on PostgreSQL).
         sector_lists = s.execute(
@@ -263,22 +266,48 @@ def network_summary(store: Store) -> NetworkSummary:
             .where(store.where_visible(ReferralRow))
             .group_by(ReferralRow.from_org, ReferralRow.to_org, ReferralRow.status)
         ).all()
+    return _Read(
+        orgs=orgs,
+        programs=list(programs),
+        apps_per_house={org: int(n) for org, n in apps_per_house},
+        sector_lists=list(sector_lists),
+        round_parts=list(round_parts),
+        outcomes=list(outcomes),
+        routes=list(routes),
+    )
 
-    program_org = {p.id: p.org_id for p in programs}
-    program_seats = {p.id: int(p.residency_seats) for p in programs}
-    program_funding = {p.id: int(p.funding_max) for p in programs}
 
-    house: dict[str | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for p in programs:
+_HOUSE_COUNTS = (
+    "programs",
+    "inactive_programs",
+    "seats",
+    "applications",
+    "seats_offered",
+    "seats_granted",
+    "budget_offered",
+    "residency_granted",
+    "funding_granted",
+    "referrals_sent",
+    "referrals_received",
+)
+
+
+def _house_counts(read: _Read, flows: list[ReferralFlow]) -> dict[str | None, dict[str, int]]:
+    """Each house's counts (key None: rows of no house)."""
+    program_org = {p.id: p.org_id for p in read.programs}
+    program_seats = {p.id: int(p.residency_seats) for p in read.programs}
+    program_funding = {p.id: int(p.funding_max) for p in read.programs}
+    house: dict[str | None, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_HOUSE_COUNTS, 0))
+    for p in read.programs:
         figures = house[p.org_id]
         figures["programs" if p.active else "inactive_programs"] += 1
         if p.active:
             figures["seats"] += int(p.residency_seats)
-    for org_id, count in apps_per_house.items():
-        house[org_id]["applications"] += int(count)
+    for org_id, count in read.apps_per_house.items():
+        house[org_id]["applications"] += count
 
     offered_pairs: set[tuple[str, str]] = set()
-    for org_id, round_id, program_id, seats, budget in round_parts:
+    for org_id, round_id, program_id, seats, budget in read.round_parts:
         n_seats = program_seats.get(program_id, 0) if seats is None else int(seats)
         if budget is None:
             budget = _program_budget(program_funding.get(program_id, 0), n_seats)
@@ -286,21 +315,39 @@ def network_summary(store: Store) -> NetworkSummary:
         house[org_id]["budget_offered"] += int(budget)
         offered_pairs.add((round_id, program_id))
 
-    for program_id, round_id, n_granted, funded in outcomes:
+    for program_id, round_id, n_granted, funded in read.outcomes:
         figures = house[program_org.get(program_id)]
         figures["residency_granted"] += int(n_granted or 0)
         figures["funding_granted"] += int(funded or 0)
         if (round_id, program_id) in offered_pairs:
             figures["seats_granted"] += int(n_granted or 0)
 
-    flows = sorted(
-        (ReferralFlow(from_org=f, to_org=t, status=st, count=int(n)) for f, t, st, n in routes),
-        key=lambda r: (r.from_org or "", r.to_org, r.status),
-    )
     for flow in flows:
         house[flow.from_org]["referrals_sent"] += flow.count
         house[flow.to_org]["referrals_received"] += flow.count
+    return house
 
+
+def network_summary(store: Store) -> NetworkSummary:
+    """The network's figures, read through `store` (see the module docstring).
+
+    Args:
+        store: the store as the reader sees it; the network operator's and admin's see the
+            whole network.
+
+    Returns:
+        The summary: houses by id, sectors in taxonomy order, gaps by demand (most first),
+        referral routes by (from, to, status).
+    """
+    read = _read(store)
+    flows = sorted(
+        (
+            ReferralFlow(from_org=f, to_org=t, status=st, count=int(n))
+            for f, t, st, n in read.routes
+        ),
+        key=lambda r: (r.from_org or "", r.to_org, r.status),
+    )
+    house = _house_counts(read, flows)
     houses = [
         HouseFigures(
             org_id=o.id,
@@ -309,39 +356,30 @@ def network_summary(store: Store) -> NetworkSummary:
             province=o.province,
             city=o.city,
             active=o.active,
-            programs=house[o.id]["programs"],
-            inactive_programs=house[o.id]["inactive_programs"],
-            seats=house[o.id]["seats"],
-            applications=house[o.id]["applications"],
-            seats_offered=house[o.id]["seats_offered"],
-            seats_granted=house[o.id]["seats_granted"],
             fill_rate=_rate(house[o.id]["seats_granted"], house[o.id]["seats_offered"]),
-            budget_offered=house[o.id]["budget_offered"],
-            residency_granted=house[o.id]["residency_granted"],
-            funding_granted=house[o.id]["funding_granted"],
-            referrals_sent=house[o.id]["referrals_sent"],
-            referrals_received=house[o.id]["referrals_received"],
+            **house[o.id],
         )
-        for o in orgs
+        for o in read.orgs
     ]
-
-    sectors, without_sector = _sector_figures(programs, sector_lists)
+    sectors, without_sector = _sector_figures(read.programs, read.sector_lists)
     every = list(house.values())
-    seats_offered = sum(h["seats_offered"] for h in every)
-    seats_granted = sum(h["seats_granted"] for h in every)
+
+    def total(name: str) -> int:
+        return sum(h[name] for h in every)
+
     totals = NetworkTotals(
-        houses=len(orgs),
-        active_houses=sum(1 for o in orgs if o.active),
-        programs=sum(1 for p in programs if p.active),
-        inactive_programs=sum(1 for p in programs if not p.active),
-        seats=sum(int(p.residency_seats) for p in programs if p.active),
-        applications=sum(int(n) for n in apps_per_house.values()),
-        applications_without_house=int(apps_per_house.get(None, 0)),
-        seats_offered=seats_offered,
-        seats_granted=seats_granted,
-        fill_rate=_rate(seats_granted, seats_offered),
-        residency_granted=sum(h["residency_granted"] for h in every),
-        funding_granted=sum(h["funding_granted"] for h in every),
+        houses=len(read.orgs),
+        active_houses=sum(1 for o in read.orgs if o.active),
+        programs=total("programs"),
+        inactive_programs=total("inactive_programs"),
+        seats=total("seats"),
+        applications=total("applications"),
+        applications_without_house=read.apps_per_house.get(None, 0),
+        seats_offered=total("seats_offered"),
+        seats_granted=total("seats_granted"),
+        fill_rate=_rate(total("seats_granted"), total("seats_offered")),
+        residency_granted=total("residency_granted"),
+        funding_granted=total("funding_granted"),
         referrals=sum(f.count for f in flows),
     )
     gaps = sorted((x for x in sectors if x.is_gap), key=lambda x: -x.applications)

@@ -180,7 +180,7 @@ def test_the_network_page_in_persian_with_charts(web_env: Env):
     assert [c[0] for c in charts] == ["chart-fill-rate", "chart-sectors", "chart-referrals"]
     assert all("جدول" in alt for _, alt in charts)  # points to the same figures in a table
     assert "network-empty" not in html
-    # the admin reads it too; the home of a network operator is this page
+    # a network operator signing in lands here (their home page)
     assert client.get("/", follow_redirects=False).headers["location"] == "/network"
 
 
