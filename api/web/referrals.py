@@ -126,9 +126,9 @@ def staff_panel(request: Request, user: User, application: contracts.Application
         house_names = {o.id: o.name for o in houses}
         owners = store.program_orgs([i.program_id for i in items])
         program_choices = [
-            {"id": i.program_id, "name": i.name, "house": house_names[owners[i.program_id]]}
+            {"id": i.program_id, "name": i.name, "house": house_names[org]}
             for i in items
-            if owners.get(i.program_id) in house_names
+            if (org := owners.get(i.program_id)) is not None and org in house_names
         ]
         return {
             "suggested_houses": [

@@ -111,6 +111,7 @@ def refer(
                 )
             )
         _check_target(store, s, application, to_org, program_id)
+        store.lock_application(application_id, session=s)  # one refer at a time per application
         live = [
             r
             for r in store.list_referrals(application_id=application_id, to_org=to_org, session=s)

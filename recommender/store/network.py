@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -366,15 +366,18 @@ class NetworkRecords:
     ) -> schemas.Referral:
         visible = self.where_visible(ReferralRow)
         with self._use(session) as s:
-            changed = s.execute(
-                sa.update(ReferralRow)
-                .where(
-                    ReferralRow.id == referral_id,
-                    ReferralRow.status.in_(list(expected)),
-                    visible,
+            changed = cast(
+                "sa.CursorResult[Any]",
+                s.execute(
+                    sa.update(ReferralRow)
+                    .where(
+                        ReferralRow.id == referral_id,
+                        ReferralRow.status.in_(list(expected)),
+                        visible,
+                    )
+                    .values(status=status, updated_at=utcnow())
+                    .execution_options(synchronize_session=False)
                 )
-                .values(status=status, updated_at=utcnow())
-                .execution_options(synchronize_session=False)
             ).rowcount
             row = s.scalars(
                 sa.select(ReferralRow)
@@ -421,3 +424,13 @@ class NetworkRecords:
         )
         with self._use(session) as s:
             return {row_id: name for row_id, name in s.execute(query)}
+
+    def lock_application(self, application_id: str, *, session: Session) -> None:
+        """Hold the application's row until `session` ends (`SELECT ... FOR UPDATE` on
+        PostgreSQL; SQLite's transactions already take the write lock up front), so two
+        concurrent referrals of one application are checked one after the other."""
+        session.execute(
+            sa.select(ApplicationRow.id)
+            .where(ApplicationRow.id == application_id, self.where_visible(ApplicationRow))
+            .with_for_update()
+        )

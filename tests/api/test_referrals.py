@@ -274,3 +274,28 @@ def test_application_bodies_carry_house_and_consent(houses: Houses):
         headers=houses.auth("staff_b"),
     )
     assert response.status_code == 422
+
+
+def test_racing_referrals_to_one_house_give_one_201_and_one_409(houses: Houses):
+    env = houses.env
+    app_id = houses.submit()
+    barrier = threading.Barrier(2)
+    answers: list[int] = []
+
+    def refer() -> None:
+        with TestClient(env.app) as client:
+            barrier.wait()
+            response = client.post(
+                f"/v1/applications/{app_id}/referrals",
+                json={"to_org": HOUSE_B},
+                headers=houses.auth("staff"),
+            )
+            answers.append(response.status_code)
+
+    threads = [threading.Thread(target=refer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(answers) == [201, 409]
+    assert len(env.store.list_referrals()) == 1
