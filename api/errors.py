@@ -5,7 +5,8 @@
 | NotFoundError | 404 |
 | ImportValidationError | 422, with every bad row (row, field, reason) |
 | InvalidInputError (incl. EmptyTextError), request validation | 422, a readable message |
-| InfeasibleError | 409 |
+| PermissionDeniedError | 403 |
+| InfeasibleError, ConflictError | 409 |
 | ModelMismatchError, CorruptArtifactError, NotFittedError, ConfigurationError | 503 |
 | NotReadyError (the model and index are not loaded) | 503 |
 | any other PeyvandError | 400 |
@@ -33,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recommender.errors import (
     ConfigurationError,
+    ConflictError,
     CorruptArtifactError,
     ImportValidationError,
     InfeasibleError,
@@ -40,6 +42,7 @@ from recommender.errors import (
     ModelMismatchError,
     NotFittedError,
     NotFoundError,
+    PermissionDeniedError,
     PeyvandError,
 )
 
@@ -71,7 +74,9 @@ def status_for(exc: BaseException) -> int:
         return 404
     if isinstance(exc, InvalidInputError):
         return 422
-    if isinstance(exc, InfeasibleError):
+    if isinstance(exc, PermissionDeniedError):
+        return 403
+    if isinstance(exc, InfeasibleError | ConflictError):
         return 409
     if isinstance(exc, _UNAVAILABLE):
         return 503

@@ -10,7 +10,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from recommender import schemas as contracts
-from recommender.constants import DEFAULT_TOP_K, MAX_PLAN_CHARS, PROGRAM_KINDS, STAGES
+from recommender.constants import (
+    DEFAULT_TOP_K,
+    MAX_PLAN_CHARS,
+    PROGRAM_KINDS,
+    REFERRAL_STATES,
+    STAGES,
+)
 from recommender.retrieval.filters import ProgramFilter
 from recommender.scoring.pipeline import Recommendation, RecommendationList
 from recommender.store.tables import ROLES
@@ -21,6 +27,7 @@ from .accounts import USER_NAME_PATTERN
 Stage = Literal[STAGES]  # type: ignore[valid-type]
 Kind = Literal[PROGRAM_KINDS]  # type: ignore[valid-type]
 Role = Literal[ROLES]  # type: ignore[valid-type]
+ReferralStatus = Literal[REFERRAL_STATES]  # type: ignore[valid-type]
 SectorSlug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 ShortText = Annotated[str, StringConstraints(max_length=100, strip_whitespace=True)]
 PlanText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PLAN_CHARS)]
@@ -221,6 +228,12 @@ class ApplicationCreate(_In):
     knowledge_based: bool = False
     founded_year: int | None = Field(default=None, ge=1300, le=2100)
     round_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    org_id: contracts.OrgId = Field(
+        default=None, description="the house it is submitted to (empty: the whole network)"
+    )
+    share_with_network: bool = Field(
+        default=False, description="the applicant agrees to be referred to other houses"
+    )
 
     @model_validator(mode="after")
     def _plan(self) -> ApplicationCreate:
@@ -235,7 +248,20 @@ class ApplicationCreate(_In):
 
 
 class ApplicationUpdate(ApplicationCreate):
-    """The whole application again (PUT replaces it)."""
+    """The whole application again (PUT replaces it). `org_id` and `share_with_network` left
+    out (null) keep their stored values."""
+
+    share_with_network: bool | None = None  # type: ignore[assignment]
+
+    def to_contract(
+        self, application_id: str, current: contracts.Application | None = None
+    ) -> contracts.Application:
+        data = self.model_dump()
+        if data["share_with_network"] is None:
+            data["share_with_network"] = current.share_with_network if current else False
+        if data["org_id"] is None and current is not None:
+            data["org_id"] = current.org_id
+        return contracts.Application(id=application_id, **data)
 
 
 class ApplicationCreated(BaseModel):
@@ -256,6 +282,8 @@ class ApplicationPublic(BaseModel):
     knowledge_based: bool
     founded_year: int | None
     round_id: str | None
+    org_id: str | None = None
+    share_with_network: bool = False
 
     @classmethod
     def of(cls, application: contracts.Application) -> ApplicationPublic:
@@ -272,6 +300,7 @@ class ApplicationSummary(BaseModel):
     funding_ask: int
     needs_residency: bool
     round_id: str | None
+    org_id: str | None = None
 
     @classmethod
     def of(cls, application: contracts.Application) -> ApplicationSummary:
@@ -455,3 +484,31 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     ready: bool
     checks: dict[str, str]
+
+
+# ----------------------------------------------------------------------------- referrals
+class ReferralCreate(_In):
+    """Refer an application to another house (optionally to one of its programs)."""
+
+    to_org: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    program_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    note: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+class ReferralPublic(BaseModel):
+    """A referral (DESIGN.md, Referral)."""
+
+    id: str
+    application_id: str
+    from_org: str | None
+    to_org: str
+    program_id: str | None
+    note: str
+    status: ReferralStatus
+    created_by: str
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, referral: contracts.Referral) -> ReferralPublic:
+        return cls.model_validate(referral.model_dump())

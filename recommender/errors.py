@@ -1,10 +1,21 @@
 """Every domain error of Peyvand. Each subclasses the built-in it refines, so callers'
 existing `except ValueError` / `except LookupError` handlers keep working. Only `api/`
-turns them into HTTP status codes or exit codes; messages are plain words for people."""
+turns them into HTTP status codes or exit codes; messages are plain words for people.
+
+A message may carry its Persian wording after the English one (`bilingual`): the JSON API
+shows both, the web pages only the Persian part (api/web/messages.persian)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+#: Between the English and the Persian wording of a bilingual message.
+BILINGUAL_SEPARATOR = " — "
+
+
+def bilingual(english: str, persian: str) -> str:
+    """One message in both languages: `english — persian` (see the module docstring)."""
+    return f"{english}{BILINGUAL_SEPARATOR}{persian}"
 
 
 class PeyvandError(Exception):
@@ -43,6 +54,16 @@ class EmptyTextError(InvalidInputError):
 
 class NotFoundError(PeyvandError, LookupError):
     """An id that is not in the store (application, program, round, model version)."""
+
+
+class PermissionDeniedError(PeyvandError, PermissionError):
+    """The caller may see the object but may not do this to it (e.g. staff of the referring
+    house accepting their own referral)."""
+
+
+class ConflictError(PeyvandError, ValueError):
+    """The change does not fit the object's current state (a referral that is no longer open,
+    a second open referral of one application to one house, a lost race)."""
 
 
 class ModelMismatchError(PeyvandError, ValueError):

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from recommender import schemas as contracts
-from recommender.errors import InvalidInputError, NotFoundError
+from recommender.errors import InvalidInputError, NotFoundError, bilingual
 from recommender.retrieval.filters import ProgramFilter
 
 from ..deps import (
@@ -69,11 +69,35 @@ def check_round(
         )
 
 
+def check_house(store: StoreDep, org_id: str | None, current_org_id: str | None = None) -> None:
+    """The house an application is submitted to must exist and be active (keeping the house
+    it is already at is always allowed). Whether staff may write there is the store's rule.
+
+    Raises:
+        InvalidInputError: no such house, or an inactive one.
+    """
+    if org_id is None or org_id == current_org_id:
+        return
+    try:
+        house = store.get_organization(org_id)
+    except NotFoundError:
+        raise InvalidInputError(
+            bilingual(f"org_id: no house with id '{org_id}'", "خانهٔ انتخاب‌شده پیدا نشد.")
+        ) from None
+    if not house.active:
+        raise InvalidInputError(
+            bilingual(
+                f"org_id: the house '{org_id}' is not active", "خانهٔ انتخاب‌شده فعال نیست."
+            )
+        )
+
+
 def create_application(
     store: StoreDep, accounts: AccountsDep, user: CurrentUserDep, body: ApplicationCreate
 ) -> str:
     """Store a new application (owned by the user when an applicant); returns its id."""
     check_round(store, user, body.round_id)
+    check_house(store, body.org_id)
     application = body.to_contract(new_application_id())
     with store.session() as session:
         store.upsert_applications([application], session=session)
@@ -135,10 +159,12 @@ def update_application(
     accounts: AccountsDep,
     user: CurrentUserDep,
 ) -> ApplicationPublic:
-    """Replace an application (owner or staff)."""
+    """Replace an application (owner or staff); `org_id` and `share_with_network` left out
+    keep their stored values."""
     current = visible_application(store, user, application_id, "read")
     check_round(store, user, body.round_id, current.round_id)
-    application: contracts.Application = body.to_contract(application_id)
+    check_house(store, body.org_id, current.org_id)
+    application: contracts.Application = body.to_contract(application_id, current)
     with store.session() as session:
         store.upsert_applications([application], session=session)
         if user.is_staff:

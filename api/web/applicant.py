@@ -1,5 +1,7 @@
 """Applicant pages: my applications, submit or edit a plan (pasted or uploaded as
-.txt/.docx/.pdf), and ranked suggestions with reasons and chances."""
+.txt/.docx/.pdf) with the house it goes to and the consent to be referred to other houses,
+ranked suggestions with reasons and chances, and the referrals of the application (consent
+or refuse each, api/web/referrals.applicant_panel)."""
 
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ from recommender.errors import InvalidInputError
 from ..accounts import User
 from ..deps import check_rate, store_for
 from ..matching import visible_application
-from ..routes.applications import create_application
+from ..routes.applications import check_house, create_application
 from ..schemas import ApplicationCreate
 from ..uploads import MAX_PLAN_FILE_BYTES, extract_text
 from .messages import field_errors, persian
+from .referrals import applicant_panel
 from .views import FIELD_LABELS_FA, WebApplicantDep, form_data, render, render_application_page
 
 router = APIRouter(prefix="/me", tags=["web"], include_in_schema=False)
@@ -45,6 +48,8 @@ async def read_application_form(request: Request) -> tuple[dict[str, Any], list[
         "needs_residency": form.get("needs_residency") == "on",
         "knowledge_based": form.get("knowledge_based") == "on",
         "sectors": [str(s) for s in form.getlist("sectors") if s],
+        "org_id": str(form.get("org_id", "")).strip() or None,
+        "share_with_network": form.get("share_with_network") == "on",
     }
     errors: list[dict[str, str]] = []
     upload = form.get("plan_file")
@@ -95,6 +100,7 @@ def _form(
     action: str,
     status_code: int = 200,
 ) -> HTMLResponse:
+    houses = store_for(request, user).list_organizations(active_only=True)
     return render(
         request,
         "applicant_form.html",
@@ -103,6 +109,7 @@ def _form(
         values=values,
         errors=_labelled(errors),
         action=action,
+        houses=houses if len(houses) > 1 else [],
     )
 
 
@@ -143,7 +150,13 @@ async def submit_application(request: Request, user: WebApplicantDep) -> Respons
 def show_application(request: Request, application_id: str, user: WebApplicantDep) -> Response:
     application = visible_application(store_for(request, user), user, application_id, "read")
     check_rate(request, "applicant_suggest", f"user:{user.id}")
-    return render_application_page(request, user, application, "applicant_application.html")
+    return render_application_page(
+        request,
+        user,
+        application,
+        "applicant_application.html",
+        extra=applicant_panel(request, user, application),
+    )
 
 
 @router.get("/applications/{application_id}/edit", response_class=HTMLResponse)
@@ -168,6 +181,7 @@ async def save_application(
     action = f"/me/applications/{application_id}/edit"
     if body is None:
         return _form(request, user, values, errors, action, 422)
+    await run_in_threadpool(check_house, store_for(request, user), body.org_id, current.org_id)
     await run_in_threadpool(
         store_for(request, user).upsert_applications, [body.to_contract(application_id)]
     )

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from recommender.errors import BILINGUAL_SEPARATOR
 from recommender.text.persian import format_number
 
 FSI, PDI = "\u2068", "\u2069"  # first-strong isolate: a Latin id inside a Persian sentence
@@ -57,9 +58,12 @@ KIND_FA = {
     "job": "کاری",
     "user": "کاربری",
     "intake round": "دوره‌ای",
+    "referral": "ارجاعی",
+    "house": "خانه‌ای",
 }
 
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
+_PERSIAN_LETTER = re.compile(r"[\u0600-\u06FF]")
 
 
 def isolate(text: Any) -> str:
@@ -219,6 +223,10 @@ def persian(text: Any, status: int = 400) -> str:
     message = str(text or "").strip()
     if message and not _LATIN_LETTER.search(message):
         return message
+    if BILINGUAL_SEPARATOR in message:  # recommender.errors.bilingual: "english — persian"
+        wording = message.rsplit(BILINGUAL_SEPARATOR, 1)[1].strip()
+        if _PERSIAN_LETTER.search(wording):
+            return wording
     for pattern, make in _RULES:
         found = pattern.search(message)
         if found:

@@ -1,5 +1,6 @@
 """Staff list of applications (search, filter by round, sort, pages) and the page of one
-application with its ranked programs."""
+application with its ranked programs, the houses whose programs fit it better, its referrals
+and the form to refer it (api/web/referrals.staff_panel)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from recommender.store.listing import list_applications
 from ..deps import store_for
 from ..matching import visible_application
 from .forms import int_or_none
+from .referrals import staff_panel
 from .views import WebStaffDep, render, render_application_page
 
 router = APIRouter(prefix="/staff", tags=["web"], include_in_schema=False)
@@ -64,4 +66,10 @@ def applications(
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
 def application_page(request: Request, application_id: str, user: WebStaffDep) -> Response:
     application = visible_application(store_for(request, user), user, application_id, "read")
-    return render_application_page(request, user, application, "staff_application.html")
+    return render_application_page(
+        request,
+        user,
+        application,
+        "staff_application.html",
+        extra=staff_panel(request, user, application),
+    )

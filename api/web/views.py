@@ -11,6 +11,7 @@ or disabling an account ends the session on the server. Every form post carries 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -41,6 +42,7 @@ from recommender.text.persian import (
 from ..accounts import User
 from ..deps import check_rate, client_key
 from ..matching import run_match
+from ..schemas import MatchResponse
 from .messages import PERSIAN_TITLES, persian
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -230,11 +232,16 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 
 
 def render_application_page(
-    request: Request, user: User, application: contracts.Application, template: str
+    request: Request,
+    user: User,
+    application: contracts.Application,
+    template: str,
+    extra: Callable[[MatchResponse | None], dict[str, Any]] | None = None,
 ) -> Response:
     """An application's page with its ranked programs (or the plain reason there are none).
 
-    Used by the applicant's and the staff's page of an application alike.
+    Used by the applicant's and the staff's page of an application alike; `extra` adds to
+    the page's context from the ranked programs (e.g. the referral panel).
     """
     state = request.app.state
     result, problem = None, None
@@ -249,8 +256,15 @@ def render_application_page(
         )
     except PeyvandError as exc:
         problem = persian(str(exc), 400)
+    more = extra(result) if extra is not None else {}
     return render(
-        request, template, user=user, application=application, result=result, problem=problem
+        request,
+        template,
+        user=user,
+        application=application,
+        result=result,
+        problem=problem,
+        **more,
     )
 
 

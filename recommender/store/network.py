@@ -16,14 +16,21 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from recommender import schemas
 from recommender.constants import DEFAULT_ORG_ID, DEFAULT_ORG_NAME_FA, REFERRAL_STATES
-from recommender.errors import ImportValidationError, InvalidInputError, NotFoundError, RowError
+from recommender.errors import (
+    ConflictError,
+    ImportValidationError,
+    InvalidInputError,
+    NotFoundError,
+    RowError,
+    bilingual,
+)
 from recommender.store.tables import (
     ApplicationRow,
     IntakeRoundRow,
@@ -320,15 +327,27 @@ class NetworkRecords:
             return [to_referral(row) for row in s.scalars(query)]
 
     def set_referral_status(
-        self, referral_id: str, status: str, *, session: Session | None = None
+        self,
+        referral_id: str,
+        status: str,
+        *,
+        expected: Sequence[str] | None = None,
+        session: Session | None = None,
     ) -> schemas.Referral:
         """Move a referral to `status` (the caller has checked the transition).
 
+        With `expected`, the change is one guarded `UPDATE ... WHERE status IN (expected)`:
+        of two racing changes from the same state exactly one wins, the other finds the
+        row changed and gets a ConflictError (nothing written).
+
         Raises:
             NotFoundError: no such referral in the scope.
+            ConflictError: the referral is no longer in an `expected` state.
         """
         if status not in REFERRAL_STATES:
             raise InvalidInputError(f"unknown referral status '{status}'")
+        if expected is not None:
+            return self._guarded_referral_status(referral_id, status, expected, session)
         with self._use(session) as s:
             row = s.scalars(
                 sa.select(ReferralRow).where(
@@ -341,3 +360,77 @@ class NetworkRecords:
             row.updated_at = utcnow()
             s.flush()
             return to_referral(row)
+
+    def _guarded_referral_status(
+        self, referral_id: str, status: str, expected: Sequence[str], session: Session | None
+    ) -> schemas.Referral:
+        visible = self.where_visible(ReferralRow)
+        with self._use(session) as s:
+            changed = cast(
+                "sa.CursorResult[Any]",
+                s.execute(
+                    sa.update(ReferralRow)
+                    .where(
+                        ReferralRow.id == referral_id,
+                        ReferralRow.status.in_(list(expected)),
+                        visible,
+                    )
+                    .values(status=status, updated_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                )
+            ).rowcount
+            row = s.scalars(
+                sa.select(ReferralRow)
+                .where(ReferralRow.id == referral_id, visible)
+                .execution_options(populate_existing=True)
+            ).first()
+            if row is None:
+                raise NotFoundError(f"no referral with id '{referral_id}'")
+            if not changed:
+                raise ConflictError(
+                    bilingual(
+                        f"the referral '{referral_id}' is '{row.status}' now, not "
+                        f"{' or '.join(repr(e) for e in expected)}; reload and retry",
+                        "وضعیت این ارجاع در این میان تغییر کرده است؛ صفحه را دوباره باز کنید.",
+                    )
+                )
+            return to_referral(row)
+
+    def program_orgs(
+        self, program_ids: Sequence[str], *, session: Session | None = None
+    ) -> dict[str, str | None]:
+        """Program id -> the house that runs it (programs are the whole network's to read)."""
+        wanted = sorted(set(program_ids))
+        if not wanted:
+            return {}
+        with self._use(session) as s:
+            return {
+                row_id: org
+                for row_id, org in s.execute(
+                    sa.select(ProgramRow.id, ProgramRow.org_id).where(ProgramRow.id.in_(wanted))
+                )
+            }
+
+    def application_names(
+        self, application_ids: Sequence[str], *, session: Session | None = None
+    ) -> dict[str, str]:
+        """Application id -> startup name, for the applications the scope may read (a
+        referral's receiving house before consent gets no name)."""
+        wanted = sorted(set(application_ids))
+        if not wanted:
+            return {}
+        query = sa.select(ApplicationRow.id, ApplicationRow.startup_name).where(
+            ApplicationRow.id.in_(wanted), self.where_visible(ApplicationRow)
+        )
+        with self._use(session) as s:
+            return {row_id: name for row_id, name in s.execute(query)}
+
+    def lock_application(self, application_id: str, *, session: Session) -> None:
+        """Hold the application's row until `session` ends (`SELECT ... FOR UPDATE` on
+        PostgreSQL; SQLite's transactions already take the write lock up front), so two
+        concurrent referrals of one application are checked one after the other."""
+        session.execute(
+            sa.select(ApplicationRow.id)
+            .where(ApplicationRow.id == application_id, self.where_visible(ApplicationRow))
+            .with_for_update()
+        )
