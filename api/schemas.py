@@ -66,6 +66,9 @@ class MatchFilters(_In):
     accepts_remote: bool | None = None
     knowledge_based: bool | None = None
     active_only: bool = True
+    org_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description="only this house's programs (default: the whole network)"
+    )
 
     @model_validator(mode="after")
     def _range(self) -> MatchFilters:
@@ -93,6 +96,7 @@ class MatchFilters(_In):
             accepts_remote=self.accepts_remote,
             knowledge_based=self.knowledge_based,
             program_ids=program_ids,
+            org_id=self.org_id,
         )
 
 
@@ -165,6 +169,8 @@ class RecommendationItem(BaseModel):
     dense_score: float | None = None
     lexical_score: float | None = None
     evidence_span: tuple[int, int] | None = None
+    org_id: str | None = Field(default=None, description="the house that runs the program")
+    org_name: str | None = Field(default=None, description="that house's name (Persian)")
 
     @classmethod
     def from_recommendation(cls, item: Recommendation) -> RecommendationItem:

@@ -39,7 +39,7 @@ from recommender.text.persian import (
 )
 
 from ..accounts import User
-from ..deps import check_rate, client_key
+from ..deps import check_rate, client_key, store_for
 from ..matching import run_match
 from .messages import PERSIAN_TITLES, persian
 
@@ -234,6 +234,7 @@ def render_application_page(
             state.recommender,
             state.metrics,
             "web",
+            store=store_for(request, user),
             application=application,
             filters=ProgramFilter(),
             top=10,

@@ -25,6 +25,7 @@ version under `root/versions/` through a temporary folder and a rename, then swi
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections import Counter
@@ -298,6 +299,34 @@ class CandidateRetriever(PeyvandEstimator):
         self.dim_ = int(matrix.shape[1])
         self._active_positions = np.flatnonzero([p.active for p in programs])
         self._position = {pid: i for i, pid in enumerate(self.program_ids_)}
+
+    def with_records(self, programs: Sequence[Program]) -> CandidateRetriever:
+        """This index with other records of the same programs for the filters to read.
+
+        The index embeds names, descriptions and sectors; the conditions of a filter (house,
+        active flag, seats, money, places) are read from the records, which may have changed
+        since the index was built. The copy shares the vectors, FAISS and BM25 indexes.
+
+        Args:
+            programs: one record per indexed program, in index order (e.g. the store's
+                current records, `scoring.index.current_records`).
+
+        Returns:
+            A shallow copy whose `programs_` are `programs` (self when nothing differs).
+
+        Raises:
+            InvalidInputError: the records are not the indexed programs in index order.
+        """
+        self._check_fitted()
+        programs = tuple(programs)
+        if tuple(p.id for p in programs) != self.program_ids_:
+            raise InvalidInputError("the records are not the indexed programs in index order")
+        if programs == self.programs_:
+            return self
+        view = copy.copy(self)
+        view.programs_ = programs
+        view._active_positions = np.flatnonzero([p.active for p in programs])
+        return view
 
     # ------------------------------------------------------------------ search
 

@@ -110,6 +110,13 @@ class NetworkRecords:
         with self._use(session) as s:
             return [_to_org(row) for row in s.scalars(query)]
 
+    def org_names(self, *, session: Session | None = None) -> dict[str, str]:
+        """House id -> Persian name of every house (one query: for naming the houses of a
+        whole answer at once)."""
+        with self._use(session) as s:
+            rows = s.execute(sa.select(OrganizationRow.id, OrganizationRow.name))
+            return {str(org_id): str(name) for org_id, name in rows}
+
     def get_organization(
         self, org_id: str, *, session: Session | None = None
     ) -> schemas.Organization:
