@@ -342,6 +342,11 @@ class RoundCreate(_In):
     opens_on: dt.date
     closes_on: dt.date
     programs: list[RoundProgramIn] = Field(default_factory=list, max_length=5000)
+    org_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None,
+        description="the house that runs the round: staff's own (may be left out); admin "
+        "and the network operator name it when there are several",
+    )
 
     @model_validator(mode="after")
     def _dates(self) -> RoundCreate:
@@ -367,6 +372,7 @@ class RoundPublic(BaseModel):
     closes_on: dt.date
     programs: list[RoundProgramIn]
     n_applications: int | None = None
+    org_id: str | None = None
 
 
 class RoundScoreRequest(_In):
