@@ -30,7 +30,6 @@ import json
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ from recommender.errors import (
     ModelMismatchError,
 )
 from recommender.estimator import PeyvandEstimator
+from recommender.retrieval.candidate import Candidate
 from recommender.retrieval.dense import build_index, dense_top, unit_rows
 from recommender.retrieval.filters import ProgramFilter
 from recommender.retrieval.fusion import (
@@ -74,28 +74,6 @@ _CONFIG_FILE = "config.json"
 _INDEX_FILE = "index.faiss"
 _PROGRAMS_FILE = "programs.json"
 _LEXICAL_DIR = "lexical"
-
-
-# --------------------------------------------------------------------------- candidates
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One retrieved program.
-
-    Attributes:
-        program_id: the program's id.
-        dense_score: cosine similarity of the query and program embeddings, in [-1, 1].
-        lexical_score: raw BM25 score (>= 0; 0 when no query word occurs in the program).
-        fused_score: the fusion's score (comparable only within one query).
-        rank: 1-based position in the result list.
-    """
-
-    program_id: str
-    dense_score: float
-    lexical_score: float
-    fused_score: float
-    rank: int
 
 
 class CandidateRetriever(PeyvandEstimator):
@@ -301,28 +279,17 @@ class CandidateRetriever(PeyvandEstimator):
         self._position = {pid: i for i, pid in enumerate(self.program_ids_)}
 
     def with_records(self, programs: Sequence[Program]) -> CandidateRetriever:
-        """This index with other records of the same programs for the filters to read.
-
-        The index embeds names, descriptions and sectors; the conditions of a filter (house,
-        active flag, seats, money, places) are read from the records, which may have changed
-        since the index was built. The copy shares the vectors, FAISS and BM25 indexes.
-
-        Args:
-            programs: one record per indexed program, in index order (e.g. the store's
-                current records, `scoring.index.current_records`).
-
-        Returns:
-            A shallow copy whose `programs_` are `programs` (self when nothing differs).
+        """A shallow copy (same vectors and indexes) whose filters read `programs`: one record
+        per indexed program in index order, e.g. the store's current ones (house, active
+        flag, seats and money may have changed since indexing).
 
         Raises:
-            InvalidInputError: the records are not the indexed programs in index order.
+            InvalidInputError: not the indexed programs in index order.
         """
         self._check_fitted()
         programs = tuple(programs)
         if tuple(p.id for p in programs) != self.program_ids_:
             raise InvalidInputError("the records are not the indexed programs in index order")
-        if programs == self.programs_:
-            return self
         view = copy.copy(self)
         view.programs_ = programs
         view._active_positions = np.flatnonzero([p.active for p in programs])

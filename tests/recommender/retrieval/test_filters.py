@@ -78,7 +78,8 @@ def test_a_program_moved_to_another_house_is_filtered_as_it_is_now():
 def test_records_for_the_filters_must_be_the_indexed_programs_in_order():
     programs = _programs()
     retriever = build_retriever(programs, FakeEmbedder())
-    assert retriever.with_records(programs) is retriever  # nothing changed: no copy
+    same = retriever.with_records(programs)
+    assert same.programs_ == retriever.programs_ and same.index_ is retriever.index_
     with pytest.raises(InvalidInputError):
         retriever.with_records(list(reversed(programs)))
     moved = [p.model_copy(update={"active": False}) for p in programs]
