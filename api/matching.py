@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from recommender import schemas as contracts
+from recommender.errors import InvalidInputError
 from recommender.retrieval.filters import ProgramFilter
 from recommender.store.database import Store
 
@@ -20,6 +21,7 @@ def run_match(
     metrics: Metrics | None,
     source: str,
     *,
+    store: Store | None = None,
     text: str | None = None,
     application: contracts.Application | None = None,
     filters: ProgramFilter | None = None,
@@ -27,13 +29,27 @@ def run_match(
     facts: dict[str, Any] | None = None,
 ) -> MatchResponse:
     """`Recommender.recommend(...)` as a MatchResponse, timed under `source` ("match",
-    "suggest", "web"); `facts` corrects the facts read from free text."""
+    "suggest", "web"); `facts` corrects the facts read from free text.
+
+    The whole network's programs are searched whoever asks (a house filter narrows them);
+    each item carries its house (`org_id`) and, with `store`, the house's name (one query
+    per answer, never one per item).
+
+    Raises:
+        InvalidInputError: the filter names a house that does not exist.
+    """
+    names = store.org_names() if store is not None else None
+    if names is not None and filters is not None and filters.org_id is not None:
+        if filters.org_id not in names:
+            raise InvalidInputError(f"no house with id '{filters.org_id}'")
     started = time.perf_counter()
     result = holder.recommend(
         text=text, application=application, filters=filters, top=top, facts=facts
     )
     if metrics is not None:
         metrics.recommend_latency.labels(source).observe(time.perf_counter() - started)
+    if names is not None:
+        result.name_houses(names)
     return MatchResponse.from_result(result)
 
 

@@ -73,6 +73,9 @@ class MatchFilters(_In):
     accepts_remote: bool | None = None
     knowledge_based: bool | None = None
     active_only: bool = True
+    org_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description="only this house's programs (default: the whole network)"
+    )
 
     @model_validator(mode="after")
     def _range(self) -> MatchFilters:
@@ -100,6 +103,7 @@ class MatchFilters(_In):
             accepts_remote=self.accepts_remote,
             knowledge_based=self.knowledge_based,
             program_ids=program_ids,
+            org_id=self.org_id,
         )
 
 
@@ -172,6 +176,8 @@ class RecommendationItem(BaseModel):
     dense_score: float | None = None
     lexical_score: float | None = None
     evidence_span: tuple[int, int] | None = None
+    org_id: str | None = Field(default=None, description="the house that runs the program")
+    org_name: str | None = Field(default=None, description="that house's name (Persian)")
 
     @classmethod
     def from_recommendation(cls, item: Recommendation) -> RecommendationItem:
@@ -365,6 +371,11 @@ class RoundCreate(_In):
     opens_on: dt.date
     closes_on: dt.date
     programs: list[RoundProgramIn] = Field(default_factory=list, max_length=5000)
+    org_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None,
+        description="the house that runs the round: staff's own (may be left out); admin "
+        "and the network operator name it when there are several",
+    )
 
     @model_validator(mode="after")
     def _dates(self) -> RoundCreate:
@@ -390,6 +401,7 @@ class RoundPublic(BaseModel):
     closes_on: dt.date
     programs: list[RoundProgramIn]
     n_applications: int | None = None
+    org_id: str | None = None
 
 
 class RoundScoreRequest(_In):

@@ -3,8 +3,10 @@
 
 `--json` prints a JSON list, best first, each item with program_id, name, score,
 p_residency, p_funding, expected_funding, reasons and factors (probabilities are null
-without a trained model). Remarks (no trained model yet, an empty result's reason, the facts
-read from a free-text plan as `facts: {...}`) go to stderr, so stdout stays a plain list.
+without a trained model), and the house that runs the program (`org_id`, `org_name`; the
+whole network is searched, `--org ORG` narrows it to one house). Remarks (no trained
+model yet, an empty result's reason, the facts read from a free-text plan as
+`facts: {...}`) go to stderr, so stdout stays a plain list.
 Without `--json`, a Persian table, with the facts read from the plan above it.
 
 `--text-dir DIR` ranks every .txt/.docx/.pdf plan in DIR with one model load; with `--json`
@@ -156,6 +158,7 @@ def _filters(
     min_seats: int | None,
     funding_ask: int | None,
     remote: bool,
+    org: str | None = None,
 ) -> Any:
     from recommender.constants import PROGRAM_KINDS, STAGES
     from recommender.errors import InvalidInputError
@@ -176,6 +179,7 @@ def _filters(
         min_open_seats=min_seats,
         funding_ask=funding_ask,
         accepts_remote=True if remote else None,
+        org_id=org,
     )
 
 
@@ -203,6 +207,8 @@ def print_table(result: Any) -> None:
     table.add_column("دلیل‌ها")
     for item in result.items:
         name = f"{item.name}\n{KIND_LABELS_FA.get(item.kind, item.kind)}، {item.province}"
+        if item.org_name:
+            name += f"\n{item.org_name}"
         expected = "—" if item.expected_funding is None else format_rial(item.expected_funding)
         table.add_row(
             format_number(item.rank),
@@ -259,6 +265,10 @@ def recommend(
     remote: Annotated[
         bool, typer.Option("--remote", help="Only programs accepting remote participants.")
     ] = False,
+    org: Annotated[
+        str | None,
+        typer.Option("--org", help="Only the programs of this house (see `peyvand orgs list`)."),
+    ] = None,
 ) -> None:
     """Rank the programs for one business plan, with reasons in Persian."""
     from recommender.errors import EmptyTextError, InvalidInputError
@@ -269,7 +279,7 @@ def recommend(
         raise InvalidInputError("--fact corrects a free-text plan's facts; a stored "
                                 "application's facts are stored with it")
     settings = state(ctx).settings
-    filters = _filters(province, kind, sector, stage, min_seats, funding_ask, remote)
+    filters = _filters(province, kind, sector, stage, min_seats, funding_ask, remote, org)
     corrections = parse_fact_corrections(fact)
     if corrections:
         from recommender.text.facts import PlanFacts
@@ -284,12 +294,17 @@ def recommend(
 
     store = open_store(settings)
     try:
+        houses = store.org_names()
+        if org is not None and org not in houses:
+            raise InvalidInputError(f"no house with id '{org}' (see `peyvand orgs list`)")
         stored = store.get_application(application) if application is not None else None
         recommender = load_recommender(settings, store=store)
     finally:
         store.close()
     if files is not None:
-        failed = _recommend_files(recommender, files, filters, top, as_json, corrections)
+        failed = _recommend_files(
+            recommender, files, filters, top, as_json, corrections, houses
+        )
         if failed:  # the others were ranked and printed; the exit code says some failed
             raise InvalidInputError(
                 f"{failed} of {len(files)} plan(s) could not be ranked (see above)"
@@ -299,7 +314,7 @@ def recommend(
         text=text, application=stored, filters=filters, top=top,
         facts=corrections or None,
     )
-    _print_result(result, as_json)
+    _print_result(result.name_houses(houses), as_json)
 
 
 def _print_notes(result: Any) -> None:
@@ -337,6 +352,7 @@ def _recommend_files(
     top: int,
     as_json: bool,
     corrections: dict[str, Any],
+    houses: dict[str, str],
 ) -> int:
     """Rank every plan file; a bad file is reported in one line and skipped.
 
@@ -353,7 +369,7 @@ def _recommend_files(
                 raise EmptyTextError(f"the text in {path} has no word to match")
             result = recommender.recommend(
                 text=text, filters=filters, top=top, facts=corrections or None
-            )
+            ).name_houses(houses)
         except (InvalidInputError, EmptyTextError) as exc:
             failed += 1
             message = str(exc) if path.name in str(exc) else f"{path.name}: {exc}"

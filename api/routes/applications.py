@@ -192,6 +192,7 @@ def suggestions(
         recommender,
         metrics,
         "suggest",
+        store=store,
         application=application,
         filters=ProgramFilter(),
         top=top,

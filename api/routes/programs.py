@@ -1,4 +1,7 @@
-"""Programs: list, create, change, deactivate (staff). Every change is audited."""
+"""Programs: list and read (staff of any house: the network's catalogue is shared), create,
+change, deactivate (staff of the program's house; admin and the network operator any).
+Another house's program answers 404 to a write, like a missing one. Every change is audited.
+"""
 
 from __future__ import annotations
 
@@ -36,22 +39,31 @@ def get_program(program_id: str, store: StoreDep, user: StaffDep) -> ProgramPubl
 def create_program(
     body: ProgramCreate, store: StoreDep, user: StaffDep, recommender: RecommenderDep
 ) -> ProgramPublic:
-    """Add a program (409 when the id is taken). Matching picks it up after a background
-    reload of the recommender (the index embeds only new or changed programs)."""
+    """Add a program (409 when the id is taken). Staff add to their own house (`org_id` may
+    be left out); admin and the network operator name the house when there are several.
+    Matching picks it up after a background reload of the recommender (the index embeds
+    only new or changed programs)."""
     program = contracts.Program.model_validate(body.model_dump())
     with store.session() as session:
         if store.existing_ids("programs", [program.id], session=session):
             raise HTTPException(409, f"a program with id '{program.id}' already exists")
         store.upsert_programs([program], session=session)
         store.audit(user.actor, "create", "program", program.id, session=session)
+        program = store.get_program(program.id, session=session)
     recommender.reload_in_background()
     return _public(program)
 
 
 def patch_program(store: StoreDep, user: StaffDep, program_id: str, changes: dict) -> ProgramPublic:
-    """Apply `changes` to a stored program (validated as a whole) and audit it."""
+    """Apply `changes` to a stored program of the caller's house (validated as a whole) and
+    audit it. Its house stays.
+
+    Raises:
+        NotFoundError: unknown id, or another house's program.
+    """
+    changes = {k: v for k, v in changes.items() if k != "org_id"}
     with store.session() as session:
-        current = store.get_program(program_id, session=session)
+        current = store.own_program(program_id, session=session)
         try:
             program = contracts.Program.model_validate({**current.model_dump(), **changes})
         except ValidationError as exc:

@@ -1,5 +1,9 @@
 """Intake rounds (staff): create, attach programs with seat and budget overrides, score every
-application of the round in the background."""
+application of the round in the background.
+
+A round belongs to one house and holds only that house's programs (the store checks both,
+`Store.assign_orgs`): staff open rounds of their own house; admin and the network operator
+name the house. Another house's round answers 404, like a missing one."""
 
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ def round_public(item: contracts.IntakeRound, n_applications: int | None = None)
         closes_on=item.closes_on,
         programs=[RoundProgramIn(**p.model_dump()) for p in item.programs],
         n_applications=n_applications,
+        org_id=item.org_id,
     )
 
 
@@ -42,13 +47,15 @@ def list_rounds(store: StoreDep, user: StaffDep) -> list[RoundPublic]:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=RoundPublic)
 def create_round(body: RoundCreate, store: StoreDep, user: StaffDep) -> RoundPublic:
-    """Open a round (409 when the id is taken; 422 naming unknown programs)."""
+    """Open a round (409 when the id is taken; 422 naming unknown programs, another house's
+    programs, or no house where the network has several)."""
     item = contracts.IntakeRound.model_validate(body.model_dump())
     with store.session() as session:
         if store.existing_ids("rounds", [item.id], session=session):
             raise HTTPException(409, f"a round with id '{item.id}' already exists")
         store.upsert_rounds([item], session=session)
         store.audit(user.actor, "create", "round", item.id, session=session)
+        item = store.get_round(item.id, session=session)
     return round_public(item, 0)
 
 

@@ -30,6 +30,7 @@ def match(
         recommender,
         metrics,
         "match",
+        store=store,
         text=body.text,
         application=application,
         filters=body.filters.to_program_filter(),

@@ -215,6 +215,28 @@ _RULES: list[_Rule] = [
     ),
     (re.compile(r"must be a list", re.I), lambda m: "باید فهرست باشد."),
     (re.compile(r"must be an object", re.I), lambda m: "باید شیء JSON باشد."),
+    # the store's house rules (recommender.store.network)
+    (
+        re.compile(r"has several houses", re.I),
+        lambda m: "این شبکه چند خانه دارد؛ خانهٔ برگزارکننده را انتخاب کنید.",
+    ),
+    (
+        re.compile(r"unknown house '([^']*)'", re.I),
+        lambda m: f"خانه‌ای با شناسهٔ «{isolate(m.group(1))}» نیست.",
+    ),
+    (
+        re.compile(r"only add or change their own house", re.I),
+        lambda m: "کارشناس هر خانه فقط برنامه‌ها و داده‌های خانهٔ خود را می‌افزاید یا تغییر می‌دهد.",
+    ),
+    (
+        re.compile(r"already used by another house", re.I),
+        lambda m: "این شناسه را خانهٔ دیگری به کار برده است؛ شناسهٔ دیگری برگزینید.",
+    ),
+    (
+        re.compile(r"program '([^']*)' belongs to another house", re.I),
+        lambda m: f"برنامهٔ «{isolate(m.group(1))}» از آنِ خانهٔ دیگری است؛ "
+        "هر دوره فقط برنامه‌های خانهٔ خودش را دارد.",
+    ),
 ]
 
 

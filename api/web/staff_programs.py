@@ -1,5 +1,9 @@
 """Staff pages for the catalogue: programs (list, add, edit, deactivate and activate again)
-and file imports (programs, applications, rounds, outcomes; all or nothing)."""
+and file imports (programs, applications, rounds, outcomes; all or nothing).
+
+Every house's programs are listed; staff change only their own house's (another house's
+program answers 404 on the edit and deactivate pages, `Store.own_program`), and add programs
+to their own house. Admin and the network operator choose the house of a new program."""
 
 from __future__ import annotations
 
@@ -34,13 +38,16 @@ def programs(
     deactivated: str | None = None,
     activated: str | None = None,
 ) -> Response:
-    found = store_for(request, user).list_programs()
+    store = store_for(request, user)
+    found = store.list_programs()
     names = {p.id: p.name for p in found}
     return render(
         request,
         "staff_programs.html",
         user=user,
         programs=found,
+        editable=store.own_program_ids(),
+        houses=store.org_names(),
         deactivated=deactivated if deactivated in names else None,
         activated=activated if activated in names else None,
         names=names,
@@ -67,6 +74,11 @@ def _program_form(
         is_new=is_new,
         kinds=PROGRAM_KINDS,
         stages=STAGES,
+        # Admin and the network operator choose the house of a new program; staff add to
+        # their own.
+        houses=store_for(request, user).list_organizations(active_only=True)
+        if is_new and user.sees_every_house
+        else [],
     )
 
 
@@ -89,6 +101,7 @@ async def _program_values(request: Request) -> dict[str, Any]:
         "requires_knowledge_based": form.get("requires_knowledge_based") == "on",
         "accepts_remote": form.get("accepts_remote") == "on",
         "active": form.get("active") == "on",
+        "org_id": str(form.get("org_id", "")).strip() or None,
     }
 
 
@@ -101,6 +114,8 @@ def new_program(request: Request, user: WebStaffDep) -> Response:
 @router.post("/programs/new", response_class=HTMLResponse)
 async def create_program(request: Request, user: WebStaffDep) -> Response:
     values = await _program_values(request)
+    if not user.sees_every_house:
+        values["org_id"] = None  # staff add to their own house (the store fills it in)
     store = store_for(request, user)
     try:
         program = contracts.Program.model_validate(values)
@@ -117,16 +132,20 @@ async def create_program(request: Request, user: WebStaffDep) -> Response:
     if store.existing_ids("programs", [program.id]):
         errors = [{"field": "شناسه", "message": "برنامه‌ای با این شناسه هست."}]
         return _program_form(request, user, values, errors, "/staff/programs/new", True, 409)
-    with store.session() as session:
-        store.upsert_programs([program], session=session)
-        store.audit(user.actor, "create", "program", program.id, session=session)
+    try:
+        with store.session() as session:
+            store.upsert_programs([program], session=session)
+            store.audit(user.actor, "create", "program", program.id, session=session)
+    except ImportValidationError as exc:
+        errors = [{"field": "خانه", "message": persian(e.reason, 422)} for e in exc.errors]
+        return _program_form(request, user, values, errors, "/staff/programs/new", True, 422)
     request.app.state.recommender.reload_in_background()
     return RedirectResponse("/staff/programs", status_code=303)
 
 
 @router.get("/programs/{program_id}", response_class=HTMLResponse)
 def edit_program(request: Request, program_id: str, user: WebStaffDep) -> Response:
-    program = store_for(request, user).get_program(program_id)
+    program = store_for(request, user).own_program(program_id)
     return _program_form(
         request, user, program.model_dump(), [], f"/staff/programs/{program_id}", False
     )
@@ -136,8 +155,9 @@ def edit_program(request: Request, program_id: str, user: WebStaffDep) -> Respon
 async def save_program(request: Request, program_id: str, user: WebStaffDep) -> Response:
     values = await _program_values(request)
     values["id"] = program_id
+    values.pop("org_id", None)  # a program stays with its house
     store = store_for(request, user)
-    store.get_program(program_id)
+    store.own_program(program_id)
     try:
         changes = contracts.Program.model_validate(values).model_dump()
         await run_in_threadpool(patch_program, store, user, program_id, changes)
@@ -168,7 +188,7 @@ async def save_program(request: Request, program_id: str, user: WebStaffDep) -> 
 @router.get("/programs/{program_id}/deactivate", response_class=HTMLResponse)
 def confirm_deactivate(request: Request, program_id: str, user: WebStaffDep) -> Response:
     """Asks before a program stops being suggested (deactivating is one click otherwise)."""
-    program = store_for(request, user).get_program(program_id)
+    program = store_for(request, user).own_program(program_id)
     return render(request, "staff_program_deactivate.html", user=user, program=program)
 
 

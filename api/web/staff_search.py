@@ -15,6 +15,7 @@ from recommender.errors import PeyvandError
 from recommender.text.facts import FACT_NAMES
 
 from ..accounts import User
+from ..deps import store_for
 from ..matching import run_match
 from ..schemas import FactCorrections, MatchFilters, MatchResponse
 from .forms import int_or_none, labelled_errors
@@ -29,8 +30,16 @@ def _search_page(request: Request, user: User, **context: Any) -> HTMLResponse:
     context.setdefault("result", None)
     context.setdefault("errors", [])
     context.setdefault("problem", None)
+    # Every house may be searched, whoever asks: a network's staff look across it.
+    houses = store_for(request, user).list_organizations()
     return render(
-        request, "staff_search.html", user=user, kinds=PROGRAM_KINDS, stages=STAGES, **context
+        request,
+        "staff_search.html",
+        user=user,
+        kinds=PROGRAM_KINDS,
+        stages=STAGES,
+        houses=houses,
+        **context,
     )
 
 
@@ -52,6 +61,7 @@ async def search(request: Request, user: WebStaffDep) -> Response:
         "min_open_seats": str(form.get("min_open_seats", "")),
         "funding_ask": str(form.get("funding_ask", "")),
         "accepts_remote": form.get("accepts_remote") == "on",
+        "org_id": str(form.get("org_id", "")).strip(),
         "top": str(form.get("top", "10")),
         **{f"fact_{name}": str(form.get(f"fact_{name}", "")).strip() for name in _FACT_FIELDS},
     }
@@ -71,6 +81,7 @@ async def search(request: Request, user: WebStaffDep) -> Response:
             min_open_seats=int_or_none(values["min_open_seats"]),
             funding_ask=int_or_none(values["funding_ask"]),
             accepts_remote=True if values["accepts_remote"] else None,
+            org_id=values["org_id"] or None,
         )
     except ValidationError as exc:
         errors.extend(labelled_errors(exc.errors()))
@@ -87,6 +98,7 @@ async def search(request: Request, user: WebStaffDep) -> Response:
                 state.recommender,
                 state.metrics,
                 "web",
+                store=store_for(request, user),
                 text=values["text"],
                 filters=filters.to_program_filter(),
                 top=top,

@@ -40,7 +40,7 @@ from recommender.text.persian import (
 )
 
 from ..accounts import User
-from ..deps import check_rate, client_key
+from ..deps import check_rate, client_key, store_for
 from ..matching import run_match
 from ..schemas import MatchResponse
 from .messages import PERSIAN_TITLES, persian
@@ -250,6 +250,7 @@ def render_application_page(
             state.recommender,
             state.metrics,
             "web",
+            store=store_for(request, user),
             application=application,
             filters=ProgramFilter(),
             top=10,

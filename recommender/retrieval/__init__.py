@@ -1,6 +1,7 @@
 """Candidate programs for a query.
 
-Owns: the `CandidateRetriever` estimator (`hybrid`: fit, search, score_programs, save/load),
+Owns: the `CandidateRetriever` estimator (`hybrid`: fit, search, score_programs, save/load,
+`with_records` for filters on current records) and what it returns (`candidate`),
 the dense FAISS side (`dense`), BM25 and the text it indexes of a program (`lexical`), the
 fusion of the two signals with its per-query adaptive weight (`fusion`), the staff filters on
 programs (`filters`: `ProgramFilter`, whose shared conditions come from

@@ -1,6 +1,6 @@
-"""`ProgramFilter`: the conditions staff put on candidate programs (province, kind, sector,
-stage, seats, funding, remote, knowledge-based, a list of ids), each failure with a Persian
-reason. The conditions shared with the applicant's hard eligibility rules (active, stage,
+"""`ProgramFilter`: the conditions staff put on candidate programs (house, province, kind,
+sector, stage, seats, funding, remote, knowledge-based, a list of ids), each failure with a
+Persian reason. The conditions shared with the applicant's hard eligibility rules (active, stage,
 knowledge-based) come from `recommender.eligibility`, so each is written once.
 """
 
@@ -30,6 +30,7 @@ def _rial(amount: int) -> str:
 _REASON_SUMMARY_FA: dict[str, str] = {
     "inactive": "برنامه فعال نیست",
     "not_in_list": "برنامه در فهرست برنامه‌های این دوره نیست",
+    "org": "برنامه از خانهٔ انتخاب‌شده نیست",
     "kind": "نوع برنامه جزو نوع‌های انتخاب‌شده نیست",
     "province": "برنامه در استان‌های انتخاب‌شده نیست",
     "remote": "برنامه حضور از راه دور را نمی‌پذیرد",
@@ -39,7 +40,6 @@ _REASON_SUMMARY_FA: dict[str, str] = {
     "seats": "ظرفیت خالی برنامه کمتر از حد خواسته‌شده است",
     "funding": "مبلغ درخواستی در بازهٔ تأمین مالی برنامه نیست",
 }
-
 
 
 @dataclass
@@ -60,6 +60,7 @@ class ProgramFilter:
         accepts_remote: True keeps only programs that accept remote participants.
         knowledge_based: False drops programs that require a knowledge-based company.
         program_ids: the program is one of these ids (e.g. the programs of a round).
+        org_id: the program is run by this house (`Program.org_id`); None: the whole network.
     """
 
     provinces: Collection[str] | None = None
@@ -74,6 +75,7 @@ class ProgramFilter:
     accepts_remote: bool | None = None
     knowledge_based: bool | None = None
     program_ids: Collection[str] | None = None
+    org_id: str | None = None
 
     def has_conditions(self) -> bool:
         """True when the filter can drop an active program (any condition but `active_only`)."""
@@ -89,6 +91,7 @@ class ProgramFilter:
                 bool(self.accepts_remote),
                 self.knowledge_based is False,
                 self.program_ids is not None,
+                self.org_id is not None,
             )
         )
 
@@ -98,6 +101,8 @@ class ProgramFilter:
             return "inactive", reason
         if self.program_ids is not None and program.id not in self.program_ids:
             return "not_in_list", "این برنامه در فهرست برنامه‌های انتخاب‌شده نیست."
+        if self.org_id is not None and program.org_id != self.org_id:
+            return "org", "این برنامه را خانهٔ دیگری برگزار می‌کند، نه خانهٔ انتخاب‌شده."
         if self.kinds is not None and program.kind not in self.kinds:
             label = KIND_LABELS_FA.get(program.kind, program.kind)
             return "kind", f"نوع این برنامه ({label}) جزو نوع‌های انتخاب‌شده نیست."

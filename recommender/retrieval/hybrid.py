@@ -25,11 +25,11 @@ version under `root/versions/` through a temporary folder and a rename, then swi
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from recommender.errors import (
     ModelMismatchError,
 )
 from recommender.estimator import PeyvandEstimator
+from recommender.retrieval.candidate import Candidate
 from recommender.retrieval.dense import build_index, dense_top, unit_rows
 from recommender.retrieval.filters import ProgramFilter
 from recommender.retrieval.fusion import (
@@ -73,28 +74,6 @@ _CONFIG_FILE = "config.json"
 _INDEX_FILE = "index.faiss"
 _PROGRAMS_FILE = "programs.json"
 _LEXICAL_DIR = "lexical"
-
-
-# --------------------------------------------------------------------------- candidates
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One retrieved program.
-
-    Attributes:
-        program_id: the program's id.
-        dense_score: cosine similarity of the query and program embeddings, in [-1, 1].
-        lexical_score: raw BM25 score (>= 0; 0 when no query word occurs in the program).
-        fused_score: the fusion's score (comparable only within one query).
-        rank: 1-based position in the result list.
-    """
-
-    program_id: str
-    dense_score: float
-    lexical_score: float
-    fused_score: float
-    rank: int
 
 
 class CandidateRetriever(PeyvandEstimator):
@@ -298,6 +277,23 @@ class CandidateRetriever(PeyvandEstimator):
         self.dim_ = int(matrix.shape[1])
         self._active_positions = np.flatnonzero([p.active for p in programs])
         self._position = {pid: i for i, pid in enumerate(self.program_ids_)}
+
+    def with_records(self, programs: Sequence[Program]) -> CandidateRetriever:
+        """A shallow copy (same vectors and indexes) whose filters read `programs`: one record
+        per indexed program in index order, e.g. the store's current ones (house, active
+        flag, seats and money may have changed since indexing).
+
+        Raises:
+            InvalidInputError: not the indexed programs in index order.
+        """
+        self._check_fitted()
+        programs = tuple(programs)
+        if tuple(p.id for p in programs) != self.program_ids_:
+            raise InvalidInputError("the records are not the indexed programs in index order")
+        view = copy.copy(self)
+        view.programs_ = programs
+        view._active_positions = np.flatnonzero([p.active for p in programs])
+        return view
 
     # ------------------------------------------------------------------ search
 

@@ -129,6 +129,8 @@ class Recommendation:
         dense_score: cosine of plan and program vectors.
         lexical_score: raw BM25 of the plan against the program's text.
         evidence_span: (start, end) of the quoted passage in the normalized plan.
+        org_id: the house that runs the program (`Program.org_id`).
+        org_name: that house's Persian name, once named (`RecommendationList.name_houses`).
     """
 
     program_id: str
@@ -145,6 +147,8 @@ class Recommendation:
     dense_score: float
     lexical_score: float
     evidence_span: tuple[int, int] | None = None
+    org_id: str | None = None
+    org_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the `peyvand recommend --json` item)."""
@@ -187,6 +191,14 @@ class RecommendationList:
     model_version: str | None = None
     embedding_model: str = ""
     facts: dict[str, Any] | None = None
+
+    def name_houses(self, names: Mapping[str, str]) -> RecommendationList:
+        """Give each item its house's name (`org_name`) from `names` (house id -> name, one
+        map per answer: e.g. `Store.org_names()`); returns self."""
+        for item in self.items:
+            if item.org_id is not None:
+                item.org_name = names.get(item.org_id, item.org_name)
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of everything."""
@@ -294,10 +306,6 @@ class Recommender:
             cap_blas(blas_threads)
         self._position = {pid: i for i, pid in enumerate(retriever.program_ids_)}
         self._programs = current_records(retriever.programs_, programs or ())
-        # Records that changed since indexing are re-checked against the filters at search.
-        self._changed = {
-            p.id for p, now in zip(retriever.programs_, self._programs, strict=True) if p != now
-        }
         self._columns = {name: j for j, name in enumerate(self.feature_names)}
         self._groups = reason_groups(self.feature_names)
         means = getattr(ranker, "feature_means_", None) if ranker is not None else None
@@ -314,6 +322,9 @@ class Recommender:
             current_lexical = LexicalMemo(current_lexical)
             retriever.lexical_ = current_lexical
         self._lexical: LexicalMemo = current_lexical
+        # Filters read the current records (a program moved to another house, deactivated
+        # or given new seats since indexing is filtered as it is now); vectors are shared.
+        self.retriever = retriever.with_records(self._programs)
         self._plans: OrderedDict[str, PreparedPlan] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -511,16 +522,10 @@ class Recommender:
         Widens the search (x4) while eligibility leaves fewer than `top` of a full list.
         """
         k = max(self.candidates, top)
-        conditions = filters or ProgramFilter()
         while True:
-            retrieved = self.retriever.search(
+            found = retrieved = self.retriever.search(
                 plan.embedding.pooled, plan.text, k=k, filters=filters
             )
-            found = [
-                c for c in retrieved
-                if c.program_id not in self._changed
-                or conditions.matches(self._programs[self._position[c.program_id]])[0]
-            ]
             if application is None:
                 if len(found) >= top or len(retrieved) < k:
                     return found, []
@@ -588,4 +593,5 @@ class Recommender:
             dense_score=round(candidate.dense_score, 6),
             lexical_score=round(candidate.lexical_score, 6),
             evidence_span=span,
+            org_id=program.org_id,
         )

@@ -65,19 +65,21 @@ class AuditLog:
         *,
         session: Session | None = None,
     ) -> None:
-        """Record who did what to which object. Never put business-plan text in `detail`."""
+        """Record who did what to which object. Never put business-plan text in `detail`.
+
+        The entry is written without reading it back (no `RETURNING`): on PostgreSQL an
+        applicant's transaction may add entries but not read any (row-level security)."""
+        entry = sa.insert(AuditLogRow.__table__).inline().values(
+            actor=actor[:200],
+            action=action[:100],
+            target_kind=target_kind[:50],
+            target_id=str(target_id)[:300],
+            detail=detail,
+            at=utcnow(),
+            org_id=self.scope.org_id,
+        )
         with self._use(session) as s:
-            s.add(
-                AuditLogRow(
-                    actor=actor[:200],
-                    action=action[:100],
-                    target_kind=target_kind[:50],
-                    target_id=str(target_id)[:300],
-                    detail=detail,
-                    at=utcnow(),
-                    org_id=self.scope.org_id,
-                )
-            )
+            s.execute(entry)
 
     def list_audit(
         self,

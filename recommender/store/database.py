@@ -49,7 +49,7 @@ from recommender.store.tables import (
     RoundProgramRow,
     utcnow,
 )
-from recommender.store.tenancy import EVERYTHING, TENANT_ROLE, Scope, visible
+from recommender.store.tenancy import EVERYTHING, TENANT_ROLE, Scope, programs_writable, visible
 
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 KINDS: tuple[str, ...] = ("programs", "applications", "rounds", "outcomes", "audit")
@@ -222,6 +222,21 @@ class Store(NetworkRecords, AuditLog):
             session.execute(sa.text(f"SET LOCAL ROLE {TENANT_ROLE}"))
 
     @contextmanager
+    def every_house(self, session: Session) -> Iterator[Session | sa.Connection]:
+        """Where to look up which ids are taken, and by which house, across the network.
+
+        Ids are unique network-wide, so a new row must not take another house's id even
+        where the scope cannot see that house's rows. That is `session` itself, except in a
+        PostgreSQL tenant transaction, where row-level security hides the other houses'
+        rows: then a connection of the tables' owner for the lookup alone (read only ids and
+        houses through it, never content), so SQLite and PostgreSQL answer alike."""
+        if self.scope.is_everything or self.dialect != "postgresql":
+            yield session
+            return
+        with self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
     def _use(self, session: Session | None) -> Iterator[Session]:
         if session is not None:
             yield session
@@ -272,7 +287,8 @@ class Store(NetworkRecords, AuditLog):
         *,
         session: Session | None = None,
     ) -> set[str]:
-        """Ids of `kind` ("programs", "applications", "rounds") that are stored.
+        """Ids of `kind` ("programs", "applications", "rounds") that are stored, in every
+        house (ids are unique network-wide; `every_house`).
 
         Args:
             kind: which table.
@@ -285,7 +301,7 @@ class Store(NetworkRecords, AuditLog):
         }.get(kind)
         if column is None:
             raise InvalidInputError(f"unknown kind '{kind}'; use programs, applications or rounds")
-        with self._use(session) as s:
+        with self._use(session) as own, self.every_house(own) as s:
             if ids is None:
                 return set(s.scalars(sa.select(column)))
             wanted = sorted(set(ids))
@@ -331,8 +347,30 @@ class Store(NetworkRecords, AuditLog):
             return [_to_program(row) for row in s.scalars(query)]
 
     def get_program(self, program_id: str, *, session: Session | None = None) -> schemas.Program:
-        """Raises: NotFoundError."""
+        """Any house's program (programs are read network-wide). Raises: NotFoundError."""
         return self._get(ProgramRow, program_id, "program", _to_program, session)
+
+    def own_program(self, program_id: str, *, session: Session | None = None) -> schemas.Program:
+        """The program if the scope may change it (`tenancy.programs_writable`): staff only
+        their own house's. Every program write (API and web) reads the program through here.
+
+        Raises:
+            NotFoundError: unknown id, or another house's program (the same answer).
+        """
+        with self._use(session) as s:
+            row = s.scalars(
+                sa.select(ProgramRow).where(
+                    ProgramRow.id == program_id, programs_writable(self.scope)
+                )
+            ).first()
+            if row is None:
+                raise NotFoundError(f"no program with id '{program_id}'")
+            return _to_program(row)
+
+    def own_program_ids(self, *, session: Session | None = None) -> set[str]:
+        """Ids of the programs the scope may change (one query, for lists)."""
+        with self._use(session) as s:
+            return set(s.scalars(sa.select(ProgramRow.id).where(programs_writable(self.scope))))
 
     # ---------------------------------------------------------- applications
     def upsert_applications(

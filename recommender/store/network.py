@@ -80,6 +80,7 @@ class NetworkRecords:
 
         def _use(self, session: Session | None) -> AbstractContextManager[Session]: ...
         def where_visible(self, table: type[Any]) -> Any: ...
+        def every_house(self, session: Session) -> AbstractContextManager[Any]: ...
 
     # ----------------------------------------------------------- organizations
     def upsert_organizations(
@@ -116,6 +117,13 @@ class NetworkRecords:
             query = query.where(OrganizationRow.active.is_(True))
         with self._use(session) as s:
             return [_to_org(row) for row in s.scalars(query)]
+
+    def org_names(self, *, session: Session | None = None) -> dict[str, str]:
+        """House id -> Persian name of every house (one query: for naming the houses of a
+        whole answer at once)."""
+        with self._use(session) as s:
+            rows = s.execute(sa.select(OrganizationRow.id, OrganizationRow.name))
+            return {str(org_id): str(name) for org_id, name in rows}
 
     def get_organization(
         self, org_id: str, *, session: Session | None = None
@@ -165,23 +173,26 @@ class NetworkRecords:
         s = session
         table = _TABLES[kind]
         orgs = set(s.scalars(sa.select(OrganizationRow.id)))
-        stored_org: dict[str, str | None] = {
-            row_id: org
-            for row_id, org in s.execute(
-                sa.select(table.id, table.org_id).where(table.id.in_([i.id for i in items]))
-            )
-        }
-        round_org: dict[str, str | None] = {}
-        if kind == "applications":
-            round_ids = {i.round_id for i in items if getattr(i, "round_id", None)}
-            round_org = {
+        # Which house holds each id, whether or not the scope sees it (ids are unique across
+        # the network; on PostgreSQL row-level security would hide them from a house).
+        with self.every_house(s) as lookup:
+            stored_org: dict[str, str | None] = {
                 row_id: org
-                for row_id, org in s.execute(
-                    sa.select(IntakeRoundRow.id, IntakeRoundRow.org_id).where(
-                        IntakeRoundRow.id.in_(round_ids)
-                    )
+                for row_id, org in lookup.execute(
+                    sa.select(table.id, table.org_id).where(table.id.in_([i.id for i in items]))
                 )
             }
+            round_org: dict[str, str | None] = {}
+            if kind == "applications":
+                round_ids = {i.round_id for i in items if getattr(i, "round_id", None)}
+                round_org = {
+                    row_id: org
+                    for row_id, org in lookup.execute(
+                        sa.select(IntakeRoundRow.id, IntakeRoundRow.org_id).where(
+                            IntakeRoundRow.id.in_(round_ids)
+                        )
+                    )
+                }
         default: str | None = None
         if len(orgs) <= 1 and not self.scope.is_house:
             default = self.ensure_default_organization(session=s)
@@ -233,10 +244,12 @@ class NetworkRecords:
             return "this network has several houses: name the house (see `peyvand orgs list`)"
         if org not in orgs:
             return f"unknown house '{org}'"
-        if self.scope.is_house and org != self.scope.org_id:
-            return "staff can only add or change their own house's records"
         if self.scope.is_house and item.id in stored_org and stored_org[item.id] != org:
             return f"the id '{item.id}' is already used by another house"
+        if self.scope.is_house and org != self.scope.org_id:
+            if item.id in stored_org and not item.org_id:
+                return f"the id '{item.id}' is already used by another house"
+            return "staff can only add or change their own house's records"
         if kind == "applications" and item.round_id in round_org:
             owner = round_org[item.round_id]
             if owner and owner != org:

@@ -8,8 +8,8 @@ A `Scope` says whose eyes a query is for:
 
 Each tenant table has one visibility rule here, as a SQLAlchemy expression the store adds to
 every query it runs for that table (`Store.scoped(scope)`), and the same rule in SQL for the
-PostgreSQL row-level-security policies (written out in SQL by migration 0004; a change of a
-rule here needs a migration that replaces its policy). On
+PostgreSQL row-level-security policies (written out in SQL by migration 0004, the audit
+log's replaced by 0005; a change of a rule here needs a migration that replaces its policy). On
 PostgreSQL a scoped transaction also switches to the `peyvand_tenant` role and sets
 `peyvand.org_id` / `peyvand.user_id`, so the database itself hides other houses' rows even
 from a query that forgot the store's filter (a second wall; SQLite relies on the store).
@@ -23,6 +23,10 @@ Rules (DESIGN.md):
 - outcomes: a house those at its programs; an applicant those of their applications;
 - referrals: a house those from or to it; an applicant those of their applications;
 - audit entries and jobs: a house those its staff made; applicants none.
+
+Programs are read network-wide (matching searches every house's programs), but changed only
+by their own house: `programs_writable` is the rule for creating, editing and deactivating
+them (another house's program is a NotFoundError to a writer, like a missing one).
 """
 
 from __future__ import annotations
@@ -146,6 +150,15 @@ def audit_visible(scope: Scope) -> ColumnElement[bool]:
         return sa.true()
     if scope.is_house:
         return AuditLogRow.org_id == scope.org_id
+    return sa.false()
+
+
+def programs_writable(scope: Scope) -> ColumnElement[bool]:
+    """The programs `scope` may change: staff their own house's; applicants none."""
+    if scope.is_everything:
+        return sa.true()
+    if scope.is_house:
+        return ProgramRow.org_id == scope.org_id
     return sa.false()
 
 
