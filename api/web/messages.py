@@ -57,6 +57,7 @@ KIND_FA = {
     "job": "کاری",
     "user": "کاربری",
     "intake round": "دوره‌ای",
+    "house": "خانه‌ای",
 }
 
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
@@ -211,6 +212,23 @@ _RULES: list[_Rule] = [
     ),
     (re.compile(r"must be a list", re.I), lambda m: "باید فهرست باشد."),
     (re.compile(r"must be an object", re.I), lambda m: "باید شیء JSON باشد."),
+    # houses (api.accounts, recommender.store.network, the import reader)
+    (
+        re.compile(r"staff belong to one house", re.I),
+        lambda m: "کارشناس عضو یک خانه است؛ خانهٔ او را مشخص کنید (فهرست: peyvand orgs list).",
+    ),
+    (
+        re.compile(r"only staff belong to a house", re.I),
+        lambda m: "فقط کارشناس عضو یک خانه است؛ برای این نقش خانه‌ای انتخاب نکنید.",
+    ),
+    (
+        re.compile(r"the house '([^']*)' is not active", re.I),
+        lambda m: f"خانهٔ «{isolate(m.group(1))}» فعال نیست.",
+    ),
+    (
+        re.compile(r"unknown (?:house|org id) '([^']*)'", re.I),
+        lambda m: f"خانه‌ای با شناسهٔ «{isolate(m.group(1))}» در شبکه نیست.",
+    ),
 ]
 
 
