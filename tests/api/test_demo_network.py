@@ -37,6 +37,17 @@ def test_every_house_has_one_round_open_on_the_build_day(today: dt.date | None):
     assert max(dt.date.fromisoformat(o["decided_on"]) for o in outcomes) <= day
 
 
+def test_open_rounds_are_named_by_their_jalali_season_and_house():
+    _, open_rounds, _ = demo_history(
+        load_programs(), seed=42, rounds=3, per_round=10, today=dt.date(2026, 11, 27)
+    )
+    names = {o.id: o.name for o in load_organizations()}
+    # Opened 2026-11-13..20 = 22-29 Aban 1405: autumn (the third season) of 1405.
+    for intake in open_rounds:
+        assert intake["id"] == f"round-1405-3-{intake['org_id']}"
+        assert "پاییز" in intake["name"] and names[intake["org_id"]] in intake["name"]
+
+
 @pytest.fixture
 def network(tmp_path: Path):
     with Store(f"sqlite:///{tmp_path / 'p.db'}") as store:

@@ -129,6 +129,7 @@ def test_programs_without_houses_give_one_network_round_a_season(programs):
     plain = [p.model_copy(update={"org_id": None}) for p in programs.values()]
     history = generate_history(seed=3, n_rounds=3, applications_per_round=20, programs=plain)
     assert [r["id"] for r in history.rounds] == ["round-1402-1", "round-1402-2", "round-1402-3"]
+    assert history.rounds[0]["opens_on"] == "2023-03-26"
     assert all("org_id" not in r for r in history.rounds)
     assert all("org_id" not in a and "share_with_network" not in a
                for a in history.applications)
