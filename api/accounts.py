@@ -16,13 +16,14 @@ import os
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from recommender.constants import DEFAULT_ORG_ID
 from recommender.errors import InvalidInputError, NotFoundError
 from recommender.store.database import Store
 from recommender.store.tables import (
@@ -228,6 +229,24 @@ class Accounts:
                 raise NotFoundError(f"no user with id {user_id}")
             row.password_hash = password_hash
 
+    def set_house(self, user_id: int, org_id: str | None) -> User:
+        """Move an account to another house (staff only; the other roles have none). Its
+        next request already sees the new house: sessions and tokens read the account afresh.
+
+        Raises:
+            NotFoundError: no such account.
+            InvalidInputError: as `house_for` (no house for staff in a network of several, an
+                unknown or inactive house, a house for another role).
+        """
+        user = self.get_user(user_id)
+        house = self.house_for(user.role, org_id)
+        with self.store.session() as s:
+            row = s.get(UserRow, user_id)
+            if row is None:
+                raise NotFoundError(f"no user with id {user_id}")
+            row.org_id = house
+            return _to_user(row)
+
     def set_active(self, user_id: int, active: bool) -> User:
         """Enable or disable an account; disabling ends its web sessions and revokes its tokens.
 
@@ -380,37 +399,66 @@ class Accounts:
 # ------------------------------------------------------------------ demo accounts
 @dataclass(frozen=True)
 class DemoAccount:
+    """A demo account as `demo_accounts.json` keeps it (with its house, for staff)."""
+
     name: str
     role: str
     password: str
+    org_id: str | None = None
+    org_name: str = ""
 
 
 DEMO_NAMES: tuple[tuple[str, str], ...] = (
     ("demo-admin", "admin"),
+    ("demo-network", "network"),
     ("demo-staff", "staff"),
+    ("demo-staff-2", "staff"),
     ("demo-applicant", "applicant"),
 )
+#: The houses of demo-staff and demo-staff-2 in the sample network (data/organizations.json):
+#: the sample plan (pistachio orchards) fits Kerman, and Isfahan's incubator runs an agritech
+#: accelerator to refer it to. Other networks: their first two active houses.
+DEMO_HOUSES: tuple[str, str] = ("kerman-innovation", "isfahan-incubator")
+
+
+def _demo_houses(store: Store) -> tuple[str, str]:
+    """(house of demo-staff, house of demo-staff-2): DEMO_HOUSES when the network has them,
+    else its first two active houses (both the only one in a single-house install)."""
+    houses = [o.id for o in store.list_organizations(active_only=True)]
+    if not houses:
+        houses = [store.ensure_default_organization() or DEFAULT_ORG_ID]
+    if all(h in houses for h in DEMO_HOUSES):
+        return DEMO_HOUSES
+    return houses[0], houses[1] if len(houses) > 1 else houses[0]
 
 
 def create_demo_accounts(store: Store, home: Path) -> list[DemoAccount]:
-    """Create the demo admin, staff and applicant accounts (once) with random passwords, kept in
-    `home/demo_accounts.json` (mode 0600) so `peyvand serve` can say how to sign in.
+    """Create the demo accounts (once) with random passwords: an admin, the network operator,
+    staff of two different houses (`_demo_houses`) and an applicant. They are kept in
+    `home/demo_accounts.json` (mode 0600) with each account's role and house (id and Persian
+    name), so `peyvand serve` can say how to sign in.
 
     Existing demo accounts are left alone; returns every demo account of the file.
     """
     accounts = Accounts(store)
     path = home / DEMO_ACCOUNTS_FILE
     known = {a.name: a for a in read_demo_accounts(home)}
+    staff_houses = iter(_demo_houses(store))
+    names = {o.id: o.name for o in store.list_organizations()}
     for name, role in DEMO_NAMES:
-        if name in known and accounts.find_user(name) is not None:
+        house = next(staff_houses) if role == "staff" else None
+        user = accounts.find_user(name)
+        if name in known and user is not None:
+            known[name] = replace(known[name], org_id=user.org_id,
+                                  org_name=names.get(user.org_id or "", ""))
             continue
         password = secrets.token_urlsafe(9)
-        user = accounts.find_user(name)
         if user is None:
-            accounts.add_user(name, role, password, token_label="demo")
+            user, _ = accounts.add_user(name, role, password, token_label="demo", org_id=house)
         else:
             accounts.set_password(user.id, password)
-        known[name] = DemoAccount(name, role, password)
+        known[name] = DemoAccount(name, role, password, user.org_id,
+                                  names.get(user.org_id or "", ""))
     home.mkdir(parents=True, exist_ok=True)
     data = [vars(a) for a in known.values()]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -426,6 +474,10 @@ def read_demo_accounts(home: Path) -> list[DemoAccount]:
         return []
     try:
         data: Iterable[dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
-        return [DemoAccount(d["name"], d["role"], d["password"]) for d in data]
-    except (ValueError, KeyError, TypeError):
+        return [
+            DemoAccount(d["name"], d["role"], d["password"], d.get("org_id") or None,
+                        str(d.get("org_name") or ""))
+            for d in data
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError):
         return []

@@ -31,6 +31,7 @@ ReferralStatus = Literal[REFERRAL_STATES]  # type: ignore[valid-type]
 SectorSlug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 ShortText = Annotated[str, StringConstraints(max_length=100, strip_whitespace=True)]
 PlanText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PLAN_CHARS)]
+OrgIdIn = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 
 
 def _has_nul(value: Any) -> bool:
@@ -463,6 +464,9 @@ class UserCreate(_In):
     name: Annotated[str, StringConstraints(pattern=USER_NAME_PATTERN)]
     role: Role
     password: Annotated[str, StringConstraints(min_length=8, max_length=1000)] | None = None
+    org_id: OrgIdIn | None = Field(
+        default=None, description="The house of a staff account (GET /v1/orgs); none for others."
+    )
 
 
 class UserPublic(BaseModel):
@@ -472,6 +476,7 @@ class UserPublic(BaseModel):
     active: bool
     has_password: bool
     created_at: dt.datetime
+    org_id: str | None = Field(default=None, description="The house of a staff account.")
 
 
 class UserCreated(BaseModel):
@@ -482,10 +487,25 @@ class UserCreated(BaseModel):
 class UserPatch(_In):
     active: bool | None = None
     password: Annotated[str, StringConstraints(min_length=8, max_length=1000)] | None = None
+    org_id: OrgIdIn | None = Field(
+        default=None, description="Move a staff account to this house (GET /v1/orgs)."
+    )
 
 
 class TokenCreated(BaseModel):
     token: str
+
+
+# ---------------------------------------------------------------------------------- orgs
+class OrgPublic(BaseModel):
+    """A house of the network (`GET /v1/orgs`)."""
+
+    id: str
+    name: str
+    kind: str
+    province: str
+    city: str
+    active: bool
 
 
 # -------------------------------------------------------------------------------- health

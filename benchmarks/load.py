@@ -105,9 +105,9 @@ def prepare_home(home: Path, n_applications: int, fake: bool) -> tuple[str, list
     with Store(settings.db_url) as store:
         store.upgrade()
         if not store.count("programs"):
-            from data.catalog import load_programs
+            from data.catalog import seed_store
 
-            store.upsert_programs(load_programs())
+            seed_store(store)  # the sample network's houses, then their programs
         ids = sorted(store.existing_ids("applications"))
         if len(ids) < n_applications:
             from data.synthetic import generate_history
@@ -119,7 +119,8 @@ def prepare_home(home: Path, n_applications: int, fake: bool) -> tuple[str, list
         accounts = Accounts(store)
         user = accounts.find_user(LOAD_USER)
         if user is None:
-            _, token = accounts.add_user(LOAD_USER, "staff", token_label="load benchmark")
+            # the network operator: staff-side matching over every house's applications
+            _, token = accounts.add_user(LOAD_USER, "network", token_label="load benchmark")
         else:
             token = accounts.issue_token(user.id, label="load benchmark")
     if not fake and not (settings.index_dir / "CURRENT").exists():

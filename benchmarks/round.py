@@ -86,7 +86,9 @@ class CachedRandomEmbedder:
 def make_programs(n: int, rng: np.random.Generator) -> list[Program]:
     from data.catalog import load_programs
 
-    base = [p for p in load_programs() if p.active]
+    # One round over the whole catalogue: the programs are taken out of their houses (a
+    # single-house install), so the round may hold all of them.
+    base = [p.model_copy(update={"org_id": None}) for p in load_programs() if p.active]
     out = list(base[:n])
     k = 0
     while len(out) < n:

@@ -33,6 +33,14 @@ without seats (funds, grants) fund the accepted applicants directly. Funding nee
 funding_max]; the program stops funding when the round budget is spent (the last grant may be
 cut down to the remaining budget when that is still at least funding_min).
 
+Houses. When the programs name their houses (`org_id`, as data/programs.json does), every
+house runs its own intake round each season with its own programs, and each startup picks one
+house (the one whose best program of the season seems to fit best, Gumbel-noised), applies to
+2-4 programs of that house's round (all of them when it has fewer) and is decided there; the
+application carries the house (`org_id`) and, for about a third, `share_with_network` (consent
+to be referred to other houses). Programs without houses give one network-wide round per
+season, exactly the history this generator gave before houses existed.
+
 Plan text varies the way hand-written plans do: some never name their sector (implied
 domain), some deny a sector they are not in, some mix two sectors, phrases are reworded
 (`data.plan_writer`); these variations have their own random source, so they change no fact or
@@ -51,10 +59,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from recommender.constants import SEED, STAGES
-from recommender.schemas import Program
+from recommender.schemas import Organization, Program
 from recommender.taxonomy import load_sectors
 
-from .catalog import load_programs
+from .catalog import load_organizations, load_programs
 from .plan_vocabulary import FA_DIGITS
 from .plan_writer import generate_plan
 
@@ -86,6 +94,9 @@ class LatentModel:
 DEFAULT_MODEL = LatentModel()
 FIRST_ROUND_OPENS = dt.date(2023, 3, 21)  # 1 Farvardin 1402
 ROUND_OPEN_DAYS = 40
+_HOUSE_JITTER_DAYS = 7  # a house's round opens up to a week before the season's date
+_HOUSE_PROGRAMS_APPLIED = (2, 4)  # a house's round has 2-7 programs (3-6 network-wide)
+P_SHARE_WITH_NETWORK = 1 / 3  # applicants who consent to be referred to other houses
 _SEASONS_FA = ("بهار", "تابستان", "پاییز", "زمستان")
 _MONEY_STEP = 10_000_000  # rial
 
@@ -95,8 +106,10 @@ class SyntheticHistory:
     """A generated history. Dicts follow `recommender.schemas` (dates as ISO strings).
 
     Attributes:
-        applications: `schemas.Application` rows, each with its `round_id`.
-        rounds: `schemas.IntakeRound` rows with per-program `seats` and `budget`.
+        applications: `schemas.Application` rows, each with its `round_id` (with houses also
+            `org_id` and `share_with_network`).
+        rounds: `schemas.IntakeRound` rows with per-program `seats` and `budget` (with houses
+            also `org_id`), season by season, houses in id order.
         outcomes: `schemas.Outcome` rows, one per (application, program applied to).
         truth: latent facts for tests and evaluation: ``model`` (the LatentModel as a dict),
             ``applications`` (id -> primary/secondary sector, quality, register, digits, ...)
@@ -225,8 +238,20 @@ def _round_calendar(n_rounds: int, last_round_opens: dt.date | None
     return calendar
 
 
+def _round_entries(rng: random.Random, chosen: list[Program]) -> list[dict]:
+    entries = []
+    for program in chosen:
+        seats = (max(1, round(program.residency_seats * rng.uniform(0.25, 0.5)))
+                 if program.residency_seats > 0 else 0)
+        budget = (_round_money(program.funding_max * rng.uniform(1.5, 4.0))
+                  if program.funding_max > 0 else 0)
+        entries.append({"program_id": program.id, "seats": seats, "budget": budget})
+    return entries
+
+
 def _make_rounds(rng: random.Random, programs: list[Program], n_rounds: int,
                  last_round_opens: dt.date | None = None) -> list[dict]:
+    """One network-wide round per season (programs without houses)."""
     active = [p for p in programs if p.active]
     if len(active) < 3:
         raise ValueError("need at least 3 active programs to build intake rounds")
@@ -236,13 +261,7 @@ def _make_rounds(rng: random.Random, programs: list[Program], n_rounds: int,
         chosen = [p for p in active if rng.random() < 0.7]
         if len(chosen) < 3:
             chosen = rng.sample(active, 3)
-        entries = []
-        for program in chosen:
-            seats = (max(1, round(program.residency_seats * rng.uniform(0.25, 0.5)))
-                     if program.residency_seats > 0 else 0)
-            budget = (_round_money(program.funding_max * rng.uniform(1.5, 4.0))
-                      if program.funding_max > 0 else 0)
-            entries.append({"program_id": program.id, "seats": seats, "budget": budget})
+        entries = _round_entries(rng, chosen)
         rounds.append({
             "id": f"round-{jalali_year}-{season + 1}",
             "name": f"دور پذیرش {_SEASONS_FA[season]} {_to_fa_digits(jalali_year)}",
@@ -252,6 +271,35 @@ def _make_rounds(rng: random.Random, programs: list[Program], n_rounds: int,
             "programs": entries,
         })
     return rounds
+
+
+def _make_house_rounds(rng: random.Random, houses: dict[str, list[Program]], n_rounds: int,
+                       last_round_opens: dt.date | None, names: dict[str, str]
+                       ) -> list[list[dict]]:
+    """Per season, one round for each house with active programs: it takes each of its active
+    programs with probability 0.7 (at least two, or its only one) and opens 0-7 days before
+    the season's date. Returns the rounds season by season, houses in id order."""
+    seasons = []
+    for jalali_year, season, opens in _round_calendar(n_rounds, last_round_opens):
+        rounds = []
+        for org_id, active in houses.items():
+            house_opens = opens - dt.timedelta(days=rng.randint(0, _HOUSE_JITTER_DAYS))
+            chosen = [p for p in active if rng.random() < 0.7]
+            if len(chosen) < min(2, len(active)):
+                chosen = rng.sample(active, min(2, len(active)))
+            entries = _round_entries(rng, chosen)
+            rounds.append({
+                "id": f"round-{jalali_year}-{season + 1}-{org_id}",
+                "name": (f"دور پذیرش {_SEASONS_FA[season]} {_to_fa_digits(jalali_year)}"
+                         f" — {names.get(org_id, org_id)}"),
+                "opens_on": house_opens.isoformat(),
+                "closes_on": (house_opens + dt.timedelta(days=ROUND_OPEN_DAYS)).isoformat(),
+                "program_ids": [e["program_id"] for e in entries],
+                "programs": entries,
+                "org_id": org_id,
+            })
+        seasons.append(rounds)
+    return seasons
 
 
 def _startup_name(rng: random.Random, taken: set[str]) -> str:
@@ -274,6 +322,8 @@ def _log_uniform(rng: random.Random, low: float, high: float) -> float:
 
 def _make_application(rng: random.Random, app_id: str, round_: dict, sectors: list[dict],
                       places: list[tuple[str, str]], taken: set[str]) -> tuple[dict, dict]:
+    """One application and its latent facts; `round_` gives its round id and opening date
+    (with houses, the season's first round: the caller moves it to the house it chose)."""
     weights = [_SECTOR_POPULARITY.get(s["slug"], 1.0) for s in sectors]
     primary = rng.choices(sectors, weights)[0]
     secondary = None
@@ -313,18 +363,37 @@ def _make_application(rng: random.Random, app_id: str, round_: dict, sectors: li
     return app, latent
 
 
+def _appeal(app: dict, latent: dict, program: Program) -> float:
+    """How well a program seems to fit, as the startup sees it (its own fit components)."""
+    c = fit_components(app, program, latent["primary_sector"], latent["secondary_sector"])
+    appeal = 2.0 * c["text"] + c["stage"] + c["place"] + 0.5 * c["money"] + 0.5 * c["seats"]
+    return appeal - (0.0 if c["eligible"] else 1.0)
+
+
+def _choose_house(rng: random.Random, app: dict, latent: dict, rounds: list[dict],
+                  by_id: dict[str, Program]) -> dict:
+    """The house round a startup applies to: the house whose best program of the round seems
+    to fit best, with Gumbel noise (mostly a house with a program of its sector, often a near
+    one; the weight is higher than for programs because there are many houses to err in)."""
+    keyed = []
+    for round_ in rounds:
+        best = max(_appeal(app, latent, by_id[pid]) for pid in round_["program_ids"])
+        gumbel = -math.log(-math.log(rng.random() or 1e-12))
+        keyed.append((3.0 * best + gumbel, round_["id"], round_))
+    return max(keyed, key=lambda item: (item[0], item[1]))[2]
+
+
 def _choose_programs(rng: random.Random, app: dict, latent: dict,
-                     candidates: list[Program]) -> list[Program]:
-    """Self-selection: startups mostly apply where they seem to fit, with Gumbel noise."""
+                     candidates: list[Program], how_many: tuple[int, int] = (3, 6)
+                     ) -> list[Program]:
+    """Self-selection: startups mostly apply where they seem to fit, with Gumbel noise, to
+    `how_many` (inclusive range) programs, or to every candidate when there are fewer."""
     keyed = []
     for program in candidates:
-        c = fit_components(app, program, latent["primary_sector"], latent["secondary_sector"])
-        appeal = 2.0 * c["text"] + c["stage"] + c["place"] + 0.5 * c["money"] + 0.5 * c["seats"]
-        appeal -= 0.0 if c["eligible"] else 1.0
         gumbel = -math.log(-math.log(rng.random() or 1e-12))
-        keyed.append((1.2 * appeal + gumbel, program.id, program))
+        keyed.append((1.2 * _appeal(app, latent, program) + gumbel, program.id, program))
     keyed.sort(key=lambda item: (-item[0], item[1]))
-    k = min(len(keyed), rng.randint(3, 6))
+    k = min(len(keyed), rng.randint(*how_many))
     return [program for _, _, program in keyed[:k]]
 
 
@@ -360,6 +429,54 @@ def _decide(rng: random.Random, program: Program, applicants: list[dict], seats:
     return result
 
 
+def _decide_round(rng: random.Random, round_: dict, round_pairs: list[dict],
+                  by_id: dict[str, Program], model: LatentModel) -> list[dict]:
+    """Decide one round's pairs, program by program; returns their outcomes (pairs order)."""
+    capacity = {e["program_id"]: (e["seats"], e["budget"]) for e in round_["programs"]}
+    closes = dt.date.fromisoformat(round_["closes_on"])
+    granted: dict[tuple[str, str], tuple[bool, int]] = {}
+    decided: dict[str, str] = {}
+    for program in sorted((by_id[pid] for pid in round_["program_ids"]), key=lambda p: p.id):
+        decided[program.id] = (closes + dt.timedelta(days=rng.randint(14, 35))).isoformat()
+        seats, budget = capacity[program.id]
+        applicants = [p for p in round_pairs if p["program_id"] == program.id]
+        granted.update(_decide(rng, program, applicants, seats, budget, model))
+    outcomes = []
+    for pair in round_pairs:
+        residency, amount = granted[(pair["application_id"], pair["program_id"])]
+        outcomes.append({
+            "application_id": pair["application_id"],
+            "program_id": pair["program_id"],
+            "round_id": round_["id"],
+            "residency_granted": residency,
+            "funded_amount": int(amount),
+            "decided_on": decided[pair["program_id"]],
+        })
+    return outcomes
+
+
+def _houses(catalogue: list[Program]) -> dict[str, list[Program]] | None:
+    """Active programs by house (houses in id order), or None when no program names a house
+    (one network-wide round per season, as before houses existed).
+
+    Raises:
+        ValueError: some programs name a house and others do not, or no house has an active
+            program.
+    """
+    named = [p for p in catalogue if p.org_id]
+    if not named:
+        return None
+    if len(named) != len(catalogue):
+        raise ValueError("either every program names its house (org_id) or none does")
+    houses: dict[str, list[Program]] = {}
+    for program in sorted(catalogue, key=lambda p: (p.org_id or "", p.id)):
+        if program.active:
+            houses.setdefault(str(program.org_id), []).append(program)
+    if not houses:
+        raise ValueError("no house has an active program to build intake rounds with")
+    return houses
+
+
 def generate_history(
     seed: int = SEED,
     n_rounds: int = 8,
@@ -367,27 +484,33 @@ def generate_history(
     programs: Sequence[Program | dict] | None = None,
     model: LatentModel = DEFAULT_MODEL,
     last_round_opens: dt.date | None = None,
+    organizations: Sequence[Organization] | None = None,
 ) -> SyntheticHistory:
     """Generate a fictional intake history from the latent fit model (module docstring).
 
     Args:
         seed: random seed; the same seed (and programs, model) gives the same history.
-        n_rounds: number of past intake rounds (quarterly from spring 1402 / 2023-03-26).
-        applications_per_round: applications submitted in each round.
+        n_rounds: number of past intake seasons (quarterly from spring 1402 / 2023-03-26);
+            each house runs one round per season (one network-wide round without houses).
+        applications_per_round: applications submitted in each season, over all houses.
         programs: the program catalogue (default: data/programs.json); inactive programs
-            take part in no round.
+            take part in no round. Either every program names its house or none does.
         model: the latent model's weights, noise and thresholds.
         last_round_opens: when given, the last round opens on this date and the earlier ones
             one quarter apart before it (the demo passes a date shortly before the day it is
             built, so its last round is open); ids and names follow the Jalali seasons.
-            None: the fixed calendar from spring 1402.
+            None: the fixed calendar from spring 1402. A house's round opens up to a week
+            before the season's date.
+        organizations: houses whose Persian names go into their rounds' names (default and
+            fallback: data/organizations.json, then the house id).
 
     Returns:
         A `SyntheticHistory`; its dicts validate against `recommender.schemas`.
 
     Raises:
-        ValueError: if n_rounds or applications_per_round is below 1, or fewer than 3 programs
-            are active.
+        ValueError: if n_rounds or applications_per_round is below 1, fewer than 3 programs
+            are active (without houses) or no house has an active program, or only some
+            programs name a house.
     """
     if n_rounds < 1 or applications_per_round < 1:
         raise ValueError("n_rounds and applications_per_round must be at least 1")
@@ -396,7 +519,13 @@ def generate_history(
     by_id = {p.id: p for p in catalogue}
     sectors = load_sectors()
     rng = random.Random(seed)
-    rounds = _make_rounds(rng, catalogue, n_rounds, last_round_opens)
+    houses = _houses(catalogue)
+    if houses is None:
+        seasons = [[r] for r in _make_rounds(rng, catalogue, n_rounds, last_round_opens)]
+    else:
+        names = {o.id: o.name for o in load_organizations()}
+        names.update({o.id: o.name for o in organizations or ()})
+        seasons = _make_house_rounds(rng, houses, n_rounds, last_round_opens, names)
     places = sorted({(p.province, p.city) for p in catalogue if p.city}) + list(_EXTRA_PLACES)
 
     applications: list[dict] = []
@@ -404,48 +533,39 @@ def generate_history(
     app_truth: dict[str, dict] = {}
     pairs: list[dict] = []
     taken: set[str] = set()
-    for round_no, round_ in enumerate(rounds, start=1):
-        round_programs = [by_id[e["program_id"]] for e in round_["programs"]]
-        capacity = {e["program_id"]: (e["seats"], e["budget"]) for e in round_["programs"]}
-        round_pairs: list[dict] = []
+    for season_no, season_rounds in enumerate(seasons, start=1):
+        round_pairs: dict[str, list[dict]] = {r["id"]: [] for r in season_rounds}
         for j in range(1, applications_per_round + 1):
-            app, latent = _make_application(rng, f"app-{round_no:02d}-{j:03d}", round_,
-                                            sectors, places, taken)
+            app, latent = _make_application(rng, f"app-{season_no:02d}-{j:03d}",
+                                            season_rounds[0], sectors, places, taken)
             latent["quality"] = rng.gauss(0.0, model.quality_sigma)
+            round_ = season_rounds[0]
+            if houses is not None:
+                round_ = _choose_house(rng, app, latent, season_rounds, by_id)
+                app["round_id"] = round_["id"]
+                app["org_id"] = round_["org_id"]
+                app["share_with_network"] = rng.random() < P_SHARE_WITH_NETWORK
             applications.append(app)
             app_truth[app["id"]] = latent
-            for program in _choose_programs(rng, app, latent, round_programs):
+            round_programs = [by_id[pid] for pid in round_["program_ids"]]
+            how_many = (3, 6) if houses is None else _HOUSE_PROGRAMS_APPLIED
+            for program in _choose_programs(rng, app, latent, round_programs, how_many):
                 comps = fit_components(app, program, latent["primary_sector"],
                                        latent["secondary_sector"])
                 signal = _signal(comps, model)
                 noise = rng.gauss(0.0, model.pair_noise_sigma)
-                round_pairs.append({
+                round_pairs[round_["id"]].append({
                     "application_id": app["id"], "program_id": program.id,
                     "round_id": round_["id"], **comps, "signal": round(signal, 6),
                     "noise": round(noise, 6), "fit": round(signal + latent["quality"] + noise, 6),
                     "accepted": False, "_app": app,
                 })
-
-        closes = dt.date.fromisoformat(round_["closes_on"])
-        granted: dict[tuple[str, str], tuple[bool, int]] = {}
-        decided: dict[str, str] = {}
-        for program in sorted(round_programs, key=lambda p: p.id):
-            decided[program.id] = (closes + dt.timedelta(days=rng.randint(14, 35))).isoformat()
-            seats, budget = capacity[program.id]
-            applicants = [p for p in round_pairs if p["program_id"] == program.id]
-            granted.update(_decide(rng, program, applicants, seats, budget, model))
-        for pair in round_pairs:
-            residency, amount = granted[(pair["application_id"], pair["program_id"])]
-            outcomes.append({
-                "application_id": pair["application_id"],
-                "program_id": pair["program_id"],
-                "round_id": round_["id"],
-                "residency_granted": residency,
-                "funded_amount": int(amount),
-                "decided_on": decided[pair["program_id"]],
-            })
-            del pair["_app"]
-            pairs.append(pair)
+        for round_ in season_rounds:
+            outcomes += _decide_round(rng, round_, round_pairs[round_["id"]], by_id, model)
+            for pair in round_pairs[round_["id"]]:
+                del pair["_app"]
+                pairs.append(pair)
+    rounds = [r for season_rounds in seasons for r in season_rounds]
 
     truth = {"model": asdict(model), "applications": app_truth, "pairs": pairs}
     return SyntheticHistory(applications=applications, rounds=rounds, outcomes=outcomes,

@@ -7,9 +7,12 @@ serving time (`recommender.scoring.pipeline`): the plan is normalized, embedded 
 program's lexical text (the candidate index's `lexical_`), and turned into features by a
 `FeatureBuilder` fitted on the index's programs and vectors.
 
-Split: intake rounds are ordered by their opening date; outcomes of the last `holdout_rounds`
-rounds (that have outcomes) are held out for evaluation, the rest train. An outcome's round is
-its own `round_id`, else its application's; outcomes with no round at all only ever train.
+Split, by time: the intake rounds with outcomes are grouped into seasons (`intake_seasons`:
+rounds open at the same time; in a network every house runs its own round, so one season holds
+one round per house, and with a single house a season is one round). The outcomes of the last
+`holdout_rounds` seasons are held out for evaluation, the rest train, so no house's later
+round trains a model that is judged on another house's earlier one. An outcome's round is its
+own `round_id`, else its application's; outcomes with no round at all only ever train.
 The program load feature (`recommender.store.history.program_load`) is computed from the
 training rounds only.
 """
@@ -41,45 +44,69 @@ __all__ = [
     "build_dataset",
     "data_fingerprint",
     "embed_plans",
+    "intake_seasons",
     "split_rounds",
 ]
 
 logger = logging.getLogger(__name__)
 
 
-def split_rounds(history: History, holdout_rounds: int = 2) -> tuple[list[str], list[str]]:
-    """(training round ids, held-out round ids), each in time order.
+def intake_seasons(history: History) -> list[list[str]]:
+    """The rounds with outcomes, grouped into seasons (rounds open at the same time), oldest
+    first; each season's round ids in opening order.
 
-    Only rounds with at least one outcome count; the last `holdout_rounds` of them are held
-    out. Rounds are ordered by `opens_on`, then id; an outcome's round that is not a stored
-    round sorts by its decision dates (the latest `decided_on`).
-
-    Raises:
-        InvalidInputError: fewer than holdout_rounds + 1 rounds have outcomes.
+    Rounds are ordered by `opens_on`, then id; a season starts with the earliest round not yet
+    placed and takes every later round that opens before that first round closes. An
+    outcome's round that is not a stored round sorts by its decision dates (the latest
+    `decided_on`) and is a season of its own.
     """
-    if holdout_rounds < 1:
-        raise InvalidInputError(f"holdout_rounds must be >= 1, got {holdout_rounds}")
     with_outcomes: dict[str, list[Outcome]] = defaultdict(list)
     for outcome in history.outcomes:
         rid = history.round_of(outcome)
         if rid:
             with_outcomes[rid].append(outcome)
-    opened = {r.id: r.opens_on.isoformat() for r in history.rounds}
+    stored = {r.id: r for r in history.rounds}
 
     def when(rid: str) -> tuple[str, str]:
-        if rid in opened:
-            return opened[rid], rid
+        if rid in stored:
+            return stored[rid].opens_on.isoformat(), rid
         dates = [o.decided_on.isoformat() for o in with_outcomes[rid] if o.decided_on]
         return (max(dates) if dates else "9999"), rid
 
-    ordered = sorted(with_outcomes, key=when)
-    if len(ordered) <= holdout_rounds:
+    seasons: list[list[str]] = []
+    season_closes = None
+    for rid in sorted(with_outcomes, key=when):
+        intake = stored.get(rid)
+        if intake is not None and season_closes is not None and intake.opens_on < season_closes:
+            seasons[-1].append(rid)
+            continue
+        seasons.append([rid])
+        season_closes = intake.closes_on if intake is not None else None
+    return seasons
+
+
+def split_rounds(history: History, holdout_rounds: int = 2) -> tuple[list[str], list[str]]:
+    """(training round ids, held-out round ids), each in time order.
+
+    The rounds of the last `holdout_rounds` seasons (`intake_seasons`; with a single house, the
+    last `holdout_rounds` rounds with outcomes) are held out.
+
+    Raises:
+        InvalidInputError: fewer than holdout_rounds + 1 seasons have outcomes.
+    """
+    if holdout_rounds < 1:
+        raise InvalidInputError(f"holdout_rounds must be >= 1, got {holdout_rounds}")
+    seasons = intake_seasons(history)
+    if len(seasons) <= holdout_rounds:
         raise InvalidInputError(
             f"training needs outcomes from at least {holdout_rounds + 1} intake rounds "
-            f"({holdout_rounds} are held out for evaluation); the store has outcomes from "
-            f"{len(ordered)}: import more history (peyvand outcomes import)"
+            f"opened at different times ({holdout_rounds} are held out for evaluation); the "
+            f"store has outcomes from {len(seasons)}: import more history "
+            f"(peyvand outcomes import)"
         )
-    return ordered[:-holdout_rounds], ordered[-holdout_rounds:]
+    train = [rid for season in seasons[:-holdout_rounds] for rid in season]
+    test = [rid for season in seasons[-holdout_rounds:] for rid in season]
+    return train, test
 
 
 def data_fingerprint(outcomes: Sequence[Outcome]) -> str:
@@ -311,3 +338,12 @@ def round_programs(history: History, round_id: str, known: Mapping[str, int]) ->
             return [p for p in r.program_ids if p in known]
     seen = [o.program_id for o in history.outcomes if history.round_of(o) == round_id]
     return [p for p in dict.fromkeys(seen) if p in known]
+
+
+def season_programs(history: History, round_id: str, known: Mapping[str, int]) -> list[str]:
+    """The program ids of every round in `round_id`'s season (`intake_seasons`): what an
+    applicant could apply to at the time, in every house of the network (with a single house,
+    the round's own programs), restricted to `known`."""
+    season = next((s for s in intake_seasons(history) if round_id in s), [round_id])
+    ids = [p for rid in season for p in round_programs(history, rid, known)]
+    return list(dict.fromkeys(ids))

@@ -1,7 +1,10 @@
 """Evaluation of a ranker and its baselines on the held-out intake rounds.
 
-**Ranking task.** For each held-out application, every program of its round (the round's
-program list; the programs it applied to are always included) is ranked by each model. The
+**Ranking task.** For each held-out application, every program of its season is ranked by
+each model: the programs of every round open at the same time as its own, in every house of
+the network (`dataset.season_programs`; with a single house, its round's program list; the
+programs it applied to are always included). A startup applies in one house, but the question
+staff ask is which programs of the whole network fit it best. The
 gain of a program is what the application got there:
 
     gain = residency granted (1) + funding granted (1)        -> 0, 1 or 2
@@ -57,7 +60,7 @@ from recommender.ranking.compose import unsupervised_score
 from recommender.ranking.features import FEATURE_NAMES
 from recommender.ranking.ranker import FitRanker
 
-from .dataset import Dataset, round_programs
+from .dataset import Dataset, season_programs
 from .metrics import (
     brier_score,
     expected_calibration_error,
@@ -132,7 +135,7 @@ def ranking_task(ds: Dataset) -> RankingTask:
             continue
         rid = round_of[app_id]
         if rid not in cache:
-            cache[rid] = round_programs(ds.history, rid, position)
+            cache[rid] = season_programs(ds.history, rid, position)
         candidates = list(dict.fromkeys([*cache[rid], *got]))
         q = len(app_ids)
         app_ids.append(app_id)

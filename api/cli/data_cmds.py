@@ -1,5 +1,7 @@
-"""CLI commands for the store: `peyvand init` and
-`peyvand programs|applications|rounds|outcomes import FILE [--skip-invalid] | export FILE`.
+"""CLI commands for the store: `peyvand init`,
+`peyvand programs|applications|rounds|outcomes|orgs import FILE [--skip-invalid] | export FILE`
+and `peyvand orgs list [--json]` (the houses of the network; import them before the programs
+and rounds that name them).
 
 Every data command migrates the database to the newest schema first (`open_store`), so
 importing into a home that was never `init`ed works: the home folder and database are
@@ -28,6 +30,8 @@ KIND_HELP = {
     "applications": "Applications (startups' business plans): import or export.",
     "rounds": "Intake rounds with their programs, seats and budgets: import or export.",
     "outcomes": "Outcomes (who got residency or funding where): import or export.",
+    "orgs": "Houses of the network (creative houses, innovation centers, ...): import, "
+    "export or list.",
 }
 
 
@@ -52,6 +56,8 @@ def _list(store: Store, kind: str) -> list[Any]:
         return list(store.list_applications())
     if kind == "rounds":
         return list(store.list_rounds())
+    if kind == "orgs":
+        return list(store.list_organizations())
     return list(store.list_outcomes())
 
 
@@ -103,7 +109,32 @@ def _make_group(kind: str) -> typer.Typer:
         written = write_records(file, kind, items)
         typer.echo(f"wrote {written} {kind} to {file}")
 
+    if kind == "orgs":
+        group.command("list")(list_orgs)
     return group
+
+
+def list_orgs(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON list, one object each.")] = False,
+) -> None:
+    """Every house: id, kind, province, city, name (and whether it is active)."""
+    import json
+
+    from recommender.constants import ORG_KIND_LABELS_FA
+
+    store = open_store(state(ctx).settings)
+    try:
+        orgs = store.list_organizations()
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps([o.model_dump(mode="json") for o in orgs], ensure_ascii=False))
+        return
+    for org in orgs:
+        kind = ORG_KIND_LABELS_FA.get(org.kind, org.kind)
+        active = "" if org.active else "\t(غیرفعال)"
+        typer.echo(f"{org.id}\t{kind}\t{org.province}\t{org.city}\t{org.name}{active}")
 
 
 def init(ctx: typer.Context) -> None:

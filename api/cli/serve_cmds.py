@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .context import state
+
+if TYPE_CHECKING:
+    from api.accounts import DemoAccount
 
 
 def serve(
@@ -29,14 +32,23 @@ def serve(
     demo = read_demo_accounts(settings.resolved_home)
     if demo:
         typer.echo("Demo accounts (sign in on the web page with name and password):")
-        for account in demo:
-            typer.echo(f"  {account.role:<10} {account.name:<16} {account.password}")
+        for line in demo_account_lines(demo):
+            typer.echo(line)
     else:
         typer.echo("No accounts yet? Create one: peyvand users add --role staff NAME --password")
     # Our middleware logs each request by route template (api.access, INFO); uvicorn's own
     # access log would print raw paths and query strings, so it is off.
     logging.getLogger("api").setLevel(logging.INFO)
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+
+
+def demo_account_lines(demo: list[DemoAccount]) -> list[str]:
+    """One line per demo account: role, name, password and, for staff, the house."""
+    lines = []
+    for account in demo:
+        house = f"  {account.org_name} ({account.org_id})" if account.org_id else ""
+        lines.append(f"  {account.role:<10} {account.name:<16} {account.password}{house}")
+    return lines
 
 
 def register(app: typer.Typer) -> None:

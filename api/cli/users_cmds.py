@@ -1,5 +1,11 @@
-"""`peyvand users ...`: accounts and their API tokens (tokens are printed once; only their
-hash is stored)."""
+"""`peyvand users ...`: accounts, their houses and their API tokens (tokens are printed once;
+only their hash is stored).
+
+`users add --role admin|network|staff|applicant [--org ORG] NAME`: staff belong to one house
+(`--org`; in a single-house install the only house when none is named); the other roles have
+none. A bad role is a usage error (exit 2); a missing, unknown or inactive house, a taken name
+or a short password is bad input: one Persian line, exit 1, nothing created.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,25 @@ from .context import state
 if TYPE_CHECKING:
     from api.accounts import Accounts, User
 
-users_app = typer.Typer(help="Accounts (admin, staff, applicant) and their API tokens.")
+users_app = typer.Typer(
+    help="Accounts (admin, network, staff of a house, applicant) and their API tokens."
+)
+
+
+def _role(value: str) -> str:
+    from recommender.store.tables import ROLES
+
+    if value not in ROLES:
+        raise typer.BadParameter(f"unknown role '{value}'; use one of: {', '.join(ROLES)}")
+    return value
+
+
+def _in_persian(exc: Exception) -> Exception:
+    """Bad input, reworded in Persian (the CLI prints it as one line and exits 1)."""
+    from api.web.messages import persian
+    from recommender.errors import InvalidInputError
+
+    return InvalidInputError(persian(str(exc), 422))
 
 
 def _accounts(ctx: typer.Context) -> Accounts:
@@ -34,28 +58,45 @@ def _ask_password() -> str:
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Sign-in name: latin letters, digits, _ . @ -")],
-    role: Annotated[str, typer.Option("--role", help="admin, staff or applicant")],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role", callback=_role, help="admin, network, staff (of one house) or applicant"
+        ),
+    ],
+    org: Annotated[
+        str | None,
+        typer.Option("--org", help="The house of a staff account (see `peyvand orgs list`)."),
+    ] = None,
     password: Annotated[
         bool, typer.Option("--password", help="Also set a password for the web sign-in (asked).")
     ] = False,
 ) -> None:
     """Create an account and print its API token (shown once)."""
-    secret = _ask_password() if password else None
-    user, token = _accounts(ctx).add_user(name, role, secret)
-    typer.echo(f"created {user.role} '{user.name}' (id {user.id})")
+    from recommender.errors import InvalidInputError
+
+    accounts = _accounts(ctx)
+    try:
+        accounts.house_for(role, org)  # checked before a password is asked for
+        secret = _ask_password() if password else None
+        user, token = accounts.add_user(name, role, secret, org_id=org)
+    except InvalidInputError as exc:
+        raise _in_persian(exc) from None
+    house = f", house {user.org_id}" if user.org_id else ""
+    typer.echo(f"created {user.role} '{user.name}' (id {user.id}{house})")
     typer.echo("API token (shown once; send it as 'Authorization: Bearer <token>'):")
     typer.echo(token)
 
 
 @users_app.command("list")
 def list_users(ctx: typer.Context) -> None:
-    """Every account with its role and state."""
+    """Every account with its role, house (- for none) and state."""
     for user in _accounts(ctx).list_users():
         flags = [] if user.active else ["disabled"]
         if user.has_password:
             flags.append("web password")
         extra = f" ({', '.join(flags)})" if flags else ""
-        typer.echo(f"{user.id}\t{user.role}\t{user.name}{extra}")
+        typer.echo(f"{user.id}\t{user.role}\t{user.name}\t{user.org_id or '-'}{extra}")
 
 
 def _find(ctx: typer.Context, name: str) -> tuple[Accounts, User]:

@@ -1,4 +1,10 @@
-"""Accounts (admin only), and `GET /v1/users/me` for anyone signed in."""
+"""Accounts (admin only), and `GET /v1/users/me` for anyone signed in.
+
+Roles: admin, network (the network's operator), staff of one house (`org_id`, see
+`GET /v1/orgs`; in a single-house install the only house when none is given), applicant. A
+house given to another role, an unknown or inactive house, or staff without one in a network
+of several answer 422 and change nothing.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ def user_public(user: User) -> UserPublic:
         active=user.active,
         has_password=user.has_password,
         created_at=user.created_at,
+        org_id=user.org_id,
     )
 
 
@@ -42,8 +49,10 @@ def add_user(
     body: UserCreate, accounts: AccountsDep, store: StoreDep, admin: AdminDep
 ) -> UserCreated:
     """Create an account; its first API token is in the answer (shown once)."""
-    user, token = accounts.add_user(body.name, body.role, body.password)
-    store.audit(admin.actor, "create", "user", user.name, {"role": user.role})
+    user, token = accounts.add_user(body.name, body.role, body.password, org_id=body.org_id)
+    store.audit(
+        admin.actor, "create", "user", user.name, {"role": user.role, "org_id": user.org_id}
+    )
     return UserCreated(user=user_public(user), token=token)
 
 
@@ -51,9 +60,11 @@ def add_user(
 def change_user(
     user_id: UserId, body: UserPatch, accounts: AccountsDep, store: StoreDep, admin: AdminDep
 ) -> UserPublic:
-    """Disable/enable an account (disabling revokes its tokens and sessions) or set a
-    password."""
+    """Disable/enable an account (disabling revokes its tokens and sessions), set a password,
+    or move a staff account to another house (`org_id`)."""
     user = accounts.get_user(user_id)
+    if "org_id" in body.model_fields_set:  # checked first: a bad house changes nothing
+        user = accounts.set_house(user_id, body.org_id)
     if body.password is not None:
         accounts.set_password(user_id, body.password)
     if body.active is not None:

@@ -1,14 +1,19 @@
-"""The admin's pages under `/admin`: the list of accounts, adding one (with a role), disabling
-and enabling, resetting a password and issuing an API token. A new password or token is shown
-once, on the page that answers the form, and never stored in clear (only its hash is kept).
+"""The admin's pages under `/admin`: the list of accounts with each one's role and house,
+adding one (role, and the house of a staff account), moving a staff account to another house,
+disabling and enabling, resetting a password and issuing an API token. A new password or token
+is shown once, on the page that answers the form, and never stored in clear (only its hash is
+kept).
 
-Houses (which house an account belongs to) do not exist in the data model yet; the form asks
-for the role only.
+Houses come from the store (`peyvand orgs import`); staff belong to one (in a single-house
+install the only one when none is picked), the other roles to none. A bad choice (no house for
+staff in a network of several, a house for another role, an unknown or inactive house) answers
+422 with a Persian message and changes nothing.
 """
 
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -36,6 +41,7 @@ def _page(
     errors: list[dict[str, str]] | None = None,
     values: dict[str, Any] | None = None,
 ) -> HTMLResponse:
+    orgs = store_for(request, user).list_organizations()
     response = render(
         request,
         "admin_users.html",
@@ -43,6 +49,7 @@ def _page(
         user=user,
         users=request.app.state.accounts.list_users(),
         roles=ROLES,
+        orgs=orgs,
         secret=secret,
         notice=notice,
         errors=errors or [],
@@ -58,6 +65,7 @@ def users_page(request: Request, user: WebAdminDep, done: str | None = None) -> 
     notices = {
         "disabled": "حساب غیرفعال شد؛ نشست‌ها و توکن‌های آن باطل شد.",
         "enabled": "حساب دوباره فعال شد.",
+        "house": "خانهٔ حساب تغییر کرد.",
     }
     return _page(request, user, notice=notices.get(done or ""))
 
@@ -68,14 +76,19 @@ async def add_user(request: Request, user: WebAdminDep) -> Response:
     name = str(form.get("name", "")).strip()
     role = str(form.get("role", ""))
     password = str(form.get("password", ""))
-    values = {"name": name, "role": role}
+    org_id = str(form.get("org_id", "")).strip() or None
+    values = {"name": name, "role": role, "org_id": org_id or ""}
     accounts = request.app.state.accounts
     try:
-        created, token = await run_in_threadpool(accounts.add_user, name, role, password or None)
+        created, token = await run_in_threadpool(
+            partial(accounts.add_user, name, role, password or None, org_id=org_id)
+        )
     except InvalidInputError as exc:
         errors = [{"field": "", "message": persian(str(exc), 422)}]
         return _page(request, user, status_code=422, errors=errors, values=values)
-    store_for(request, user).audit(user.actor, "create", "user", created.name, {"role": role})
+    store_for(request, user).audit(
+        user.actor, "create", "user", created.name, {"role": role, "org_id": created.org_id}
+    )
     secret = {"who": created.name, "kind": "token", "value": token}
     return _page(request, user, secret=secret, notice="حساب ساخته شد.")
 
@@ -101,6 +114,23 @@ async def set_active(request: Request, user_id: str, user: WebAdminDep) -> Respo
         user.actor, "enable" if active else "disable", "user", target.name
     )
     return RedirectResponse(f"/admin?done={'enabled' if active else 'disabled'}", 303)
+
+
+@router.post("/users/{user_id}/house", response_class=HTMLResponse)
+async def set_house(request: Request, user_id: str, user: WebAdminDep) -> Response:
+    """Move a staff account to another house (its next request sees the new house)."""
+    form = await form_data(request)
+    target = _target(request, user_id)
+    org_id = str(form.get("org_id", "")).strip() or None
+    try:
+        await run_in_threadpool(request.app.state.accounts.set_house, target.id, org_id)
+    except InvalidInputError as exc:
+        errors = [{"field": "", "message": persian(str(exc), 422)}]
+        return _page(request, user, status_code=422, errors=errors)
+    store_for(request, user).audit(
+        user.actor, "set_house", "user", target.name, {"from": target.org_id, "to": org_id}
+    )
+    return RedirectResponse("/admin?done=house", 303)
 
 
 @router.post("/users/{user_id}/password", response_class=HTMLResponse)

@@ -221,10 +221,6 @@ _RULES: list[_Rule] = [
         lambda m: "این شبکه چند خانه دارد؛ خانهٔ برگزارکننده را انتخاب کنید.",
     ),
     (
-        re.compile(r"unknown house '([^']*)'", re.I),
-        lambda m: f"خانه‌ای با شناسهٔ «{isolate(m.group(1))}» نیست.",
-    ),
-    (
         re.compile(r"only add or change their own house", re.I),
         lambda m: "کارشناس هر خانه فقط برنامه‌ها و داده‌های خانهٔ خود را می‌افزاید یا تغییر می‌دهد.",
     ),
@@ -236,6 +232,23 @@ _RULES: list[_Rule] = [
         re.compile(r"program '([^']*)' belongs to another house", re.I),
         lambda m: f"برنامهٔ «{isolate(m.group(1))}» از آنِ خانهٔ دیگری است؛ "
         "هر دوره فقط برنامه‌های خانهٔ خودش را دارد.",
+    ),
+    # houses (api.accounts, recommender.store.network, the import reader)
+    (
+        re.compile(r"staff belong to one house", re.I),
+        lambda m: "کارشناس عضو یک خانه است؛ خانهٔ او را مشخص کنید (فهرست: peyvand orgs list).",
+    ),
+    (
+        re.compile(r"only staff belong to a house", re.I),
+        lambda m: "فقط کارشناس عضو یک خانه است؛ برای این نقش خانه‌ای انتخاب نکنید.",
+    ),
+    (
+        re.compile(r"the house '([^']*)' is not active", re.I),
+        lambda m: f"خانهٔ «{isolate(m.group(1))}» فعال نیست.",
+    ),
+    (
+        re.compile(r"unknown (?:house|org id) '([^']*)'", re.I),
+        lambda m: f"خانه‌ای با شناسهٔ «{isolate(m.group(1))}» در شبکه نیست.",
     ),
 ]
 

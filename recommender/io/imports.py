@@ -16,16 +16,20 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from recommender.constants import MAX_IMPORT_BYTES
+from recommender.constants import DEFAULT_ORG_ID, MAX_IMPORT_BYTES
 from recommender.errors import InvalidInputError, RowError
 from recommender.io.reading import check_references, detect_format, read_records
 from recommender.store.database import Store
 
-# Kinds whose rows name stored ids; those are checked against the store.
+# Kinds whose rows name stored ids; those are checked against the store ("orgs": the house a
+# row names in `org_id`).
 _REFERENCES: dict[str, tuple[str, ...]] = {
     "outcomes": ("applications", "programs"),
-    "rounds": ("programs",),
+    "rounds": ("programs", "orgs"),
+    "programs": ("orgs",),
+    "applications": ("orgs",),
 }
 
 
@@ -34,7 +38,7 @@ class ImportReport:
     """What one import did.
 
     Attributes:
-        kind: programs, applications, rounds or outcomes.
+        kind: programs, applications, rounds, outcomes or orgs (houses).
         source: the file name recorded in the audit log.
         created / updated / unchanged: stored records by what happened to them.
         skipped: how many rows were left out (a row with several problems counts once).
@@ -72,7 +76,7 @@ def import_file(
 
     Args:
         path: a .json, .csv or .xlsx file.
-        kind: programs, applications, rounds or outcomes.
+        kind: programs, applications, rounds, outcomes or orgs (houses).
         open_store: gives the store as a context manager, called only once the file was
             read (a `Store` closes itself at the end; pass `lambda: nullcontext(store)` for a
             shared store that stays open).
@@ -96,7 +100,7 @@ def import_file(
         result.raise_for_errors(source)
     with open_store() as store, store.session() as session:
         if references:  # listed together with the file's other bad rows
-            known = {name: store.existing_ids(name, session=session) for name in references}
+            known = {name: _known_ids(store, name, session) for name in references}
             result = check_references(result, known, skip_invalid=skip_invalid, source=source)
         created, updated = store.upsert(kind, result.items, session=session)
         report = ImportReport(
@@ -110,6 +114,13 @@ def import_file(
         )
         store.audit(actor, "import", kind, source, detail=report.counts(), session=session)
     return report
+
+
+def _known_ids(store: Store, kind: str, session: Any) -> set[str]:
+    if kind != "orgs":
+        return store.existing_ids(kind, session=session)
+    # a store without houses yet makes the single-house install's implicit one on import
+    return {o.id for o in store.list_organizations(session=session)} or {DEFAULT_ORG_ID}
 
 
 def import_upload(

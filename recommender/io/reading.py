@@ -42,6 +42,7 @@ KIND_MODELS: dict[str, type[BaseModel]] = {
     "applications": schemas.Application,
     "rounds": schemas.IntakeRound,
     "outcomes": schemas.Outcome,
+    "orgs": schemas.Organization,
 }
 FORMATS: tuple[str, ...] = (".json", ".csv", ".xlsx")
 ROW_FIELD = "(row)"  # RowError.field when the problem is the whole row
@@ -53,7 +54,7 @@ class ReadResult(Generic[M]):
     """What an import file held.
 
     Attributes:
-        kind: programs, applications, rounds or outcomes.
+        kind: programs, applications, rounds, outcomes or orgs (houses).
         items: the valid records, in file order.
         rows: the row number of each item (same length as `items`).
         errors: the bad rows (empty unless read with `skip_invalid=True`).
@@ -108,7 +109,7 @@ def read_records(
 
     Args:
         path: a .json, .csv or .xlsx file of at most `MAX_IMPORT_BYTES`.
-        kind: programs, applications, rounds or outcomes.
+        kind: programs, applications, rounds, outcomes or orgs (houses).
         skip_invalid: return the valid rows and the errors instead of raising.
 
     Returns:
@@ -186,12 +187,14 @@ def check_references(
 ) -> ReadResult[M]:
     """Move records that name unknown ids from `items` to `errors`.
 
-    Outcomes must name a known `application_id` and `program_id`; rounds known programs.
-    Other kinds pass unchanged.
+    Outcomes must name a known `application_id` and `program_id`; rounds known programs;
+    programs, applications and rounds that name a house (`org_id`) a known house, when
+    `known` has "orgs". Other kinds pass unchanged.
 
     Args:
         result: what `read_records` returned.
-        known: stored ids by kind, e.g. `{"programs": {...}, "applications": {...}}`.
+        known: stored ids by kind, e.g. `{"programs": {...}, "applications": {...}}`
+            (houses: "orgs").
         skip_invalid: keep going instead of raising when any row (old or new) is bad.
         source: the file name, for the message.
 
@@ -207,6 +210,8 @@ def check_references(
         ]
     elif result.kind == "rounds":
         checks = [("programs", "programs", lambda r: [p.program_id for p in r.programs])]
+    if "orgs" in known and result.kind in ("programs", "applications", "rounds"):
+        checks.append(("org_id", "orgs", lambda i: [i.org_id] if i.org_id else []))
     out: ReadResult[M] = ReadResult(result.kind, errors=list(result.errors))
     for item, row in zip(result.items, result.rows, strict=True):
         problems = [

@@ -77,7 +77,7 @@ def write_records(path: str | Path, kind: str, items: Sequence[BaseModel]) -> in
 
     Args:
         path: a .json, .csv (UTF-8 with BOM, so Excel shows Persian) or .xlsx file.
-        kind: programs, applications, rounds or outcomes.
+        kind: programs, applications, rounds, outcomes or orgs (houses).
         items: the records.
 
     Returns:

@@ -83,9 +83,14 @@ def round_inputs(
 ) -> tuple[schemas.IntakeRound, list[schemas.Program], list[schemas.Application]]:
     """The round, its programs (round order) and its applications (sorted by id).
 
+    A round is its house's: every program it scores and allocates must be run by the round's
+    house (a program moved to another house after the round was made is refused, not scored
+    into this house's shortlists and seats).
+
     Raises:
         NotFoundError: unknown round.
-        InvalidInputError: the round has no programs or no applications.
+        InvalidInputError: the round has no programs or no applications, or names a program
+            of another house.
     """
     intake = store.get_round(round_id, session=session)
     if not intake.program_ids:
@@ -97,6 +102,12 @@ def round_inputs(
     if len(programs) != len(intake.program_ids):
         missing = [pid for pid in intake.program_ids if pid not in catalogue]
         raise NotFoundError(f"round '{round_id}' names unknown program(s): {', '.join(missing)}")
+    foreign = [p.id for p in programs if intake.org_id and p.org_id != intake.org_id]
+    if foreign:
+        raise InvalidInputError(
+            f"round '{round_id}' belongs to the house '{intake.org_id}' but names program(s) of "
+            f"another house: {', '.join(foreign)}; remove them from the round"
+        )
     applications = sorted(store.list_applications(round_id, session=session), key=lambda a: a.id)
     if not applications:
         raise InvalidInputError(

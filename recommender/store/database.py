@@ -248,7 +248,8 @@ class Store(NetworkRecords, AuditLog):
     def upsert(
         self, kind: str, items: Sequence[Any], *, session: Session | None = None
     ) -> tuple[int, int]:
-        """`upsert_programs|applications|rounds|outcomes` by kind name (as in imports).
+        """`upsert_programs|applications|rounds|outcomes|organizations` by kind name (as in
+        imports; "orgs" are the organizations).
 
         Raises:
             ValueError: an unknown kind.
@@ -258,6 +259,7 @@ class Store(NetworkRecords, AuditLog):
             "applications": self.upsert_applications,
             "rounds": self.upsert_rounds,
             "outcomes": self.upsert_outcomes,
+            "orgs": self.upsert_organizations,
         }
         if kind not in upserts:
             raise ValueError(f"unknown kind '{kind}'; use one of: {', '.join(upserts)}")

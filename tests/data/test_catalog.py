@@ -132,3 +132,35 @@ def test_sample_plan_is_a_persian_business_plan():
     assert _PERSIAN.search(plan)
     assert "ساختگی" in plan  # labelled as fictional
     assert "کشاورزی" in plan and "سرمایه" in plan
+
+
+def test_houses_of_the_network_and_who_runs_each_program(programs):
+    """The sample network: 15+ fictional houses in 12+ provinces; every program is run by one
+    of them and every house runs at least two programs."""
+    from data.catalog import load_organization_dicts, load_organizations
+    from recommender.constants import ORG_KINDS
+    from recommender.schemas import Organization
+
+    houses = load_organizations()
+    assert len(houses) >= 15
+    assert set(load_organization_dicts()[0]) == set(Organization.model_fields)
+    ids = [h.id for h in houses]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z][a-z0-9-]*", i) for i in ids)
+    assert len({h.province for h in houses}) >= 12
+    assert {h.kind for h in houses} <= set(ORG_KINDS)
+    assert {"creative_house", "innovation_center", "incubator", "fund"} <= {h.kind for h in houses}
+    assert all(_PERSIAN.search(h.name) and _PERSIAN.search(h.city) and h.active for h in houses)
+    owned = Counter(p.org_id for p in programs)
+    assert set(owned) == set(ids)
+    assert min(owned.values()) >= 2
+    assert all(sum(p.active for p in programs if p.org_id == i) >= 1 for i in ids)
+
+
+def test_seed_store_puts_houses_before_their_programs(store):
+    from data.catalog import load_organizations, seed_store
+
+    created, _ = seed_store(store)
+    assert created == len(load_programs())
+    assert {o.id for o in store.list_organizations()} == {o.id for o in load_organizations()}
+    assert store.get_program("ch-001").org_id == "isfahan-creative"

@@ -69,38 +69,72 @@ def test_default_seed_is_the_shared_constant(history):
 
 
 def test_rounds_dates_and_programs(history, programs):
-    assert len(history.rounds) >= 6
+    """Every house runs one round a season with its own programs; a house's rounds follow one
+    another, and the houses' rounds of a season open within a week of each other."""
     ids = [r["id"] for r in history.rounds]
     assert len(ids) == len(set(ids))
-    previous_close = None
+    houses = {p.org_id for p in programs.values() if p.active}
+    assert len(history.rounds) == 8 * len(houses)
+    by_house: defaultdict = defaultdict(list)
     for round_ in history.rounds:
-        opens = dt.date.fromisoformat(round_["opens_on"])
-        closes = dt.date.fromisoformat(round_["closes_on"])
-        assert opens < closes
-        if previous_close is not None:
-            assert opens > previous_close
-        previous_close = closes
-        assert len(round_["programs"]) >= 3
-        assert round_["program_ids"] == [e["program_id"] for e in round_["programs"]]
-        for entry in round_["programs"]:
-            program = programs[entry["program_id"]]
-            assert program.active
-            assert 0 <= entry["seats"] <= program.residency_seats
-            assert (entry["seats"] > 0) == (program.residency_seats > 0)
-            assert entry["budget"] >= 0
+        by_house[round_["org_id"]].append(round_)
+    assert set(by_house) == houses
+    for org_id, rounds in by_house.items():
+        active = [p for p in programs.values() if p.org_id == org_id and p.active]
+        previous_close = None
+        for round_ in rounds:
+            opens = dt.date.fromisoformat(round_["opens_on"])
+            closes = dt.date.fromisoformat(round_["closes_on"])
+            assert opens < closes
+            if previous_close is not None:
+                assert opens > previous_close
+            previous_close = closes
+            assert len(round_["programs"]) >= min(2, len(active))
+            assert round_["program_ids"] == [e["program_id"] for e in round_["programs"]]
+            for entry in round_["programs"]:
+                program = programs[entry["program_id"]]
+                assert program.active and program.org_id == org_id
+                assert 0 <= entry["seats"] <= program.residency_seats
+                assert (entry["seats"] > 0) == (program.residency_seats > 0)
+                assert entry["budget"] >= 0
+    for season in range(8):
+        opens = [dt.date.fromisoformat(r[season]["opens_on"]) for r in by_house.values()]
+        assert (max(opens) - min(opens)).days <= 7
 
 
-def test_applications_apply_to_three_to_six_programs_of_their_round(history):
+def test_applications_apply_within_one_house(history, programs):
     per_app = Counter(o["application_id"] for o in history.outcomes)
-    round_programs = {r["id"]: set(r["program_ids"]) for r in history.rounds}
+    rounds = {r["id"]: r for r in history.rounds}
     apps = {a["id"]: a for a in history.applications}
     assert set(per_app) == set(apps)
-    assert all(3 <= n <= 6 for n in per_app.values())
+    for app_id, n in per_app.items():
+        size = len(rounds[apps[app_id]["round_id"]]["program_ids"])
+        assert min(2, size) <= n <= 4
+    for app in apps.values():
+        assert app["org_id"] == rounds[app["round_id"]]["org_id"]
     for outcome in history.outcomes:
-        assert outcome["round_id"] == apps[outcome["application_id"]]["round_id"]
-        assert outcome["program_id"] in round_programs[outcome["round_id"]]
+        app = apps[outcome["application_id"]]
+        assert outcome["round_id"] == app["round_id"]
+        assert outcome["program_id"] in rounds[outcome["round_id"]]["program_ids"]
+        assert programs[outcome["program_id"]].org_id == app["org_id"]
     pairs = [(o["application_id"], o["program_id"]) for o in history.outcomes]
     assert len(pairs) == len(set(pairs))
+    # startups spread over the houses, and about a third agree to be referred elsewhere
+    assert len({a["org_id"] for a in apps.values()}) == len({r["org_id"] for r in rounds.values()})
+    shared = sum(a["share_with_network"] for a in apps.values()) / len(apps)
+    assert 0.25 < shared < 0.42
+
+
+def test_programs_without_houses_give_one_network_round_a_season(programs):
+    plain = [p.model_copy(update={"org_id": None}) for p in programs.values()]
+    history = generate_history(seed=3, n_rounds=3, applications_per_round=20, programs=plain)
+    assert [r["id"] for r in history.rounds] == ["round-1402-1", "round-1402-2", "round-1402-3"]
+    assert history.rounds[0]["opens_on"] == "2023-03-26"
+    assert all("org_id" not in r for r in history.rounds)
+    assert all("org_id" not in a and "share_with_network" not in a
+               for a in history.applications)
+    assert all(3 <= n <= 6 for n in Counter(o["application_id"]
+                                            for o in history.outcomes).values())
 
 
 def test_capacity_is_respected(history, programs):
@@ -333,10 +367,13 @@ def test_custom_programs_and_model():
 
 
 def test_bad_arguments_are_refused():
+    active = [p for p in load_programs() if p.active]
     with pytest.raises(ValueError):
         generate_history(n_rounds=0)
-    with pytest.raises(ValueError):
-        generate_history(programs=[p for p in load_programs() if p.active][:2])
+    with pytest.raises(ValueError):  # too few programs for a network-wide round
+        generate_history(programs=[p.model_copy(update={"org_id": None}) for p in active[:2]])
+    with pytest.raises(ValueError, match="every program names its house"):
+        generate_history(programs=[active[0].model_copy(update={"org_id": None}), *active[1:]])
 
 
 def _fingerprint(history: SyntheticHistory) -> str:
@@ -344,18 +381,28 @@ def _fingerprint(history: SyntheticHistory) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _network_wide(**kwargs) -> SyntheticHistory:
+    plain = [p.model_copy(update={"org_id": None}) for p in load_programs()]
+    return generate_history(programs=plain, **kwargs)
+
+
 def test_generated_history_is_pinned():
     """The generator's output is pinned: a refactor that changes one draw changes the hash.
-    (Computed from the single-module generator before it was split into a package.)"""
-    small = generate_history(seed=7, n_rounds=3, applications_per_round=12)
+    Without houses it is still the history computed before houses existed (the same hashes)."""
+    small = _network_wide(seed=7, n_rounds=3, applications_per_round=12)
     assert _fingerprint(small) == (
         "8639f725875a9b13de6eff66ef019ec3fdacf44379d32503abf005342165331a")
-    dated = generate_history(seed=11, n_rounds=2, applications_per_round=10,
-                             last_round_opens=dt.date(2024, 11, 2))
+    dated = _network_wide(seed=11, n_rounds=2, applications_per_round=10,
+                          last_round_opens=dt.date(2024, 11, 2))
     assert _fingerprint(dated) == (
         "9aa0f5a3fbbf2fb5f7bf31af140574acafb46ed4ef780cd68453b9cd466ddfb0")
+    assert _fingerprint(_network_wide()) == (
+        "fc48a33bad0d67d86898c39bc97416318a2b566758ab69eba8145dd3c5845543")
+    houses = generate_history(seed=7, n_rounds=3, applications_per_round=12)
+    assert _fingerprint(houses) == (
+        "5083186b9d9a67a0dbfd08ac0c1e0754478785e086ce90e5e411f7a62736cb39")
 
 
 def test_default_history_is_pinned(history):
     assert _fingerprint(history) == (
-        "fc48a33bad0d67d86898c39bc97416318a2b566758ab69eba8145dd3c5845543")
+        "9e12a5b519177e277c9b7db591a43ac3b84758b6f183a52452ba6048ce89d9f0")

@@ -10,7 +10,7 @@ from api.cli import app, main, train_cmds
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     """A home with a small synthetic history in its store."""
-    from data.catalog import load_programs
+    from data.catalog import seed_store
     from data.synthetic import generate_history
     from recommender.schemas import Application, IntakeRound, Outcome
     from recommender.store.database import Store
@@ -19,9 +19,9 @@ def home(tmp_path_factory):
     history = generate_history(n_rounds=3, applications_per_round=15)
     store = Store(f"sqlite:///{root / 'peyvand.db'}")
     store.upgrade()
-    store.upsert_programs(load_programs())
-    store.upsert_applications([Application(**a) for a in history.applications])
+    seed_store(store)  # the houses, then their programs
     store.upsert_rounds([IntakeRound(**r) for r in history.rounds])
+    store.upsert_applications([Application(**a) for a in history.applications])
     store.upsert_outcomes([Outcome(**o) for o in history.outcomes])
     store.close()
     return root

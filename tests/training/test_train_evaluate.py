@@ -91,6 +91,38 @@ def test_split_is_by_time_and_load_uses_history(fixture_data) -> None:
     assert load["p3"] == pytest.approx(n_p3)
 
 
+def test_split_holds_out_whole_seasons_of_every_house() -> None:
+    """Houses run their own rounds at the same time: the held-out part is the last seasons
+    of every house (by time), never one house's last rounds next to another's older ones."""
+    import datetime as dt
+
+    from recommender.schemas import Application, IntakeRound, Outcome
+    from training.dataset import intake_seasons, season_programs
+
+    rounds, outcomes, apps = [], [], []
+    start = dt.date(2024, 3, 20)
+    for season in range(3):
+        for house, lag in (("a", 0), ("b", 5), ("c", 9)):
+            opens = start + dt.timedelta(days=91 * season + lag)
+            rid = f"{house}{season}"
+            rounds.append(IntakeRound(id=rid, name=rid, opens_on=opens,
+                                      closes_on=opens + dt.timedelta(days=40),
+                                      program_ids=[f"p-{house}1", f"p-{house}2"], org_id=house))
+            apps.append(Application(id=f"x-{rid}", startup_name="n", business_plan="طرح",
+                                    round_id=rid, org_id=house))
+            outcomes.append(Outcome(application_id=f"x-{rid}", program_id=f"p-{house}1",
+                                    round_id=rid))
+    history = History([], apps, rounds, outcomes)
+    assert intake_seasons(history) == [["a0", "b0", "c0"], ["a1", "b1", "c1"], ["a2", "b2", "c2"]]
+    train_ids, test_ids = split_rounds(history, holdout_rounds=1)
+    assert train_ids == ["a0", "b0", "c0", "a1", "b1", "c1"] and test_ids == ["a2", "b2", "c2"]
+    with pytest.raises(InvalidInputError):
+        split_rounds(history, holdout_rounds=3)
+    known = {f"p-{h}{i}": 0 for h in "abc" for i in (1, 2)}
+    assert season_programs(history, "b2", known) == [
+        "p-a1", "p-a2", "p-b1", "p-b2", "p-c1", "p-c2"]
+
+
 def test_fingerprint_follows_labels(fixture_data) -> None:
     h, _, ds = fixture_data
     assert ds.fingerprint == data_fingerprint(list(reversed(h.outcomes)))
@@ -176,7 +208,7 @@ def _register_bad(registry: ModelRegistry, ds) -> str:
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory):
     """A small synthetic history in a SQLite store, the hashing embedder, the real retriever."""
-    from data.catalog import load_programs
+    from data.catalog import load_programs, seed_store
     from data.synthetic import generate_history
     from recommender.schemas import Application, IntakeRound, Outcome
     from recommender.scoring.index import build_retriever
@@ -189,9 +221,9 @@ def synthetic_run(tmp_path_factory):
     store = Store(f"sqlite:///{root / 'p.db'}")
     store.upgrade()
     programs = load_programs()
-    store.upsert_programs(programs)
-    store.upsert_applications([Application(**a) for a in history.applications])
+    seed_store(store)  # the houses, then their programs
     store.upsert_rounds([IntakeRound(**r) for r in history.rounds])
+    store.upsert_applications([Application(**a) for a in history.applications])
     store.upsert_outcomes([Outcome(**o) for o in history.outcomes])
     embedder = HashingEmbedder().fit()
     sectors = load_sectors()
@@ -211,7 +243,12 @@ def test_train_on_the_store_registers_a_live_model(synthetic_run) -> None:
     history, store, result, registry = synthetic_run
     assert result.promoted and registry.live_version() == result.version
     ds = result.dataset
-    assert ds.test_rounds == [r["id"] for r in history.rounds][-2:]
+    # held out: the last two seasons, every house's round of each that has outcomes
+    per_season = len(history.rounds) // 4
+    decided = {o["round_id"] for o in history.outcomes}
+    assert set(ds.test_rounds) == {
+        r["id"] for r in history.rounds[-2 * per_season:] if r["id"] in decided}
+    assert len({r["org_id"] for r in history.rounds}) > 10
     assert ds.model_id.startswith("hashing-bow")
     m = result.evaluation.metrics
     assert m["models"]["ranker"]["ndcg@10"] > m["models"]["random"]["ndcg@10"] + 0.1
