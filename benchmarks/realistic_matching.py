@@ -131,6 +131,9 @@ def baselines(programs: list, texts: list[str], embedder) -> dict[str, list[list
 # --------------------------------------------------------------------------- homes
 
 
+BENCH_HOUSE = "realistic-set"
+
+
 def _settings(home: Path):
     from api.settings import Settings
 
@@ -139,9 +142,14 @@ def _settings(home: Path):
 
 def _import_programs(settings, programs: list, deactivate_others: bool, embedder) -> None:
     from api.services import build_index, open_store
+    from recommender.schemas import Organization
 
     store = open_store(settings)
     try:
+        if len(store.list_organizations()) > 1:
+            # A network home (the demo's houses): the set's programs run in a house of their own.
+            store.upsert_organizations([Organization(id=BENCH_HOUSE, name="خانهٔ مجموعهٔ محک")])
+            programs = [p.model_copy(update={"org_id": p.org_id or BENCH_HOUSE}) for p in programs]
         ours = {p.id for p in programs}
         others = [p.model_copy(update={"active": False}) for p in store.list_programs()
                   if p.id not in ours] if deactivate_others else []

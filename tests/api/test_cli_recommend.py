@@ -284,13 +284,13 @@ def test_end_to_end_with_the_real_default_model(
 ) -> None:
     """The offline multilingual-e5-small: index the sample catalogue, recommend for the
     sample plan."""
-    from data.catalog import load_programs, sample_plan
+    from data.catalog import sample_plan, seed_store
 
     monkeypatch.delenv("PEYVAND_DATABASE_URL", raising=False)
     monkeypatch.setenv("PEYVAND_MODEL_CACHE", str(e5_model_dir.parent))
     home = tmp_path / "home"
     with services.open_store(Settings(home=home)) as store:
-        store.upsert_programs(load_programs())
+        seed_store(store)  # the houses, then their programs
     plan = tmp_path / "plan.txt"
     plan.write_text(sample_plan(), encoding="utf-8")
     assert run(home, "index", "build") == 0
