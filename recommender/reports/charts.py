@@ -17,6 +17,7 @@ import base64
 import functools
 import io
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,12 @@ _CHART_RC = {
 }
 
 
+# matplotlib's settings (rcParams, which rc_context changes) are global to the process: a page
+# and a round job drawing at once would mix each other's settings, so one chart is drawn at a
+# time.
+_DRAWING = threading.Lock()
+
+
 def svg_chart(plot: Callable[..., Any]) -> Callable[..., str]:
     """`plot(...)` (which returns a figure) run under the chart settings, as a base64 SVG
     (for an `<img src="data:image/svg+xml;base64,…">`)."""
@@ -65,7 +72,7 @@ def svg_chart(plot: Callable[..., Any]) -> Callable[..., str]:
         quiet.setLevel(logging.ERROR)  # the Persian fonts are the reader's, not this machine's
         buffer = io.BytesIO()
         try:
-            with matplotlib.rc_context(_CHART_RC):
+            with _DRAWING, matplotlib.rc_context(_CHART_RC):
                 fig = plot(*args, **kwargs)
                 FigureCanvasSVG(fig)
                 fig.savefig(buffer, format="svg", metadata={"Date": None})
