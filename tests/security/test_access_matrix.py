@@ -17,6 +17,7 @@ such a route is not registered its rows are skipped, and they are checked once i
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from tests.api._houses import (
     HOUSE_B,
     HOUSE_C,
     Houses,
+    application,
     csrf_of,
     make_houses,
     sign_in,
@@ -214,18 +216,41 @@ def _static(payload: Any) -> Body:
     return lambda actor, h: payload
 
 
-def _new_referral(status: str, house_from: str = HOUSE_A, to: str = HOUSE_B) -> Callable:
+_FRESH = itertools.count(1)
+
+
+def _fresh_application(h: Houses, house: str = HOUSE_A) -> str:
+    """A new application of `house` owned by `owner`. Referral rows work on these, not on
+    app-a: an open or accepted referral lets the receiving house read its application, and a
+    referral of app-a to house B would open app-a to staff B for every row after it."""
+    application_id = f"referred-{next(_FRESH)}"
+    round_id = "round-a" if house == HOUSE_A else "round-b"
+    with h.store.session() as session:
+        h.store.upsert_applications([application(application_id, house, round_id)], session=session)
+        h.app.state.accounts.set_owner(application_id, h.user_ids["owner"], session=session)
+    return application_id
+
+
+def _fresh_app(h: Houses) -> dict[str, str]:
+    return {"fresh_app": _fresh_application(h)}
+
+
+def _new_referral(status: str, to: str = HOUSE_B) -> Callable[[Houses], dict[str, str]]:
+    """A referral from house A to `to` in `status`, of a fresh application of house A
+    (owned by `owner`), made anew for each actor."""
+
     def make(h: Houses) -> dict[str, str]:
+        application_id = _fresh_application(h)
         made = h.store.add_referral(
-            "app-a",
+            application_id,
             to,
-            from_org=house_from,
+            from_org=HOUSE_A,
             program_id=None,
             note="",
             status=status,
             created_by="user:staff_a",
         )
-        return {"referral": made.id}
+        return {"referral": made.id, "fresh_app": application_id}
 
     return make
 
@@ -413,55 +438,128 @@ ROUTES: list[Row] = [
         name="POST /v1/outcomes on house A's application and program",
     ),
     Row("GET", "/v1/outcomes", "/v1/outcomes", staff(200)),
-    # ------------------------------------------------ pending: houses and the network view
+    # ------------------------------------------------------------------ houses, network view
+    # Pending: GET /v1/orgs is built on another branch (api/routes/orgs.py is still an empty
+    # router here); the contract: every signed-in user may read the list of houses.
     Row("GET", "/v1/orgs", "/v1/orgs", signed_in(200), pending=True),
-    Row("GET", "/v1/network/summary", "/v1/network/summary", network_view(200), pending=True),
-    # ------------------------------------------------ pending: referrals (DESIGN.md contract)
-    # Create: staff of the house that holds the application, or the network operator.
+    Row("GET", "/v1/network/summary", "/v1/network/summary", network_view(200)),
+    # ------------------------------------------------------------------ referrals
+    # The rules are recommender/network/referrals.py's. Each row's referral (or application)
+    # is made anew per actor from house A (`_new_referral`, `_fresh_app`). A referral the
+    # caller cannot read (house B and a referral from A to C; the other applicant and any
+    # referral of the owner's) answers 404 like a missing id; one the caller reads but may
+    # not act on answers 403.
+    # Refer: staff of the house that holds the application, the network operator, admin.
     Row(
         "POST",
         "/v1/applications/{application_id}/referrals",
-        "/v1/applications/{app_a}/referrals",
+        "/v1/applications/{fresh_app}/referrals",
         expect(201, 201, 201, 404, 403, 403, 401),
         body=_static({"to_org": HOUSE_B, "note": "برای برنامهٔ سلامت"}),
-        pending=True,
+        setup=_fresh_app,
     ),
-    # Each house lists its own referrals (incoming or outgoing).
-    Row("GET", "/v1/referrals", "/v1/referrals?direction=outgoing", staff(200), pending=True),
-    # Consent: the owning applicant only (another applicant cannot see the referral).
+    Row(
+        "POST",
+        "/v1/applications/{application_id}/referrals",
+        "/v1/applications/{fresh_app}/referrals",
+        expect(201, 201, 201, 403, 403, 403, 401),
+        body=_static({"to_org": HOUSE_C}),
+        setup=_new_referral("open"),
+        name="POST referrals of house A's application that house B reads (open referral to B)",
+    ),
+    Row(
+        "GET",
+        "/v1/applications/{application_id}/referrals",
+        "/v1/applications/{app_a}/referrals",
+        expect(200, 200, 200, 404, 200, 404, 401),
+    ),
+    # Each house lists its own referrals (incoming or outgoing); network and admin all.
+    Row("GET", "/v1/referrals", "/v1/referrals?direction=outgoing", staff(200)),
+    # Consent and refuse: the owning applicant only. House B reads a referral to it even
+    # while it waits for consent (not the application), so it gets 403 there, 404 for A -> C.
     Row(
         "POST",
         "/v1/referrals/{referral_id}/consent",
         "/v1/referrals/{referral}/consent",
         expect(403, 403, 403, 403, 200, 404, 401),
         setup=_new_referral("pending_consent"),
-        pending=True,
     ),
-    # Accept and decline: staff of the receiving house (B) only.
+    Row(
+        "POST",
+        "/v1/referrals/{referral_id}/consent",
+        "/v1/referrals/{referral}/consent",
+        expect(403, 403, 403, 404, 200, 404, 401),
+        setup=_new_referral("pending_consent", to=HOUSE_C),
+        name="POST consent to a referral from house A to house C",
+    ),
+    Row(
+        "POST",
+        "/v1/referrals/{referral_id}/refuse",
+        "/v1/referrals/{referral}/refuse",
+        expect(403, 403, 403, 403, 200, 404, 401),
+        setup=_new_referral("pending_consent"),
+    ),
+    Row(
+        "POST",
+        "/v1/referrals/{referral_id}/refuse",
+        "/v1/referrals/{referral}/refuse",
+        expect(403, 403, 403, 404, 200, 404, 401),
+        setup=_new_referral("pending_consent", to=HOUSE_C),
+        name="POST refuse a referral from house A to house C",
+    ),
+    Row(
+        "POST",
+        "/v1/referrals/{referral_id}/consent",
+        "/v1/referrals/missing/consent",
+        expect(404, 404, 404, 404, 404, 404, 401),
+        name="POST consent to a missing referral",
+    ),
+    # Accept and decline: staff of the receiving house only (network and admin 403).
     Row(
         "POST",
         "/v1/referrals/{referral_id}/accept",
         "/v1/referrals/{referral}/accept",
-        expect(403, 403, 403, 200, 403, 403, 401),
+        expect(403, 403, 403, 200, 403, 404, 401),
         setup=_new_referral("open"),
-        pending=True,
+    ),
+    Row(
+        "POST",
+        "/v1/referrals/{referral_id}/accept",
+        "/v1/referrals/{referral}/accept",
+        expect(403, 403, 403, 404, 403, 404, 401),
+        setup=_new_referral("open", to=HOUSE_C),
+        name="POST accept a referral from house A to house C",
     ),
     Row(
         "POST",
         "/v1/referrals/{referral_id}/decline",
         "/v1/referrals/{referral}/decline",
-        expect(403, 403, 403, 200, 403, 403, 401),
+        expect(403, 403, 403, 200, 403, 404, 401),
         setup=_new_referral("open"),
-        pending=True,
     ),
-    # Withdraw: the house that made it (A) or the network operator.
+    Row(
+        "POST",
+        "/v1/referrals/{referral_id}/decline",
+        "/v1/referrals/{referral}/decline",
+        expect(403, 403, 403, 404, 403, 404, 401),
+        setup=_new_referral("open", to=HOUSE_C),
+        name="POST decline a referral from house A to house C",
+    ),
+    # Withdraw: the referring house (A), the network operator, admin.
     Row(
         "POST",
         "/v1/referrals/{referral_id}/withdraw",
         "/v1/referrals/{referral}/withdraw",
-        expect(200, 200, 200, 403, 403, 403, 401),
+        expect(200, 200, 200, 403, 403, 404, 401),
         setup=_new_referral("open"),
-        pending=True,
+    ),
+    Row(
+        "POST",
+        "/v1/referrals/{referral_id}/withdraw",
+        "/v1/referrals/{referral}/withdraw",
+        expect(200, 200, 200, 404, 403, 404, 401),
+        setup=_new_referral("open", to=HOUSE_C),
+        name="POST withdraw a referral from house A to house C",
     ),
     # ------------------------------------------------------------------ web: sign-in
     Row("GET", "/", "/", everyone(303, 303)),
@@ -652,9 +750,94 @@ ROUTES: list[Row] = [
         send="form",
         body=_static({}),
     ),
-    # ------------------------------------------------ pending: web pages of the network
-    Row("GET", "/network", "/network", network_view(200, WEB_ANON), pending=True),
-    Row("GET", "/staff/referrals", "/staff/referrals", staff(200, WEB_ANON), pending=True),
+    # ------------------------------------------------------------------ web: network
+    Row("GET", "/network", "/network", network_view(200, WEB_ANON)),
+    Row("GET", "/staff/referrals", "/staff/referrals", staff(200, WEB_ANON)),
+    Row(
+        "POST",
+        "/staff/applications/{application_id}/referrals",
+        "/staff/applications/{fresh_app}/referrals",
+        expect(303, 303, 303, 404, 403, 403, WEB_ANON),
+        send="form",
+        body=_static({"to_org": HOUSE_B, "note": "برای برنامهٔ سلامت"}),
+        setup=_fresh_app,
+    ),
+    Row(
+        "POST",
+        "/staff/referrals/{referral_id}/{step}",
+        "/staff/referrals/{referral}/accept",
+        expect(403, 403, 403, 303, 403, 403, WEB_ANON),
+        send="form",
+        body=_static({}),
+        setup=_new_referral("open"),
+    ),
+    Row(
+        "POST",
+        "/staff/referrals/{referral_id}/{step}",
+        "/staff/referrals/{referral}/decline",
+        expect(403, 403, 403, 404, 403, 403, WEB_ANON),
+        send="form",
+        body=_static({}),
+        setup=_new_referral("open", to=HOUSE_C),
+        name="POST /staff/referrals/{referral}/decline from house A to house C",
+    ),
+    Row(
+        "POST",
+        "/staff/referrals/{referral_id}/{step}",
+        "/staff/referrals/{referral}/withdraw",
+        expect(303, 303, 303, 403, 403, 403, WEB_ANON),
+        send="form",
+        body=_static({}),
+        setup=_new_referral("open"),
+    ),
+    Row(
+        "POST",
+        "/staff/referrals/{referral_id}/{step}",
+        "/staff/referrals/{referral}/withdraw",
+        expect(303, 303, 303, 404, 403, 403, WEB_ANON),
+        send="form",
+        body=_static({}),
+        setup=_new_referral("open", to=HOUSE_C),
+        name="POST /staff/referrals/{referral}/withdraw from house A to house C",
+    ),
+    Row(
+        "POST",
+        "/staff/referrals/{referral_id}/{step}",
+        "/staff/referrals/{referral}/consent",
+        expect(404, 404, 404, 404, 403, 403, WEB_ANON),
+        send="form",
+        body=_static({}),
+        setup=_new_referral("pending_consent"),
+        name="POST /staff/referrals/{referral}/consent (not a staff step)",
+    ),
+    Row(
+        "POST",
+        "/me/referrals/{referral_id}/{step}",
+        "/me/referrals/{referral}/consent",
+        expect(403, 403, 403, 403, 303, 404, WEB_ANON),
+        send="form",
+        body=_static({}),
+        setup=_new_referral("pending_consent"),
+    ),
+    Row(
+        "POST",
+        "/me/referrals/{referral_id}/{step}",
+        "/me/referrals/{referral}/refuse",
+        expect(403, 403, 403, 403, 303, 404, WEB_ANON),
+        send="form",
+        body=_static({}),
+        setup=_new_referral("pending_consent", to=HOUSE_C),
+    ),
+    Row(
+        "POST",
+        "/me/referrals/{referral_id}/{step}",
+        "/me/referrals/{referral}/accept",
+        expect(403, 403, 403, 403, 404, 404, WEB_ANON),
+        send="form",
+        body=_static({}),
+        setup=_new_referral("open"),
+        name="POST /me/referrals/{referral}/accept (not an applicant step)",
+    ),
 ]
 
 # Routes no actor's data is behind: the framework's own documentation pages.
