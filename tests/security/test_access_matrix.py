@@ -9,9 +9,7 @@ object answers 404 exactly like a missing one; a role that may never use a route
 nobody signed in gets 401 from the API and a redirect (303) to the sign-in page from the web.
 
 `ROUTES` must name every registered route: a new route without a row fails
-`test_every_route_has_a_row`. Rows marked `pending` are for routes other parts of issue 11
-add (referrals, houses, the network view), written from the contract in DESIGN.md; while
-such a route is not registered its rows are skipped, and they are checked once it is.
+`test_every_route_has_a_row`, and a row naming a route that is not registered fails it too.
 """
 
 from __future__ import annotations
@@ -108,7 +106,6 @@ class Row:
     expected: dict[str | None, int]
     body: Body | None = None
     send: str = "json"
-    pending: bool = False
     fresh_session: bool = False
     setup: Callable[[Houses], dict[str, str]] | None = None
     name: str = ""
@@ -439,9 +436,7 @@ ROUTES: list[Row] = [
     ),
     Row("GET", "/v1/outcomes", "/v1/outcomes", staff(200)),
     # ------------------------------------------------------------------ houses, network view
-    # Pending: GET /v1/orgs is built on another branch (api/routes/orgs.py is still an empty
-    # router here); the contract: every signed-in user may read the list of houses.
-    Row("GET", "/v1/orgs", "/v1/orgs", signed_in(200), pending=True),
+    Row("GET", "/v1/orgs", "/v1/orgs", signed_in(200)),
     Row("GET", "/v1/network/summary", "/v1/network/summary", network_view(200)),
     # ------------------------------------------------------------------ referrals
     # The rules are recommender/network/referrals.py's. Each row's referral (or application)
@@ -736,6 +731,14 @@ ROUTES: list[Row] = [
     ),
     Row(
         "POST",
+        "/admin/users/{user_id}/house",
+        "/admin/users/{spare}/house",
+        admin_only(303, WEB_ANON),
+        send="form",
+        body=_static({"org_id": ""}),
+    ),
+    Row(
+        "POST",
         "/admin/users/{user_id}/password",
         "/admin/users/{spare}/password",
         admin_only(200, WEB_ANON),
@@ -882,7 +885,7 @@ def test_every_route_has_a_row(plain_app: Any) -> None:
     covered = {(row.method, row.route) for row in ROUTES}
     assert len(routes) > 60  # the walk found the included routers
     assert routes - covered == set(), "add a row to ROUTES for each of these routes"
-    stale = {(r.method, r.route) for r in ROUTES if not r.pending} - routes
+    stale = {(r.method, r.route) for r in ROUTES} - routes
     assert stale == set(), "these rows name routes that are not registered"
 
 
@@ -923,9 +926,7 @@ def test_access_matrix(houses: Houses) -> None:
     registered = registered_routes(houses.app)
     wrong: list[str] = []
     for row in ROUTES:
-        if (row.method, row.route) not in registered:
-            assert row.pending, f"{row.label}: the route is not registered"
-            continue  # built by another part of issue 11; checked once it is registered
+        assert (row.method, row.route) in registered, f"{row.label}: not registered"
         for actor in ACTORS:
             got = _call(houses, row, actor)
             if got != row.expected[actor]:
