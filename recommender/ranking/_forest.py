@@ -136,7 +136,8 @@ class CompiledModels:
         roots: list[int] = []
         depth: list[int] = []
         feature, threshold, child, value = [], [], [], []
-        bounds, base = [0], []
+        bounds: list[int] = [0]
+        base: list[float] = []
         offset = 0
         for index, hgb in enumerate(boosted):
             if hgb is None:

@@ -327,7 +327,7 @@ class FitRanker(PeyvandEstimator):
         self.embedding_model_id_ = embedding_model_id
         self.data_fingerprint_ = data_fingerprint
         self.n_train_ = int(len(X))
-        self.compiled_ = None
+        self.compiled_: CompiledModels | bool | None = None
         return self
 
     def _fit_target(self, target: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> Any:
@@ -374,15 +374,18 @@ class FitRanker(PeyvandEstimator):
         use, shared by `with_weights` copies). Same values as the scikit-learn models' own
         predict (see `recommender.ranking._forest`). None — scikit-learn's predict — without numba,
         with PEYVAND_RANKER_COMPILED=0, or when `compiled_` was set to False."""
-        compiled = getattr(self, "compiled_", None)
+        compiled: object = getattr(self, "compiled_", None)
         if compiled is False or os.environ.get("PEYVAND_RANKER_COMPILED", "1") == "0":
             return None
+        if isinstance(compiled, CompiledModels):
+            return compiled
         if compiled is None and compiled_available():
-            compiled = CompiledModels(
+            built = CompiledModels(
                 [self.residency_model_, self.funding_model_], [self.amount_model_]
             )
-            self.compiled_ = compiled
-        return compiled
+            self.compiled_ = built
+            return built
+        return None
 
     def predict(self, X: np.ndarray) -> RankerOutput:
         """Probabilities, expected funding and fit score for each pair.

@@ -69,7 +69,7 @@ class AuditLog:
 
         The entry is written without reading it back (no `RETURNING`): on PostgreSQL an
         applicant's transaction may add entries but not read any (row-level security)."""
-        entry = sa.insert(AuditLogRow.__table__).inline().values(
+        entry = sa.insert(AuditLogRow).inline().values(
             actor=actor[:200],
             action=action[:100],
             target_kind=target_kind[:50],

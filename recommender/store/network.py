@@ -184,7 +184,7 @@ class NetworkRecords:
             }
             round_org: dict[str, str | None] = {}
             if kind == "applications":
-                round_ids = {i.round_id for i in items if getattr(i, "round_id", None)}
+                round_ids = {r for i in items if (r := getattr(i, "round_id", None))}
                 round_org = {
                     row_id: org
                     for row_id, org in lookup.execute(
@@ -206,7 +206,8 @@ class NetworkRecords:
                 errors.append(RowError(row_number, "org_id", reason))
             out.append(item.model_copy(update={"org_id": org}))
         if kind == "rounds":
-            errors += self._round_program_problems(out, s)
+            rounds = [i for i in out if isinstance(i, schemas.IntakeRound)]
+            errors += self._round_program_problems(rounds, s)
         if errors:
             raise ImportValidationError(errors)
         return out

@@ -327,9 +327,9 @@ def _places(text: str, sentences: Sequence[tuple[int, str]]) -> tuple[Fact, Fact
     found.sort(reverse=True)
     score, _, province, city, span = found[0]
     if not city:  # a province named: its city when one of its cities is named too
-        cities = [f for f in found if f[2] == province and f[3]]
-        if cities:
-            city = cities[0][3]
+        same_province = [f for f in found if f[2] == province and f[3]]
+        if same_province:
+            city = same_province[0][3]
     if province == "تهران" and city == "" and score < 2:
         city = ""
     confidence = 0.9 if score >= 2 else 0.6
