@@ -17,6 +17,8 @@ Steps, each idempotent (running the demo twice updates rows, it does not duplica
 7. create the demo accounts for the web UI (`api.accounts.create_demo_accounts`: admin,
    network operator, staff of two houses, applicant) and give the applicant one application
    (the sample plan) in demo-staff's house's open round, so a referral can be tried;
+   refer some past applications between houses (`demo_referrals`), so the network view has
+   referrals to show;
 8. print a ranked recommendation for the sample business plan.
 """
 
@@ -97,6 +99,54 @@ def demo_application(store: Any, accounts: list[Any], open_rounds: list[dict[str
         store.upsert_applications([application], session=session)
         registry.set_owner(application.id, applicant.id, session=session)
     return application.id
+
+
+DEMO_REFERRALS = 30
+
+
+def demo_referrals(store: Any, *, seed: int, count: int = DEMO_REFERRALS) -> int:
+    """Refer up to `count` past applications that their house did not take in to another house
+    running a program in their sector, through the referral rules themselves
+    (`recommender.network.referrals`): the network operator refers, the receiving house's
+    staff accept or decline most of them, and some stay open. Seeded; returns how many. A home
+    that has referrals already keeps them (running the demo again adds none)."""
+    import random
+
+    from recommender.network import referrals as rules
+
+    existing = store.list_referrals()
+    if existing:
+        return len(existing)
+    rng = random.Random(seed)
+    hosts: dict[str, set[str]] = {}
+    for program in store.list_programs(active_only=True):
+        for sector in program.sectors:
+            if program.org_id:
+                hosts.setdefault(sector, set()).add(program.org_id)
+    granted = {o.application_id for o in store.list_outcomes() if o.residency_granted}
+    pool = [
+        a
+        for a in store.list_applications()
+        if a.org_id and a.sectors and a.share_with_network and a.id not in granted
+    ]
+    operator = rules.Actor(name="demo-network", role="network")
+    made = 0
+    for application in rng.sample(pool, min(count, len(pool))):
+        houses = sorted(hosts.get(application.sectors[0], set()) - {application.org_id})
+        if not houses:
+            continue
+        to_org = rng.choice(houses)
+        referral = rules.refer(
+            store, operator, application.id, to_org, note="ارجاع نمونهٔ دمو"
+        )
+        staff = rules.Actor(name=f"demo-staff@{to_org}", role="staff", org_id=to_org)
+        answer = rng.random()
+        if answer < 0.5:
+            rules.accept(store, staff, referral.id)
+        elif answer < 0.75:
+            rules.decline(store, staff, referral.id)
+        made += 1
+    return made
 
 
 def _step(message: str) -> float:
@@ -193,6 +243,7 @@ def demo(
         t = _step("demo accounts")
         accounts = create_demo_accounts(store, settings.resolved_home)
         plan_id = demo_application(store, accounts, open_rounds)
+        referred = demo_referrals(store, seed=seed)
         staff_house = next(a.org_id for a in accounts if a.name == "demo-staff")
         staff_round = next(
             (r["id"] for r in open_rounds if r.get("org_id") == staff_house), open_rounds[0]["id"]
@@ -202,7 +253,8 @@ def demo(
             ", ".join(
                 f"{a.role}: {a.name}" + (f" ({a.org_id})" if a.org_id else "") for a in accounts
             )
-            + f"; demo-applicant's application {plan_id} in {staff_house}",
+            + f"; demo-applicant's application {plan_id} in {staff_house}"
+            + f"; {referred} referrals between houses",
         )
     finally:
         store.close()

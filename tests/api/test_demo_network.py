@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from api.accounts import DEMO_HOUSES, Accounts, create_demo_accounts, read_demo_accounts
-from api.cli.demo_cmds import DEMO_APPLICATION_ID, demo_application, demo_history
+from api.cli.demo_cmds import DEMO_APPLICATION_ID, demo_application, demo_history, demo_referrals
 from api.cli.serve_cmds import demo_account_lines
 from data.catalog import load_organizations, load_programs, seed_store
 from recommender import schemas
@@ -117,3 +117,27 @@ def test_the_demo_applicant_has_an_application_in_demo_staffs_house(network: Sto
     assert DEMO_APPLICATION_ID not in {a.id for a in other.list_applications()}
     demo_application(network, accounts, open_rounds)  # again: updated, not duplicated
     assert registry.owned_ids(applicant.id) == [DEMO_APPLICATION_ID]
+
+
+def test_demo_referrals_go_between_houses_through_the_rules(network: Store):
+    history, _, outcomes = demo_history(
+        load_programs(), seed=42, rounds=3, per_round=40, today=dt.date(2026, 11, 27)
+    )
+    network.upsert_rounds([schemas.IntakeRound.model_validate(r) for r in history.rounds])
+    network.upsert_applications(
+        [schemas.Application.model_validate(a) for a in history.applications]
+    )
+    network.upsert_outcomes([schemas.Outcome.model_validate(o) for o in outcomes])
+    made = demo_referrals(network, seed=42, count=12)
+    referrals = network.list_referrals()
+    assert made == len(referrals) and 0 < made <= 12
+    applications = {a.id: a for a in network.list_applications()}
+    for referral in referrals:
+        application = applications[referral.application_id]
+        assert application.share_with_network  # shared, so no consent was needed
+        assert referral.from_org == application.org_id != referral.to_org
+        assert referral.status in {"open", "accepted", "declined"}
+    audited = {e.action for e in network.list_audit()}
+    assert "refer" in audited
+    assert demo_referrals(network, seed=42, count=12) == made  # a second demo adds none
+    assert len(network.list_referrals()) == made
