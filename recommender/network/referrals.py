@@ -315,10 +315,8 @@ def list_referrals(
 ) -> list[schemas.Referral]:
     """The referrals the actor's house sent (`outgoing`) or received (`incoming`), newest
     first; both without a direction. The network operator and admin get every referral
-    (their store sees all; a direction means nothing without a house).
-
-    A receiving house does not see referrals still waiting for the applicant's consent:
-    until the applicant agrees the application is not shared with it.
+    (their store sees all; a direction means nothing without a house). A receiving house
+    sees only referrals that were opened to it (`tenancy.referrals_visible`).
     """
     if actor.sees_every_house or not actor.org_id:
         return store.list_referrals()
@@ -329,7 +327,7 @@ def list_referrals(
         found += [
             r
             for r in store.list_referrals(to_org=actor.org_id)
-            if r.status != "pending_consent" and r.from_org != actor.org_id
+            if r.from_org != actor.org_id
         ]
     found.sort(key=lambda r: (r.created_at is None, r.created_at), reverse=True)
     return found

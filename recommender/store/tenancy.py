@@ -9,8 +9,9 @@ A `Scope` says whose eyes a query is for:
 Each tenant table has one visibility rule here, as a SQLAlchemy expression the store adds to
 every query it runs for that table (`Store.scoped(scope)`), and the same rule in SQL for the
 PostgreSQL row-level-security policies (written out in SQL by migration 0004, the audit
-log's replaced by 0005; a change of a rule here needs a migration that replaces its policy). On
-PostgreSQL a scoped transaction also switches to the `peyvand_tenant` role and sets
+log's replaced by 0005, the referrals' by 0006; a change of a rule here needs a migration
+that replaces its policy). On PostgreSQL a scoped transaction also switches to the
+`peyvand_tenant` role and sets
 `peyvand.org_id` / `peyvand.user_id`, so the database itself hides other houses' rows even
 from a query that forgot the store's filter (a second wall; SQLite relies on the store).
 
@@ -21,7 +22,8 @@ Rules (DESIGN.md):
   their own;
 - intake rounds: a house its own; applicants every round (they choose one to apply to);
 - outcomes: a house those at its programs; an applicant those of their applications;
-- referrals: a house those from or to it; an applicant those of their applications;
+- referrals: a house those it sent, and those sent to it once opened (consented: open,
+  accepted, declined); an applicant those of their applications;
 - audit entries and jobs: a house those its staff made; applicants none.
 
 Programs are read network-wide (matching searches every house's programs), but changed only
@@ -50,6 +52,10 @@ from recommender.store.tables import (
 
 #: Referral states in which the receiving house may read the application.
 READABLE_REFERRAL_STATES: tuple[str, ...] = ("open", "accepted")
+#: Referral states in which the receiving house sees the referral itself: those that were
+#: opened to it (the applicant consented). A referral waiting for consent, or refused, stays
+#: the referring house's and the applicant's (its note speaks about the application).
+RECEIVED_REFERRAL_STATES: tuple[str, ...] = ("open", "accepted", "declined")
 #: The PostgreSQL role a scoped transaction runs as (row-level security applies to it).
 TENANT_ROLE = "peyvand_tenant"
 
@@ -141,7 +147,13 @@ def referrals_visible(scope: Scope) -> ColumnElement[bool]:
     if scope.is_everything:
         return sa.true()
     if scope.is_house:
-        return sa.or_(ReferralRow.from_org == scope.org_id, ReferralRow.to_org == scope.org_id)
+        return sa.or_(
+            ReferralRow.from_org == scope.org_id,
+            sa.and_(
+                ReferralRow.to_org == scope.org_id,
+                ReferralRow.status.in_(RECEIVED_REFERRAL_STATES),
+            ),
+        )
     return ReferralRow.application_id.in_(_owned(scope))
 
 

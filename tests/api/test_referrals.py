@@ -53,8 +53,8 @@ def test_refer_consent_read_accept_end_to_end(houses: Houses):
     assert incoming.status_code == 200 and incoming.json() == []
     outgoing = env.client.get("/v1/referrals?direction=outgoing", headers=houses.auth("staff"))
     assert [r["id"] for r in outgoing.json()] == [rid]
-    # Accepting before consent is a conflict.
-    assert houses.step(rid, "accept", "staff_b").status_code == 409
+    # Before consent the referral is not the receiving house's yet: not found, like a missing id.
+    assert houses.step(rid, "accept", "staff_b").status_code == 404
 
     # The owner sees the referral of their application and consents.
     mine = env.client.get(f"/v1/applications/{app_id}/referrals", headers=houses.auth("applicant"))
@@ -115,7 +115,8 @@ def test_refuse_and_withdraw(houses: Houses):
     )
 
     second = houses.refer(app_id).json()["id"]
-    assert houses.step(second, "withdraw", "staff_b").status_code == 403  # not the referring side
+    # Waiting for consent, so not house B's to see (404); and B is not the referring side.
+    assert houses.step(second, "withdraw", "staff_b").status_code == 404
     withdrawn = houses.step(second, "withdraw", "staff")
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
     assert _audit_actions(env, rid) == ["refer", "refuse"]

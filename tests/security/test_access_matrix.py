@@ -470,13 +470,13 @@ ROUTES: list[Row] = [
     ),
     # Each house lists its own referrals (incoming or outgoing); network and admin all.
     Row("GET", "/v1/referrals", "/v1/referrals?direction=outgoing", staff(200)),
-    # Consent and refuse: the owning applicant only. House B reads a referral to it even
-    # while it waits for consent (not the application), so it gets 403 there, 404 for A -> C.
+    # Consent and refuse: the owning applicant only. A referral waiting for consent is not
+    # the receiving house's yet (migration 0006): house B gets 404 for it, as for A -> C.
     Row(
         "POST",
         "/v1/referrals/{referral_id}/consent",
         "/v1/referrals/{referral}/consent",
-        expect(403, 403, 403, 403, 200, 404, 401),
+        expect(403, 403, 403, 404, 200, 404, 401),
         setup=_new_referral("pending_consent"),
     ),
     Row(
@@ -491,7 +491,7 @@ ROUTES: list[Row] = [
         "POST",
         "/v1/referrals/{referral_id}/refuse",
         "/v1/referrals/{referral}/refuse",
-        expect(403, 403, 403, 403, 200, 404, 401),
+        expect(403, 403, 403, 404, 200, 404, 401),
         setup=_new_referral("pending_consent"),
     ),
     Row(
@@ -975,6 +975,7 @@ def test_row_level_security_is_a_second_wall(houses: Houses) -> None:
     # House C sees app-a through the open referral to it, not app-b (waiting for consent).
     c = _raw_rows(houses, Scope.house(HOUSE_C))
     assert c["applications"] == {"app-a"}
+    assert c["referrals"] == {ids["ref_a"]}  # not ref_b: it waits for consent (0006)
     assert c["jobs"] == set() and c["audit_log"] == set()
     owner = _raw_rows(houses, Scope.owner(houses.user_ids["owner"]))
     assert owner["applications"] == {"app-a"}

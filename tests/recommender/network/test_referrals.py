@@ -122,12 +122,17 @@ def test_shared_application_starts_open_and_answers_close_it(world):
 
 def test_refusal_withdraws(world):
     a, b, owner = world["a"], world["b"], world["owner"]
-    referral = rules.refer(a, STAFF_A, "app-1", "b")
+    referral = rules.refer(a, STAFF_A, "app-1", "b", note="fits their agritech program")
+    with pytest.raises(NotFoundError):
+        b.get_referral(referral.id)  # waiting for consent: not the receiving house's yet
     assert rules.refuse(owner, OWNER, referral.id).status == "withdrawn"
     with pytest.raises(ConflictError):
         rules.consent(owner, OWNER, referral.id)
     with pytest.raises(NotFoundError):
         b.get_application("app-1")
+    with pytest.raises(NotFoundError):
+        b.get_referral(referral.id)  # refused: never opened to the house, nor its note
+    assert rules.list_referrals(b, STAFF_B) == []
 
 
 @pytest.mark.parametrize(
@@ -223,10 +228,11 @@ def test_row_level_security_follows_the_referral_on_postgres(world):
     b = world["b"]
     referral = rules.refer(world["a"], STAFF_A, "app-1", "b")
     assert raw_ids(b, ApplicationRow) == set()
-    assert raw_ids(b, ReferralRow) == {referral.id}
+    assert raw_ids(b, ReferralRow) == set()  # waiting for consent: not b's yet (0006)
     assert raw_ids(world["c"], ReferralRow) == set()
     rules.consent(world["owner"], OWNER, referral.id)
     assert raw_ids(b, ApplicationRow) == {"app-1"}
+    assert raw_ids(b, ReferralRow) == {referral.id}
     rules.accept(b, STAFF_B, referral.id)
     assert raw_ids(b, ApplicationRow) == {"app-1"}
     second = rules.refer(world["a"], STAFF_A, "app-2", "b")
