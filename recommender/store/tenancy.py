@@ -9,7 +9,7 @@ A `Scope` says whose eyes a query is for:
 Each tenant table has one visibility rule here, as a SQLAlchemy expression the store adds to
 every query it runs for that table (`Store.scoped(scope)`), and the same rule in SQL for the
 PostgreSQL row-level-security policies (written out in SQL by migration 0004, the audit
-log's replaced by 0005, the referrals' by 0006; a change of a rule here needs a migration
+log's and the referrals' replaced by 0005; a change of a rule here needs a migration
 that replaces its policy). On PostgreSQL a scoped transaction also switches to the
 `peyvand_tenant` role and sets
 `peyvand.org_id` / `peyvand.user_id`, so the database itself hides other houses' rows even

@@ -18,14 +18,13 @@ STORE_TABLES = {"programs", "applications", "intake_rounds", "round_programs", "
 SERVICE_TABLES = {"users", "api_tokens", "web_sessions", "application_owners", "jobs"}
 ROUND_TABLES = {"round_scores", "round_runs"}
 NETWORK_TABLES = {"organizations", "referrals"}
-# The tables each revision has once it is applied (the chain is 0001 -> ... -> 0006).
+# The tables each revision has once it is applied (the chain is 0001 -> ... -> 0005).
 TABLES_AT = {
     "0001": STORE_TABLES,
     "0002": STORE_TABLES | SERVICE_TABLES,
     "0003": STORE_TABLES | SERVICE_TABLES | ROUND_TABLES,
     "0004": STORE_TABLES | SERVICE_TABLES | ROUND_TABLES | NETWORK_TABLES,
-    "0005": STORE_TABLES | SERVICE_TABLES | ROUND_TABLES | NETWORK_TABLES,  # audit policy
-    "0006": STORE_TABLES | SERVICE_TABLES | ROUND_TABLES | NETWORK_TABLES,  # referral policy
+    "0005": STORE_TABLES | SERVICE_TABLES | ROUND_TABLES | NETWORK_TABLES,  # RLS corrections
 }
 
 

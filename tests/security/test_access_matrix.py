@@ -471,7 +471,7 @@ ROUTES: list[Row] = [
     # Each house lists its own referrals (incoming or outgoing); network and admin all.
     Row("GET", "/v1/referrals", "/v1/referrals?direction=outgoing", staff(200)),
     # Consent and refuse: the owning applicant only. A referral waiting for consent is not
-    # the receiving house's yet (migration 0006): house B gets 404 for it, as for A -> C.
+    # the receiving house's yet (migration 0005): house B gets 404 for it, as for A -> C.
     Row(
         "POST",
         "/v1/referrals/{referral_id}/consent",
@@ -975,7 +975,7 @@ def test_row_level_security_is_a_second_wall(houses: Houses) -> None:
     # House C sees app-a through the open referral to it, not app-b (waiting for consent).
     c = _raw_rows(houses, Scope.house(HOUSE_C))
     assert c["applications"] == {"app-a"}
-    assert c["referrals"] == {ids["ref_a"]}  # not ref_b: it waits for consent (0006)
+    assert c["referrals"] == {ids["ref_a"]}  # not ref_b: it waits for consent (0005)
     assert c["jobs"] == set() and c["audit_log"] == set()
     owner = _raw_rows(houses, Scope.owner(houses.user_ids["owner"]))
     assert owner["applications"] == {"app-a"}

@@ -228,7 +228,7 @@ def test_row_level_security_follows_the_referral_on_postgres(world):
     b = world["b"]
     referral = rules.refer(world["a"], STAFF_A, "app-1", "b")
     assert raw_ids(b, ApplicationRow) == set()
-    assert raw_ids(b, ReferralRow) == set()  # waiting for consent: not b's yet (0006)
+    assert raw_ids(b, ReferralRow) == set()  # waiting for consent: not b's yet (0005)
     assert raw_ids(world["c"], ReferralRow) == set()
     rules.consent(world["owner"], OWNER, referral.id)
     assert raw_ids(b, ApplicationRow) == {"app-1"}
