@@ -34,6 +34,7 @@ from .routes import (
     health,
     imports,
     jobs,
+    models,
     network,
     orgs,
     outcomes,
@@ -46,6 +47,7 @@ from .routes import (
 from .security import session_secret
 from .services import load_recommender
 from .settings import Settings
+from .train_jobs import register as register_train_jobs
 from .web import install as install_web
 from .web.views import render_error
 
@@ -80,7 +82,12 @@ def _job_worker(
         job_store,
         registry,
         # Jobs wait for a reload in progress (after an import), so they see every program.
-        {"recommender": holder.get_settled, "settings": settings},
+        {
+            "recommender": holder.get_settled,
+            "settings": settings,
+            # a train job that promotes a new version reloads the service's model
+            "reload_recommender": holder.reload_in_background,
+        },
         poll_interval=poll_interval,
         on_done=lambda job: metrics.jobs_finished.labels(job.kind, job.status).inc(),
     )
@@ -138,6 +145,7 @@ def _add_routes(app: FastAPI, *, with_web: bool) -> None:
         jobs,
         outcomes,
         network,
+        models,
     ):
         app.include_router(module.router)
     if with_web:
@@ -187,7 +195,7 @@ def create_app(
         recommender: an already-loaded Recommender (tests pass a fake).
         recommender_loader: how to load one, given the current one (None at first; default
             `api.services.load_recommender`).
-        job_registry: job kinds (default: the shared registry + `round_score`).
+        job_registry: job kinds (default: the shared registry + `round_score` + `train`).
         rate_rules: rate-limit rules (default `api.ratelimit.DEFAULT_RULES`).
         start_worker: run the in-process job worker.
         job_poll_interval: seconds between looks at the job queue.
@@ -201,6 +209,7 @@ def create_app(
     store = store or Store(settings.db_url)
     registry = (job_registry or default_registry).copy()
     register_round_jobs(registry)
+    register_train_jobs(registry)
     metrics = Metrics()
     holder = RecommenderHolder(
         loader=None

@@ -544,3 +544,31 @@ class ReferralPublic(BaseModel):
     @classmethod
     def of(cls, referral: contracts.Referral) -> ReferralPublic:
         return cls.model_validate(referral.model_dump())
+
+
+# -------------------------------------------------------------------------------- models
+class TrainRequest(_In):
+    """`POST /v1/models/train`: the `train` job's parameters (api/train_jobs.py)."""
+
+    holdout_rounds: int = Field(default=2, ge=1, le=8)
+    estimator: Literal["auto", "hgb", "logistic"] = "auto"
+    min_outcomes: int | None = Field(
+        default=None, ge=0, le=1_000_000,
+        description="fewest training outcomes to go live (default: the measured threshold)",
+    )
+
+
+class ModelVersion(BaseModel):
+    """One registered ranker version (`peyvand models list --json` has the same fields)."""
+
+    version: str
+    live: bool
+    created_at: str
+    trained_on_outcomes: int | None = None
+    held_out_outcomes: int | None = None
+    train_rounds: list[str] = []
+    test_rounds: list[str] = []
+    metrics: dict[str, Any] = {}
+    compared_with: str | None = None
+    decision: str | None = None
+    embedding_model_id: str | None = None

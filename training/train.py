@@ -5,6 +5,14 @@ rounds (`training.evaluate`), registers it as a new version with its metrics, an
 only when it beats the live model on those same held-out rounds (the live model is re-scored
 on them, so both are compared on the same queries), or when no model is live, or when forced.
 The registered model is the one that was evaluated: it has not seen the held-out rounds.
+
+It trains on every outcome in the store (`load_history` reads them all: imported history and
+the decisions staff record are both outcomes), and a model trained on fewer than
+`min_outcomes` (default `registry.MIN_TRAINING_OUTCOMES`, measured by
+`benchmarks/learning_curve.py`) is registered but never made live on its own, however it
+compares: the live model, or with none the unsupervised fallback, keeps serving until the
+store holds enough decisions. There is one model for the whole store (the network's); a house
+with few decisions of its own is served by it, never by a model of its own.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from recommender.errors import CorruptArtifactError, ModelMismatchError
 from recommender.ranking.ranker import FitRanker, ScoreWeights
-from recommender.ranking.registry import ModelRegistry
+from recommender.ranking.registry import MIN_TRAINING_OUTCOMES, ModelRegistry
 from recommender.store.history import load_history
 
 from .dataset import Dataset, build_dataset
@@ -109,6 +117,7 @@ def train(
     promote_metric: str = "ndcg@10",
     force_promote: bool = False,
     dataset: Dataset | None = None,
+    min_outcomes: int = MIN_TRAINING_OUTCOMES,
     **ranker_params: Any,
 ) -> TrainResult:
     """Fit, evaluate, register, and promote when better.
@@ -125,6 +134,8 @@ def train(
         promote_metric: the held-out ranking metric that must improve to go live.
         force_promote: make the new model live whatever the comparison says.
         dataset: a prepared dataset (skips `prepare_dataset`).
+        min_outcomes: the fewest training outcomes a model needs to go live unforced (the
+            decision "is the data enough" is made here, for the whole store).
         **ranker_params: other `FitRanker` arguments.
 
     Returns:
@@ -148,8 +159,18 @@ def train(
         ds, ranker, retriever, ranker_label="new model", notes=notes, task=task
     )
     new_value = evaluation.metrics["models"]["ranker"][promote_metric]
+    n_train = int(ds.train.sum())
     if force_promote:
         promoted, reason = True, "promotion forced"
+    elif n_train < min_outcomes:
+        # Too few decisions to trust a learnt model over what serves now (the learning curves
+        # of benchmarks/learning_curve.py): keep the live model, or the unsupervised fallback.
+        promoted = False
+        keeps = f"live {previous[0]}" if previous else "the unsupervised fallback"
+        reason = (
+            f"trained on {n_train} outcomes, fewer than the {min_outcomes} needed: "
+            f"{keeps} stays"
+        )
     elif previous is None:
         promoted, reason = True, "no model was live"
     else:
@@ -162,7 +183,10 @@ def train(
     meta = {
         "train_rounds": ds.train_rounds,
         "test_rounds": ds.test_rounds,
-        "n_train_pairs": int(ds.train.sum()),
+        "n_train_pairs": n_train,
+        "trained_on_outcomes": n_train,
+        "held_out_outcomes": int(ds.is_test.sum()),
+        "min_outcomes": min_outcomes,
         "n_test_pairs": int(ds.is_test.sum()),
         "promote_metric": promote_metric,
         "compared_with": previous[0] if previous else None,

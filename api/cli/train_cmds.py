@@ -1,10 +1,13 @@
 """CLI commands: `peyvand train`, `peyvand evaluate [--out DIR]` and the ranker registry's
 `peyvand models list|promote|rollback` (added to the `models` group of `model_cmds`).
 
-`train` fits the rankers on all but the last intake rounds of the store's history, evaluates
-them there against the baselines, registers a new version in HOME/registry and makes it live
-only when it beats the live one on those rounds (or none is live, or `--force`). Its
-evaluation is written next to it (HOME/registry/<version>/evaluation/).
+`train` fits the rankers on all but the last intake rounds of the store's history (every
+outcome: imported or decided by staff), evaluates them there against the baselines, registers
+a new version in HOME/registry and makes it live only when it beats the live one on those
+rounds (or none is live) and was trained on at least `--min-outcomes` outcomes (default
+`registry.MIN_TRAINING_OUTCOMES`), or with `--force`. Its evaluation is written next to it
+(HOME/registry/<version>/evaluation/). `models list --json` prints every version with
+`trained_on_outcomes` and its held-out metrics.
 
 `evaluate` scores the live model (or `--version V`) on the held-out rounds and writes
 DIR/metrics.json and DIR/report.html (default DIR: HOME/evaluation). With no trained model it
@@ -99,15 +102,26 @@ def train_command(
     force: Annotated[
         bool, typer.Option("--force", help="Make the new model live even if it is not better.")
     ] = False,
+    min_outcomes: Annotated[
+        int | None,
+        typer.Option(
+            "--min-outcomes",
+            help="Fewest training outcomes to go live (default: measured, see models list).",
+        ),
+    ] = None,
 ) -> None:
-    """Train the rankers on the store's history, evaluate, register; go live when better."""
+    """Train the rankers on every outcome in the store (imported or decided), evaluate,
+    register; go live when better and trained on enough outcomes."""
     from api.services import load_embedder, open_store
-    from recommender.ranking.registry import ModelRegistry
+    from recommender.errors import InvalidInputError
+    from recommender.ranking.registry import MIN_TRAINING_OUTCOMES, ModelRegistry
     from training.evaluate import write_report
     from training.train import train
 
     settings = state(ctx).settings
     parsed_weights = _parse_weights(weights)
+    if min_outcomes is not None and min_outcomes < 0:
+        raise InvalidInputError(f"--min-outcomes must be >= 0, got {min_outcomes}")
     store = open_store(settings)
     try:
         embedder = load_embedder(settings)
@@ -117,6 +131,7 @@ def train_command(
             store, embedder, retriever, registry,
             holdout_rounds=holdout_rounds, estimator=estimator, calibration=calibration,
             weights=parsed_weights, force_promote=force,
+            min_outcomes=MIN_TRAINING_OUTCOMES if min_outcomes is None else min_outcomes,
         )
     finally:
         store.close()
@@ -198,26 +213,40 @@ def evaluate_command(
 
 
 @models_app.command("list")
-def list_models(ctx: typer.Context) -> None:
+def list_models(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (with trained_on_outcomes and metrics).")
+    ] = False,
+) -> None:
     """The registered rankers, oldest first; the live one is marked '*'."""
+    import json
+
     from recommender.ranking.registry import ModelRegistry
 
-    entries = ModelRegistry(state(ctx).settings.registry_dir).list()
+    registry = ModelRegistry(state(ctx).settings.registry_dir)
+    if as_json:
+        typer.echo(json.dumps(registry.describe(), ensure_ascii=False, indent=2))
+        return
+    from recommender.ranking.registry import trained_on_outcomes
+
+    entries = registry.list()
     if not entries:
         typer.echo("no ranker registered yet (run `peyvand train`)")
         return
-    typer.echo(f"  {'version':<8} {'created (UTC)':<26} {'ndcg@10':>8} {'ece res/fund':>13}  "
-               "embedding model")
+    typer.echo(f"  {'version':<8} {'created (UTC)':<26} {'ndcg@10':>8} {'ece res/fund':>13} "
+               f"{'outcomes':>8}  embedding model")
     for e in entries:
         ranker = e.metrics.get("models", {}).get("ranker", {})
         calibration = e.metrics.get("calibration", {})
         ndcg = ranker.get("ndcg@10")
         eces = [calibration.get(t, {}).get("ece") for t in ("residency", "funding")]
         ece = "/".join("-" if v is None else f"{v:.3f}" for v in eces)
+        n_out = trained_on_outcomes(e.meta)
         typer.echo(
             f"{'*' if e.live else ' '} {e.version:<8} {e.created_at:<26} "
-            f"{'-' if ndcg is None else f'{ndcg:.4f}':>8} {ece:>13}  "
-            f"{e.meta.get('embedding_model_id') or '-'}"
+            f"{'-' if ndcg is None else f'{ndcg:.4f}':>8} {ece:>13} "
+            f"{'-' if n_out is None else n_out:>8}  {e.meta.get('embedding_model_id') or '-'}"
         )
 
 

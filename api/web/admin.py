@@ -4,6 +4,11 @@ disabling and enabling, resetting a password and issuing an API token. A new pas
 is shown once, on the page that answers the form, and never stored in clear (only its hash is
 kept).
 
+A "models" section lists the registered ranker versions (live one marked, how many outcomes
+each was trained on, its held-out nDCG@10 and the promotion decision) and the recent training
+jobs; its button (`POST /admin/models/train`) queues the `train` job (api/train_jobs.py), which
+keeps the live model unless the new one is better and trained on enough decisions.
+
 Houses come from the store (`peyvand orgs import`); staff belong to one (in a single-house
 install the only one when none is picked), the other roles to none. A bad choice (no house for
 staff in a network of several, a house for another role, an unknown or inactive house) answers
@@ -24,7 +29,7 @@ from recommender.errors import InvalidInputError
 from recommender.store.tables import ROLES
 
 from ..accounts import User
-from ..deps import store_for
+from ..deps import jobs_for, store_for
 from .messages import persian
 from .views import WebAdminDep, form_data, render
 
@@ -41,7 +46,15 @@ def _page(
     errors: list[dict[str, str]] | None = None,
     values: dict[str, Any] | None = None,
 ) -> HTMLResponse:
+    from recommender.ranking.registry import MIN_TRAINING_OUTCOMES, ModelRegistry
+
+    from ..train_jobs import JOB_KIND as TRAIN_KIND
+    from .staff_rounds import JOB_STATES_FA
+
     orgs = store_for(request, user).list_organizations()
+    models = ModelRegistry(request.app.state.settings.registry_dir).describe()
+    train_jobs = [j for j in jobs_for(request, user).list(subject="models", limit=5)
+                  if j.kind == TRAIN_KIND]
     response = render(
         request,
         "admin_users.html",
@@ -54,6 +67,10 @@ def _page(
         notice=notice,
         errors=errors or [],
         values=values or {"role": "staff"},
+        models=list(reversed(models)),
+        train_jobs=train_jobs,
+        min_outcomes=MIN_TRAINING_OUTCOMES,
+        job_states=JOB_STATES_FA,
     )
     if secret:  # a password or token shown once: never from a cache
         response.headers["Cache-Control"] = "no-store"
@@ -66,6 +83,7 @@ def users_page(request: Request, user: WebAdminDep, done: str | None = None) -> 
         "disabled": "حساب غیرفعال شد؛ نشست‌ها و توکن‌های آن باطل شد.",
         "enabled": "حساب دوباره فعال شد.",
         "house": "خانهٔ حساب تغییر کرد.",
+        "train": "آموزش مدل در پس‌زمینه آغاز شد؛ نتیجه در جدول کارهای آموزش می‌آید.",
     }
     return _page(request, user, notice=notices.get(done or ""))
 
@@ -152,3 +170,15 @@ async def new_token(request: Request, user_id: str, user: WebAdminDep) -> Respon
     store_for(request, user).audit(user.actor, "issue_token", "user", target.name)
     secret = {"who": target.name, "kind": "token", "value": token}
     return _page(request, user, secret=secret, notice="توکن تازه ساخته شد.")
+
+
+@router.post("/models/train")
+async def train_model(request: Request, user: WebAdminDep) -> Response:
+    """Queue the `train` job (the live model stays unless the new one is better)."""
+    from ..train_jobs import JOB_KIND as TRAIN_KIND
+
+    await form_data(request)
+    job = jobs_for(request, user).submit(TRAIN_KIND, {}, created_by=user.actor, subject="models")
+    store_for(request, user).audit(user.actor, "train", "model", "ranker", {"job_id": job.id})
+    request.app.state.worker.wake()
+    return RedirectResponse("/admin?done=train", 303)

@@ -28,9 +28,26 @@ from recommender.artifacts import VersionedDir
 from recommender.errors import CorruptArtifactError
 from recommender.ranking.ranker import FitRanker
 
-__all__ = ["ModelEntry", "ModelRegistry"]
+__all__ = ["MIN_TRAINING_OUTCOMES", "ModelEntry", "ModelRegistry", "trained_on_outcomes"]
 
 _META_FILE = "meta.json"
+
+#: The fewest training outcomes (decided (application, program) pairs) a ranker must have
+#: learnt from before `training.train.train` makes it live on its own. Below it the live model
+#: stays, or with none live the unsupervised fallback (`ranking.compose.unsupervised_score`)
+#: keeps serving. Measured with `benchmarks/learning_curve.py` on the synthetic history: the
+#: smallest number of decisions from which the trained ranker beat the unsupervised fallback's
+#: held-out NDCG@10 in every run (5 random draws of the decisions) at that size and every
+#: larger size measured (benchmarks/results/learning_curve.json). The model is one for the
+#: whole store (the network's): a house with few decisions of its own is served by it.
+MIN_TRAINING_OUTCOMES = 200
+
+
+def trained_on_outcomes(meta: Mapping[str, Any]) -> int | None:
+    """How many outcomes a registered version was trained on (its meta.json; versions
+    registered before the field existed recorded it as `n_train_pairs`)."""
+    value = meta.get("trained_on_outcomes", meta.get("n_train_pairs"))
+    return None if value is None else int(value)
 
 
 @dataclass
@@ -101,6 +118,28 @@ class ModelRegistry:
             meta=meta,
             live=version == live,
         )
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Every version as JSON-able dicts, oldest first: version, live, created_at,
+        trained_on_outcomes, held_out_outcomes, train/test rounds, the held-out metrics, the
+        model it was compared with and the promotion decision (`peyvand models list --json`
+        and `GET /v1/models`)."""
+        return [
+            {
+                "version": e.version,
+                "live": e.live,
+                "created_at": e.created_at,
+                "trained_on_outcomes": trained_on_outcomes(e.meta),
+                "held_out_outcomes": e.meta.get("held_out_outcomes", e.meta.get("n_test_pairs")),
+                "train_rounds": list(e.meta.get("train_rounds", [])),
+                "test_rounds": list(e.meta.get("test_rounds", [])),
+                "metrics": e.metrics,
+                "compared_with": e.meta.get("compared_with"),
+                "decision": e.meta.get("decision"),
+                "embedding_model_id": e.meta.get("embedding_model_id"),
+            }
+            for e in self.list()
+        ]
 
     def load(self, version: str, **load_args: Any) -> FitRanker:
         """The ranker of one version (`FitRanker.load` arguments pass through).

@@ -419,6 +419,9 @@ ROUTES: list[Row] = [
     Row("GET", "/v1/jobs/{job_id}", "/v1/jobs/{job_a}", house_a(200)),
     Row("GET", "/v1/jobs/{job_id}/files/{name}", "/v1/jobs/{job_a}/files/scores.csv", house_a(200)),
     Row("POST", "/v1/jobs/selftest", "/v1/jobs/selftest", admin_only(202), body=_static({})),
+    # ------------------------------------------------------------------ models (ranker registry)
+    Row("GET", "/v1/models", "/v1/models", admin_only(200)),
+    Row("POST", "/v1/models/train", "/v1/models/train", admin_only(202), body=_static({})),
     # ------------------------------------------------------------------ outcomes
     Row(
         "POST",
@@ -750,6 +753,14 @@ ROUTES: list[Row] = [
         "/admin/users/{user_id}/token",
         "/admin/users/{spare}/token",
         admin_only(200, WEB_ANON),
+        send="form",
+        body=_static({}),
+    ),
+    Row(
+        "POST",
+        "/admin/models/train",
+        "/admin/models/train",
+        admin_only(303, WEB_ANON),
         send="form",
         body=_static({}),
     ),

@@ -48,14 +48,25 @@ def cli(monkeypatch, home):
 def test_train_evaluate_and_models_commands(cli, home, capsys) -> None:
     assert cli("models", "rollback") == 1  # nothing to roll back to
     assert "no earlier" in capsys.readouterr().err
+    # 68 training outcomes: fewer than the measured threshold, so nothing goes live and the
+    # unsupervised fallback keeps serving
     assert cli("train", "--holdout-rounds", "1", "--estimator", "logistic") == 0
     out = capsys.readouterr().out
-    assert "v0001: live" in out and "ndcg@10" in out
+    assert "v0001: registered, not live" in out and "the unsupervised fallback stays" in out
     assert (home / "registry" / "v0001" / "evaluation" / "report.html").is_file()
+    assert cli("train", "--min-outcomes", "-1") == 1
+    capsys.readouterr()
 
     assert cli("train", "--holdout-rounds", "1", "--estimator", "logistic",
-               "--weights", "residency=1,funding=1,coverage=1", "--force") == 0
+               "--weights", "residency=1,funding=1,coverage=1", "--min-outcomes", "0") == 0
     assert "v0002: live" in capsys.readouterr().out
+
+    assert cli("models", "list", "--json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(m["version"], m["live"]) for m in listed] == [("v0001", False), ("v0002", True)]
+    assert all(m["trained_on_outcomes"] == 68 for m in listed)
+    assert listed[1]["metrics"]["models"]["ranker"]["ndcg@10"] > 0
+    assert "fewer than" in listed[0]["decision"]
 
     out_dir = home / "eval"
     assert cli("evaluate", "--out", str(out_dir), "--holdout-rounds", "1") == 0
@@ -68,8 +79,10 @@ def test_train_evaluate_and_models_commands(cli, home, capsys) -> None:
     assert cli("models", "list") == 0
     listing = capsys.readouterr().out
     assert "* v0002" in listing and "  v0001" in listing
+    # an admin may still make a version live by hand (an explicit override of the threshold)
+    assert cli("models", "promote", "v0001") == 0
     assert cli("models", "rollback") == 0
-    assert "v0001 is live" in capsys.readouterr().out
+    assert "v0002 is live" in capsys.readouterr().out
     assert cli("models", "promote", "v0009") == 1
     assert cli("models", "promote", "v0002") == 0
     assert cli("train", "--weights", "speed=2") == 1

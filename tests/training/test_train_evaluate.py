@@ -233,7 +233,8 @@ def synthetic_run(tmp_path_factory):
         sector_terms={s["slug"]: s["keywords_fa"] for s in sectors},
     )
     registry = ModelRegistry(root / "registry")
-    result = train(store, embedder, retriever, registry, estimator="hgb", max_iter=80)
+    result = train(store, embedder, retriever, registry, estimator="hgb", max_iter=80,
+                   min_outcomes=0)  # a small history: the threshold is tested on its own
     yield history, store, result, registry
     store.close()
 
