@@ -108,13 +108,15 @@ def test_train_job_promotes_only_a_better_model_and_keeps_the_live_one(train_env
 
 def test_train_route_is_for_the_admin_and_refuses_bad_params(train_env: Env):
     for who in ("staff", "applicant"):
-        assert train_env.client.post(
-            "/v1/models/train", json={}, headers=train_env.auth(who)
-        ).status_code == 403
+        assert (
+            train_env.client.post(
+                "/v1/models/train", json={}, headers=train_env.auth(who)
+            ).status_code
+            == 403
+        )
         assert train_env.client.get("/v1/models", headers=train_env.auth(who)).status_code == 403
     assert train_env.client.post("/v1/models/train", json={}).status_code == 401
-    for bad in ({"estimator": "forest"}, {"holdout_rounds": 0}, {"min_outcomes": -1},
-                {"speed": 2}):
+    for bad in ({"estimator": "forest"}, {"holdout_rounds": 0}, {"min_outcomes": -1}, {"speed": 2}):
         response = train_env.client.post(
             "/v1/models/train", json=bad, headers=train_env.auth("admin")
         )
@@ -139,7 +141,8 @@ def test_admin_page_button_starts_the_train_job(tmp_path: Path, history):
         assert page.status_code == 200
         assert 'id="train-model"' in page.text and 'id="no-models"' in page.text
         response = client.post(
-            "/admin/models/train", data={"csrf_token": csrf(client, "/admin")},
+            "/admin/models/train",
+            data={"csrf_token": csrf(client, "/admin")},
             follow_redirects=False,
         )
         assert response.status_code == 303 and response.headers["location"] == "/admin?done=train"
@@ -152,9 +155,12 @@ def test_admin_page_button_starts_the_train_job(tmp_path: Path, history):
         page = client.get("/admin?done=train")
         assert 'id="model-versions"' in page.text and 'data-version="v0001"' in page.text
         assert "ثبت شد و مدل فعلی ماند" in page.text
-        assert json.loads(
-            (env.settings.registry_dir / "v0001" / "meta.json").read_text(encoding="utf-8")
-        )["min_outcomes"] == MIN_TRAINING_OUTCOMES
+        assert (
+            json.loads(
+                (env.settings.registry_dir / "v0001" / "meta.json").read_text(encoding="utf-8")
+            )["min_outcomes"]
+            == MIN_TRAINING_OUTCOMES
+        )
         # without the form's CSRF token nothing is queued
         refused = client.post("/admin/models/train", data={}, follow_redirects=False)
         assert refused.status_code in (400, 403)
