@@ -257,7 +257,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--figure", type=Path, default=DEFAULT_FIGURE, help="PNG of the curve (empty: none)"
     )
+    parser.add_argument(
+        "--redraw", type=Path, default=None, help="only draw --figure from this earlier JSON result"
+    )
     args = parser.parse_args(argv)
+    if args.redraw is not None:
+        figure(json.loads(args.redraw.read_text(encoding="utf-8")), args.figure)
+        print(f"figure: {args.figure}")
+        return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     sizes = sorted(sizes, key=lambda n: (n <= 0, n))  # "all" (0) last
     history_seeds = [int(s) for s in args.history_seeds.split(",") if s.strip()]

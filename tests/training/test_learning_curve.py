@@ -92,3 +92,6 @@ def test_the_script_runs_and_writes_its_results(lc, tmp_path, capsys) -> None:
     assert result["curve"][0]["runs"] == 2 and result["curve"][1]["runs"] == 1
     assert {"unsupervised", "bm25"} <= set(result["histories"][0]["baselines_ndcg10"])
     assert fig.read_bytes()[:4] == b"\x89PNG"
+    again = tmp_path / "again.png"
+    assert lc.main(["--redraw", str(out), "--figure", str(again)]) == 0
+    assert again.read_bytes()[:4] == b"\x89PNG"
