@@ -170,10 +170,12 @@ def test_evaluate_shape_and_ranker_beats_baselines(tmp_path, fixture_data) -> No
 def test_train_promotes_only_a_better_model(tmp_path, fixture_data) -> None:
     _, _, ds = fixture_data
     registry = ModelRegistry(tmp_path / "registry")
-    first = train(None, None, None, registry, dataset=ds, estimator="hgb", max_iter=60)
+    first = train(None, None, None, registry, dataset=ds, estimator="hgb", max_iter=60,
+                  min_outcomes=0)
     assert first.promoted and first.version == "v0001" and first.reason == "no model was live"
     # the same data and settings give the same model: it does not beat the live one
-    again = train(None, None, None, registry, dataset=ds, estimator="hgb", max_iter=60)
+    again = train(None, None, None, registry, dataset=ds, estimator="hgb", max_iter=60,
+                  min_outcomes=0)
     assert not again.promoted and again.previous_live == "v0001"
     assert registry.live_version() == "v0001"
     assert again.previous_metrics["ndcg@10"] == pytest.approx(
@@ -181,13 +183,41 @@ def test_train_promotes_only_a_better_model(tmp_path, fixture_data) -> None:
     )
     # a clearly worse live model is replaced
     registry.promote(_register_bad(registry, ds))
-    better = train(None, None, None, registry, dataset=ds, estimator="hgb", max_iter=60)
+    better = train(None, None, None, registry, dataset=ds, estimator="hgb", max_iter=60,
+                  min_outcomes=0)
     assert better.promoted and registry.live_version() == better.version
     meta = registry.get(better.version).meta
     assert meta["test_rounds"] == ["r5", "r6"] and meta["compared_with"] == "v0003"
     forced = train(None, None, None, registry, dataset=ds, estimator="hgb", max_iter=60,
                    force_promote=True)
     assert forced.promoted
+
+
+def test_too_few_training_outcomes_keep_the_live_model_or_the_fallback(tmp_path, fixture_data):
+    _, _, ds = fixture_data
+    n_train = int(ds.train.sum())
+    registry = ModelRegistry(tmp_path / "registry")
+    alone = train(None, None, None, registry, dataset=ds, estimator="logistic",
+                  min_outcomes=n_train + 1)
+    assert not alone.promoted and registry.live_version() is None
+    assert alone.reason == (f"trained on {n_train} outcomes, fewer than the {n_train + 1} "
+                            "needed: the unsupervised fallback stays")
+    # even a clearly better model stays out while the data is too small
+    bad = _register_bad(registry, ds)
+    registry.promote(bad)
+    better = train(None, None, None, registry, dataset=ds, estimator="logistic",
+                   min_outcomes=n_train + 1)
+    assert not better.promoted and registry.live_version() == bad
+    assert f"live {bad} stays" in better.reason
+    assert better.evaluation.metrics["models"]["ranker"]["ndcg@10"] > better.previous_metrics[
+        "ndcg@10"]
+    meta = registry.get(better.version).meta
+    assert meta["trained_on_outcomes"] == n_train and meta["min_outcomes"] == n_train + 1
+    assert meta["held_out_outcomes"] == int(ds.is_test.sum())
+    # at the threshold it is enough
+    enough = train(None, None, None, registry, dataset=ds, estimator="logistic",
+                   min_outcomes=n_train)
+    assert enough.promoted and registry.live_version() == enough.version
 
 
 def _register_bad(registry: ModelRegistry, ds) -> str:
