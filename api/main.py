@@ -42,6 +42,7 @@ from .routes import (
     rounds,
     staff,
     users,
+    workflow,
 )
 from .security import session_secret
 from .services import load_recommender
@@ -138,6 +139,7 @@ def _add_routes(app: FastAPI, *, with_web: bool) -> None:
         jobs,
         outcomes,
         network,
+        workflow,
     ):
         app.include_router(module.router)
     if with_web:
