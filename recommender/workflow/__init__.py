@@ -36,6 +36,7 @@ from recommender import schemas
 from recommender.errors import InvalidInputError, NotFoundError, PermissionDeniedError, bilingual
 from recommender.network.referrals import Actor
 from recommender.store.database import Store
+from recommender.store.tables import as_utc
 from recommender.store.workflow import AppliedProgram, Decision, Note, ShortlistEntry
 from recommender.text.persian import format_rial
 
@@ -381,7 +382,7 @@ def timeline(store: Store, actor: Actor, application_id: str) -> list[Event]:
             events.append(Event(applied.applied_at, "applied", applied.program_id, detail))
         for referral in store.list_referrals(application_id=application_id, session=s):
             detail = {"to_org": referral.to_org, "status": referral.status}
-            at = referral.created_at or dt.datetime.now(dt.UTC)
+            at = as_utc(referral.created_at or dt.datetime.now(dt.UTC))
             events.append(Event(at, "referred", referral.program_id, detail))
         for entry in store.list_shortlist(application_id, session=s):
             events.append(Event(entry.added_at, "shortlisted", entry.program_id))
