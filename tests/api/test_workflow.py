@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from recommender import schemas
+from recommender.store.tenancy import TENANT_ROLE, Scope
 
 from ._houses import Houses, make_houses
 
@@ -244,3 +246,48 @@ def test_notes_must_have_text(houses: Houses):
     status, body = _post(houses, "staff_a", "/v1/applications/app-a/notes", {"body": "   "})
     assert status == 422
     assert houses.store.list_notes("app-a") == []
+
+
+def _raw(h: Houses, scope: Scope, table: str, key: str) -> set[str]:
+    with h.store.scoped(scope).session() as session:
+        assert session.execute(sa.text("SELECT current_user")).scalar_one() == TENANT_ROLE
+        return {str(v) for v in session.execute(sa.text(f"SELECT {key} FROM {table}")).scalars()}
+
+
+@pytest.mark.postgres
+def test_row_level_security_of_the_workflow_tables(houses: Houses):
+    """Raw SELECTs under the tenant role (a second wall behind the store's filters)."""
+    h = houses
+    if h.store.dialect != "postgresql":
+        pytest.skip("row-level security is PostgreSQL's")
+    house_a, house_b = Scope.house("house-a"), Scope.house("house-b")
+    owner, other = Scope.owner(h.user_ids["owner"]), Scope.owner(h.user_ids["other"])
+    assert _raw(h, house_b, "applications", "id") == {"app-b"}
+    assert (
+        _post(h, "owner", "/v1/applications/app-a/programs", {"program_id": "health-fund"})[0]
+        == 201
+    )
+    assert _raw(h, house_b, "applications", "id") == {"app-a", "app-b"}  # applied to B
+    body = {"program_id": "health-fund", "funded_amount": 0, "note": "n"}
+    assert _post(h, "staff_b", "/v1/applications/app-a/decisions", body)[0] == 201
+    assert (
+        _post(h, "staff_b", "/v1/applications/app-a/shortlist", {"program_id": "health-fund"})[0]
+        == 201
+    )
+    assert _post(h, "staff_b", "/v1/applications/app-b/notes", {"body": "فقط برای ب"})[0] == 201
+    assert _post(h, "staff_a", "/v1/applications/app-a/notes", {"body": "برای الف"})[0] == 201
+
+    pair = "application_id || '/' || program_id"
+    assert _raw(h, house_a, "applied_programs", pair) == set()  # B's program
+    assert _raw(h, house_b, "applied_programs", pair) == {"app-a/health-fund"}
+    assert _raw(h, owner, "applied_programs", pair) == {"app-a/health-fund"}
+    assert _raw(h, other, "applied_programs", pair) == set()
+    assert _raw(h, house_a, "decisions", pair) == set()
+    assert _raw(h, house_b, "decisions", pair) == {"app-a/health-fund"}
+    assert _raw(h, owner, "decisions", pair) == {"app-a/health-fund"}
+    assert _raw(h, other, "shortlist_entries", pair) == set()
+    assert _raw(h, house_b, "shortlist_entries", pair) == {"app-a/health-fund"}
+    # Notes: the houses that read the application; never an applicant.
+    assert _raw(h, house_a, "application_notes", "body") == {"برای الف"}
+    assert _raw(h, house_b, "application_notes", "body") == {"فقط برای ب", "برای الف"}
+    assert _raw(h, owner, "application_notes", "body") == set()
