@@ -678,6 +678,16 @@ ROUTES: list[Row] = [
         body=_applicant_form,
         send="form",
     ),
+    # Apply from a suggestion: the owning applicant, on a fresh application each time.
+    Row(
+        "POST",
+        "/me/applications/{application_id}/programs",
+        "/me/applications/{fresh_app}/programs",
+        owned_a(303, WEB_ANON),
+        body=_static({"program_id": "fin-teh"}),
+        send="form",
+        setup=_fresh_app,
+    ),
     # ------------------------------------------------------------------ web: staff
     Row("GET", "/staff", "/staff", staff(200, WEB_ANON)),
     Row(
