@@ -165,6 +165,9 @@ class OutcomeRow(Base):
     residency_granted: Mapped[bool] = mapped_column(sa.Boolean)
     funded_amount: Mapped[int] = mapped_column(sa.BigInteger)
     decided_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    # Set when decided in the product (the decisions table keeps every one; migration 0006).
+    decided_by: Mapped[str | None] = mapped_column(sa.String(200))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 

@@ -17,7 +17,7 @@ applied to it).
   the round's remaining budget (`RoundProgram.budget` less what the round's other outcomes
   at the program already give). A decision on a program the application did not apply to
   is allowed and kept with `applied=False`. Every decision is kept; the outcome
-  (`Store.upsert_outcomes`) becomes the latest one.
+  (`Store.upsert_outcomes`) becomes the latest one, with `decided_by` and `note`.
 - timeline: submitted, applied, referred, shortlisted, decided (oldest first).
 
 Bad requests raise InvalidInputError (422) or PermissionDeniedError (403), in English and
@@ -306,6 +306,8 @@ def decide(
                     residency_granted=residency_granted,
                     funded_amount=funded_amount,
                     decided_on=today,
+                    decided_by=actor.name,
+                    note=decision.note,
                 )
             ],
             session=s,

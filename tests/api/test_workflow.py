@@ -89,6 +89,7 @@ def test_apply_shortlist_decide_correct_timeline(houses: Houses):
     outcome = _outcome(h, "app-a", "health-fund")
     assert outcome is not None
     assert (outcome.funded_amount, outcome.residency_granted) == (4_000_000_000, True)
+    assert (outcome.decided_by, outcome.note) == ("user:staff_b", "پذیرش با مبلغ کمتر")
     status, history = _get(h, "staff_b", f"{base}/decisions")
     assert status == 200
     assert [d["funded_amount"] for d in history] == [3_000_000_000, 4_000_000_000]

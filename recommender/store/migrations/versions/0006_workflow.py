@@ -1,7 +1,9 @@
 """The decision workflow: applied programs, shortlists, private staff notes and every decision
-(the outcome keeps the latest). The house of a program may now read an application that
-applied to it: the applications policy is replaced (`tenancy.applications_visible`), and the
-new tables get their own policies (PostgreSQL only; SQLite relies on the store).
+(the outcome keeps the latest, now with `decided_by` and `note`).
+
+The house of a program may now read an application that applied to it: the applications
+policy is replaced (`tenancy.applications_visible`), and the new tables get their own
+policies (PostgreSQL only; SQLite relies on the store).
 
 Revision ID: 0006
 Revises: 0005
@@ -87,6 +89,9 @@ def _program_fk(table: str) -> sa.ForeignKeyConstraint:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("outcomes") as batch:
+        batch.add_column(sa.Column("decided_by", sa.String(200), nullable=True))
+        batch.add_column(sa.Column("note", sa.Text(), nullable=False, server_default=""))
     op.create_table(
         "applied_programs",
         sa.Column("application_id", sa.String(64), nullable=False),
@@ -168,3 +173,6 @@ def downgrade() -> None:
         rls_0005._replace_policy("applications", APPLICATIONS_0004)
     for table in ("decisions", "application_notes", "shortlist_entries", "applied_programs"):
         op.drop_table(table)
+    with op.batch_alter_table("outcomes") as batch:
+        batch.drop_column("note")
+        batch.drop_column("decided_by")
