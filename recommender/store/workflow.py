@@ -23,6 +23,7 @@ from recommender.store.tables import (
     DecisionRow,
     NoteRow,
     OutcomeRow,
+    ProgramRow,
     ShortlistRow,
     as_utc,
     utcnow,
@@ -286,6 +287,13 @@ class WorkflowRecords:
         with self._use(session) as s:
             rows = s.scalars(query.order_by(DecisionRow.decided_at, DecisionRow.id))
             return [_decision(row) for row in rows]
+
+    def lock_program(self, program_id: str, *, session: Session) -> None:
+        """Hold the program's row until `session` ends (`SELECT ... FOR UPDATE` on
+        PostgreSQL), so two decisions spending one round budget are checked in turn."""
+        session.execute(
+            sa.select(ProgramRow.id).where(ProgramRow.id == program_id).with_for_update()
+        )
 
     def funded_in_round(
         self,

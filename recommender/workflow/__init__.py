@@ -108,6 +108,7 @@ def apply(
                 )
             )
         program = _program(store, s, program_id)
+        store.lock_application(application_id, session=s)  # one apply at a time: no 409 race
         existing = store.get_applied(application_id, program_id, session=s)
         if existing is not None:
             return existing, False
@@ -119,7 +120,6 @@ def apply(
                 )
             )
         chosen = _round_for(store, s, program_id, round_id, today)
-        store.lock_application(application_id, session=s)
         return store.add_applied(application_id, program_id, chosen, session=s), True
 
 
@@ -266,7 +266,8 @@ def decide(
     with store.session() as s:
         application = store.get_application(application_id, session=s)
         program = store.own_program(program_id, session=s)
-        store.lock_application(application_id, session=s)
+        # The program's budget is shared by its applications: one decision at a time.
+        store.lock_program(program_id, session=s)
         if funded_amount > program.funding_max:
             raise InvalidInputError(
                 bilingual(
