@@ -43,6 +43,7 @@ from .routes import (
     rounds,
     staff,
     users,
+    workflow,
 )
 from .security import session_secret
 from .services import load_recommender
@@ -145,6 +146,7 @@ def _add_routes(app: FastAPI, *, with_web: bool) -> None:
         jobs,
         outcomes,
         network,
+        workflow,
         models,
     ):
         app.include_router(module.router)

@@ -234,6 +234,11 @@ class Outcome(_Contract):
     residency_granted: Bool = False
     funded_amount: int = Field(default=0, ge=0)
     decided_on: Annotated[dt.date | None, BeforeValidator(_empty_to_none)] = None
+    # Recorded in the product (a decision, recommender.workflow): who decided, and why.
+    decided_by: Annotated[str | None, BeforeValidator(_empty_to_none)] = Field(
+        default=None, max_length=200
+    )
+    note: str = Field(default="", max_length=2000)
 
 
 class Organization(_Contract):

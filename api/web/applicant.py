@@ -1,7 +1,9 @@
 """Applicant pages: my applications, submit or edit a plan (pasted or uploaded as
 .txt/.docx/.pdf) with the house it goes to and the consent to be referred to other houses,
-ranked suggestions with reasons and chances, and the referrals of the application (consent
-or refuse each, api/web/referrals.applicant_panel)."""
+ranked suggestions with reasons and chances (each with a button to apply to the program),
+the application's status per program and its timeline in Jalali dates
+(`recommender.workflow`), and the referrals of the application (consent or refuse each,
+api/web/referrals.applicant_panel)."""
 
 from __future__ import annotations
 
@@ -13,12 +15,14 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from recommender.errors import InvalidInputError
+from recommender import workflow
+from recommender.errors import InvalidInputError, NotFoundError
 
 from ..accounts import User
 from ..deps import check_rate, store_for
 from ..matching import visible_application
 from ..routes.applications import check_house, create_application
+from ..routes.referrals import actor_of
 from ..schemas import ApplicationCreate
 from ..uploads import MAX_PLAN_FILE_BYTES, extract_text
 from .messages import field_errors, persian
@@ -150,13 +154,83 @@ async def submit_application(request: Request, user: WebApplicantDep) -> Respons
 def show_application(request: Request, application_id: str, user: WebApplicantDep) -> Response:
     application = visible_application(store_for(request, user), user, application_id, "read")
     check_rate(request, "applicant_suggest", f"user:{user.id}")
+    referral_panel = applicant_panel(request, user, application)
+    store = store_for(request, user)
+
+    def extra(result: Any) -> dict[str, Any]:
+        return referral_panel(result) | workflow_panel(store, user, application_id)
+
     return render_application_page(
-        request,
-        user,
-        application,
-        "applicant_application.html",
-        extra=applicant_panel(request, user, application),
+        request, user, application, "applicant_application.html", extra=extra
     )
+
+
+#: How a step of the timeline reads on the applicant's page.
+EVENT_LABELS_FA = {
+    "submitted": "ثبت درخواست",
+    "applied": "درخواست برای برنامه",
+    "referred": "پیشنهاد ارجاع به خانه‌ای دیگر",
+    "shortlisted": "راه‌یافتن به فهرست کوتاه",
+    "decided": "اعلام تصمیم",
+}
+#: The status of the application at one program (the latest step there).
+STATUS_LABELS_FA = {
+    "applied": "درخواست ثبت شد؛ در انتظار بررسی",
+    "shortlisted": "در فهرست کوتاه",
+    "decided": "تصمیم گرفته شد",
+}
+
+
+def workflow_panel(store: Any, user: User, application_id: str) -> dict[str, Any]:
+    """The application's timeline and its status per program, for the applicant's page."""
+    events = workflow.timeline(store, actor_of(user), application_id)
+    names: dict[str, str] = {}
+    for program_id in {e.program_id for e in events if e.program_id}:
+        try:
+            names[program_id] = store.get_program(program_id).name
+        except NotFoundError:
+            names[program_id] = program_id
+    statuses: dict[str, Any] = {}
+    for event in events:  # oldest first: the latest step wins
+        if event.program_id and event.kind in STATUS_LABELS_FA:
+            statuses[event.program_id] = event
+    return {
+        "timeline": [
+            {
+                "at": e.at,
+                "label": EVENT_LABELS_FA[e.kind],
+                "kind": e.kind,
+                "program": names.get(e.program_id or "", ""),
+                "detail": e.detail,
+            }
+            for e in events
+        ],
+        "program_statuses": [
+            {
+                "program_id": pid,
+                "program": names[pid],
+                "status": STATUS_LABELS_FA[e.kind],
+                "detail": e.detail if e.kind == "decided" else {},
+            }
+            for pid, e in statuses.items()
+        ],
+        "applied_ids": {pid for pid in statuses},
+        "apply_action": f"/me/applications/{application_id}/programs",
+    }
+
+
+@router.post("/applications/{application_id}/programs")
+async def apply_to_program(
+    request: Request, application_id: str, user: WebApplicantDep
+) -> Response:
+    """The «درخواست برای این برنامه» button of a suggestion (applying twice changes nothing)."""
+    form = await form_data(request)
+    check_rate(request, "applicant_write", f"user:{user.id}")
+    program_id = str(form.get("program_id", "")).strip()
+    await run_in_threadpool(
+        workflow.apply, store_for(request, user), actor_of(user), application_id, program_id
+    )
+    return RedirectResponse(f"/me/applications/{application_id}#workflow", status_code=303)
 
 
 @router.get("/applications/{application_id}/edit", response_class=HTMLResponse)

@@ -50,6 +50,7 @@ from recommender.store.tables import (
     utcnow,
 )
 from recommender.store.tenancy import EVERYTHING, TENANT_ROLE, Scope, programs_writable, visible
+from recommender.store.workflow import WorkflowRecords
 
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 KINDS: tuple[str, ...] = ("programs", "applications", "rounds", "outcomes", "audit")
@@ -102,7 +103,7 @@ def _to_round(row: IntakeRoundRow) -> schemas.IntakeRound:
     )
 
 
-class Store(NetworkRecords, AuditLog):
+class Store(NetworkRecords, WorkflowRecords, AuditLog):
     """The database of one Peyvand installation.
 
     `store.scoped(scope)` is the same database seen by one caller (`tenancy.Scope`): every

@@ -1,5 +1,6 @@
 """Every table of Peyvand, on one declarative `Base`: the store's records (organizations,
 programs, applications, intake rounds and their programs, outcomes, referrals, audit log),
+the decision workflow (applied programs, shortlists, staff notes, every decision),
 a round's scores and scoring runs, and the service's accounts, tokens, web sessions,
 application owners and jobs.
 
@@ -164,6 +165,9 @@ class OutcomeRow(Base):
     residency_granted: Mapped[bool] = mapped_column(sa.Boolean)
     funded_amount: Mapped[int] = mapped_column(sa.BigInteger)
     decided_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    # Set when decided in the product (the decisions table keeps every one; migration 0006).
+    decided_by: Mapped[str | None] = mapped_column(sa.String(200))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
@@ -199,6 +203,82 @@ class ReferralRow(_Timestamps, Base):
     note: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[str] = mapped_column(sa.String(20), index=True)
     created_by: Mapped[str] = mapped_column(sa.String(200), default="")
+
+
+# --------------------------------------------------------------------------- the workflow
+
+
+class AppliedProgramRow(Base):
+    """An application applied to a program (by its applicant), into the program's open round
+    when there was one. The program's house may then read the application (tenancy)."""
+
+    __tablename__ = "applied_programs"
+
+    application_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True
+    )
+    program_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("programs.id"), primary_key=True, index=True
+    )
+    round_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    applied_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class ShortlistRow(Base):
+    """An application on the shortlist of one program (kept by the program's house)."""
+
+    __tablename__ = "shortlist_entries"
+
+    application_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True
+    )
+    program_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("programs.id"), primary_key=True, index=True
+    )
+    # The program's house (its staff keep the shortlist).
+    org_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    added_by: Mapped[str] = mapped_column(sa.String(200), default="")
+    added_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class NoteRow(Base):
+    """A private staff note on an application (never shown to the applicant)."""
+
+    __tablename__ = "application_notes"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    # The author's house (None: the network operator or admin).
+    org_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    author: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class DecisionRow(Base):
+    """Every decision on (application, program), corrections included; the outcome holds the
+    latest one."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    program_id: Mapped[str] = mapped_column(sa.String(64), sa.ForeignKey("programs.id"), index=True)
+    round_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    # The program's house.
+    org_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    residency_granted: Mapped[bool] = mapped_column(sa.Boolean)
+    funded_amount: Mapped[int] = mapped_column(sa.BigInteger)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    # Whether the application had applied to the program (staff may decide without it).
+    applied: Mapped[bool] = mapped_column(sa.Boolean)
+    decided_by: Mapped[str] = mapped_column(sa.String(200))
+    decided_on: Mapped[dt.date] = mapped_column(sa.Date)
+    decided_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
 # --------------------------------------------------------------------------- a round's scores

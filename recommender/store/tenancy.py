@@ -9,22 +9,26 @@ A `Scope` says whose eyes a query is for:
 Each tenant table has one visibility rule here, as a SQLAlchemy expression the store adds to
 every query it runs for that table (`Store.scoped(scope)`), and the same rule in SQL for the
 PostgreSQL row-level-security policies (written out in SQL by migration 0004, the audit
-log's and the referrals' replaced by 0005; a change of a rule here needs a migration
-that replaces its policy). On PostgreSQL a scoped transaction also switches to the
-`peyvand_tenant` role and sets
+log's and the referrals' replaced by 0005, the applications' by 0006, which also adds the
+workflow's; a change of a rule here needs a migration that replaces its policy). On
+PostgreSQL a scoped transaction also switches to the `peyvand_tenant` role and sets
 `peyvand.org_id` / `peyvand.user_id`, so the database itself hides other houses' rows even
 from a query that forgot the store's filter (a second wall; SQLite relies on the store).
 
 Rules (DESIGN.md):
 
-- applications: a house sees those submitted to it, and those referred to it while the
-  referral is open or accepted (which needs the applicant's consent first); an applicant
-  their own;
+- applications: a house sees those submitted to it, those referred to it while the
+  referral is open or accepted (which needs the applicant's consent first), and those that
+  applied to one of its programs (migration 0006); an applicant their own;
 - intake rounds: a house its own; applicants every round (they choose one to apply to);
 - outcomes: a house those at its programs; an applicant those of their applications;
 - referrals: a house those it sent, and those sent to it once opened (consented: open,
   accepted, declined); an applicant those of their applications;
-- audit entries and jobs: a house those its staff made; applicants none.
+- audit entries and jobs: a house those its staff made; applicants none;
+- applied programs: a house the applications to its programs; an applicant their own;
+- shortlist entries and decisions: a house those at its programs; an applicant those of
+  their applications;
+- staff notes: a house those on the applications it reads; applicants none, ever.
 
 Programs are read network-wide (matching searches every house's programs), but changed only
 by their own house: `programs_writable` is the rule for creating, editing and deactivating
@@ -42,12 +46,16 @@ from sqlalchemy.sql.elements import ColumnElement
 from recommender.store.tables import (
     ApplicationOwnerRow,
     ApplicationRow,
+    AppliedProgramRow,
     AuditLogRow,
+    DecisionRow,
     IntakeRoundRow,
     JobRow,
+    NoteRow,
     OutcomeRow,
     ProgramRow,
     ReferralRow,
+    ShortlistRow,
 )
 
 #: Referral states in which the receiving house may read the application.
@@ -116,6 +124,16 @@ def _referred_to(org_id: str) -> sa.Select[Any]:
     )
 
 
+def _house_programs(org_id: str) -> sa.Select[Any]:
+    return sa.select(ProgramRow.id).where(ProgramRow.org_id == org_id)
+
+
+def _applied_to(org_id: str) -> sa.Select[Any]:
+    return sa.select(AppliedProgramRow.application_id).where(
+        AppliedProgramRow.program_id.in_(_house_programs(org_id))
+    )
+
+
 def applications_visible(scope: Scope) -> ColumnElement[bool]:
     if scope.is_everything:
         return sa.true()
@@ -123,8 +141,45 @@ def applications_visible(scope: Scope) -> ColumnElement[bool]:
         return sa.or_(
             ApplicationRow.org_id == scope.org_id,
             ApplicationRow.id.in_(_referred_to(str(scope.org_id))),
+            ApplicationRow.id.in_(_applied_to(str(scope.org_id))),
         )
     return ApplicationRow.id.in_(_owned(scope))
+
+
+def applied_visible(scope: Scope) -> ColumnElement[bool]:
+    if scope.is_everything:
+        return sa.true()
+    if scope.is_house:
+        return AppliedProgramRow.program_id.in_(_house_programs(str(scope.org_id)))
+    return AppliedProgramRow.application_id.in_(_owned(scope))
+
+
+def shortlist_visible(scope: Scope) -> ColumnElement[bool]:
+    if scope.is_everything:
+        return sa.true()
+    if scope.is_house:
+        return ShortlistRow.org_id == scope.org_id
+    return ShortlistRow.application_id.in_(_owned(scope))
+
+
+def decisions_visible(scope: Scope) -> ColumnElement[bool]:
+    if scope.is_everything:
+        return sa.true()
+    if scope.is_house:
+        return DecisionRow.org_id == scope.org_id
+    return DecisionRow.application_id.in_(_owned(scope))
+
+
+def notes_visible(scope: Scope) -> ColumnElement[bool]:
+    """Private staff notes: staff of every house that reads the application; never its
+    applicant."""
+    if scope.is_everything:
+        return sa.true()
+    if scope.is_house:
+        return NoteRow.application_id.in_(
+            sa.select(ApplicationRow.id).where(applications_visible(scope))
+        )
+    return sa.false()
 
 
 def rounds_visible(scope: Scope) -> ColumnElement[bool]:
@@ -189,6 +244,10 @@ VISIBLE: dict[type[Any], Any] = {
     ReferralRow: referrals_visible,
     AuditLogRow: audit_visible,
     JobRow: jobs_visible,
+    AppliedProgramRow: applied_visible,
+    ShortlistRow: shortlist_visible,
+    DecisionRow: decisions_visible,
+    NoteRow: notes_visible,
 }
 
 

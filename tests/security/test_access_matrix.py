@@ -232,6 +232,14 @@ def _fresh_app(h: Houses) -> dict[str, str]:
     return {"fresh_app": _fresh_application(h)}
 
 
+def _applied_to_house_b(h: Houses) -> dict[str, str]:
+    """A fresh application of house A that applied to house B's program (house B reads it;
+    house A reads it too but may not decide at B's program)."""
+    application_id = _fresh_application(h)
+    h.store.add_applied(application_id, "health-fund", "round-b")
+    return {"fresh_app": application_id}
+
+
 def _new_referral(status: str, to: str = HOUSE_B) -> Callable[[Houses], dict[str, str]]:
     """A referral from house A to `to` in `status`, of a fresh application of house A
     (owned by `owner`), made anew for each actor."""
@@ -559,6 +567,76 @@ ROUTES: list[Row] = [
         setup=_new_referral("open", to=HOUSE_C),
         name="POST withdraw a referral from house A to house C",
     ),
+    # ------------------------------------------------------------------ workflow
+    # The rules are recommender/workflow's. Applying: the owning applicant only, each actor on
+    # a fresh application of house A (house B would read one that applied to its program).
+    Row(
+        "POST",
+        "/v1/applications/{application_id}/programs",
+        "/v1/applications/{fresh_app}/programs",
+        expect(403, 403, 403, 404, 201, 404, 401),
+        body=_static({"program_id": "fin-teh"}),
+        setup=_fresh_app,
+    ),
+    Row(
+        "GET",
+        "/v1/applications/{application_id}/programs",
+        "/v1/applications/{app_a}/programs",
+        expect(200, 200, 200, 404, 200, 404, 401),
+    ),
+    Row(
+        "GET",
+        "/v1/applications/{application_id}/timeline",
+        "/v1/applications/{app_a}/timeline",
+        expect(200, 200, 200, 404, 200, 404, 401),
+    ),
+    # Shortlist, notes, decisions: staff of a house that reads the application (and, for
+    # shortlists and decisions, runs the program), the network operator, admin.
+    Row(
+        "POST",
+        "/v1/applications/{application_id}/shortlist",
+        "/v1/applications/{fresh_app}/shortlist",
+        house_a(201),
+        body=_static({"program_id": "fin-teh"}),
+        setup=_fresh_app,
+    ),
+    Row(
+        "DELETE",
+        "/v1/applications/{application_id}/shortlist/{program_id}",
+        "/v1/applications/{app_a}/shortlist/fin-teh",
+        house_a(204),
+    ),
+    Row(
+        "POST",
+        "/v1/applications/{application_id}/notes",
+        "/v1/applications/{app_a}/notes",
+        house_a(201),
+        body=_static({"body": "یادداشت کارکنان"}),
+    ),
+    Row("GET", "/v1/applications/{application_id}/notes", "/v1/applications/{app_a}/notes",
+        house_a(200)),
+    Row(
+        "POST",
+        "/v1/applications/{application_id}/decisions",
+        "/v1/applications/{app_a}/decisions",
+        house_a(201),
+        body=_static({"program_id": "fin-teh", "funded_amount": 0}),
+    ),
+    Row(
+        "POST",
+        "/v1/applications/{application_id}/decisions",
+        "/v1/applications/{fresh_app}/decisions",
+        expect(201, 201, 404, 201, 403, 403, 401),
+        body=_static({"program_id": "health-fund", "funded_amount": 0}),
+        setup=_applied_to_house_b,
+        name="POST decisions on house A's application that applied to house B's program",
+    ),
+    Row(
+        "GET",
+        "/v1/applications/{application_id}/decisions",
+        "/v1/applications/{app_a}/decisions",
+        house_a(200),
+    ),
     # ------------------------------------------------------------------ web: sign-in
     Row("GET", "/", "/", everyone(303, 303)),
     Row("GET", "/login", "/login", everyone(200, 200)),
@@ -602,6 +680,16 @@ ROUTES: list[Row] = [
         owned_a(303, WEB_ANON),
         body=_applicant_form,
         send="form",
+    ),
+    # Apply from a suggestion: the owning applicant, on a fresh application each time.
+    Row(
+        "POST",
+        "/me/applications/{application_id}/programs",
+        "/me/applications/{fresh_app}/programs",
+        owned_a(303, WEB_ANON),
+        body=_static({"program_id": "fin-teh"}),
+        send="form",
+        setup=_fresh_app,
     ),
     # ------------------------------------------------------------------ web: staff
     Row("GET", "/staff", "/staff", staff(200, WEB_ANON)),

@@ -112,11 +112,23 @@ def test_normalizing_again_is_served_from_recent_results(monkeypatch: pytest.Mon
     assert calls == []
 
 
+INFORMAL_SENTENCES = [
+    "ما می‌خوایم یه خونه‌ی خوب بسازیم و نمیدونم چی میشه",
+    "بابا یه شغل مناسب واسه بچه هام پیدا کردن که به جایی برنمیخوره !",
+    "اجازه بدیم همسرمون در جمع خانواده‌اش احساس آزادی کنه و فکر نکنه که ما دائم هواسمون بهش هست .",
+    "اونا دارن میرن خونه‌شون، ما هم میایم؛ کتابارو بیار.",
+    "بچه‌ها گفتن که نمیتونن بیان چون کار دارن، ولی فردا حتماً میان",
+    "اگه بخوای می‌تونی ۲۰ تا محصولمونو امتحان کنی، قیمتش ۵۰۰ هزار تومنه",
+    "شرکتمون سه ساله داره کار می‌کنه و تا حالا ۱۲۰۰ مشتری داشتیم.",
+]
+
+
 @pytest.mark.slow
 def test_trimmed_informal_normalizer_gives_hazms_own_results() -> None:
-    """The serving copy of hazm's InformalNormalizer drops the parts our use never reads; every
-    word of real, colloquial and mixed texts must get the same formal forms as an untouched
-    instance (the trimmed one is what `tokenize` uses)."""
+    """The serving copy of hazm's InformalNormalizer drops the parts our use never reads and
+    shares hazm's lexicon and verb forms with the other hazm objects; every word of real,
+    colloquial and mixed texts, and whole colloquial sentences, must get the same formal forms
+    as an untouched instance (the trimmed one is what `tokenize` uses)."""
     import hazm
 
     from recommender.text.normalization import _informal_normalizer
@@ -126,7 +138,38 @@ def test_trimmed_informal_normalizer_gives_hazms_own_results() -> None:
     assert not hasattr(trimmed, "ilemmatizer")
     untouched = hazm.InformalNormalizer()
     words = sorted({w for text in PARITY_TEXTS for w in hazm.word_tokenize(normalize(text))})
-    words += ["می‌خوایم", "خونه‌هامون", "میریم", "نمیدونم", "بهش", "اینجوری", "داریم"]
-    assert len(words) > 100
+    words += sorted({w for text in INFORMAL_SENTENCES for w in hazm.word_tokenize(text)})
+    words += ["می‌خوایم", "خونه‌هامون", "میریم", "نمیدونم", "بهش", "اینجوری", "داریم",
+              "برنمیگردیم", "نمیخوام", "بزنین", "گفتین", "کتابامون", "دوستاشون", "میدون",
+              "میخواسته", "شم", "هارو", "چقد", "نیس", "اومدند", "بیخیال", "رفتیم", "بشه"]
+    assert len(words) > 150
     for word in words:
         assert trimmed.normalize(word) == untouched.normalize(word), word
+    for text in INFORMAL_SENTENCES + PARITY_TEXTS:
+        assert trimmed.normalize(text) == untouched.normalize(text), text
+
+
+@pytest.mark.slow
+def test_hazm_objects_share_one_lexicon_and_tokenize_as_hazm_does() -> None:
+    """hazm builds its 190,000-word lexicon in every tokenizer, normalizer and lemmatizer
+    (~50 MB each): the serving objects hold one copy, and tokenizing on it gives what
+    `hazm.word_tokenize` gives."""
+    import hazm
+
+    from recommender.text.normalization import (
+        _hazm_normalizer,
+        _informal_normalizer,
+        _word_tokenizer,
+    )
+    from tests.recommender.persian_texts import PARITY_TEXTS
+
+    lexicon = _hazm_normalizer().tokenizer.words
+    informal = _informal_normalizer()
+    assert _word_tokenizer().words is lexicon
+    assert informal.tokenizer.words is lexicon
+    assert informal.word_tokenizer.words is lexicon
+    assert informal.lemmatizer.words is lexicon
+    assert informal.verbs is _hazm_normalizer().verbs
+    for text in INFORMAL_SENTENCES + PARITY_TEXTS:
+        for line in normalize(text).split("\n"):
+            assert _word_tokenizer().tokenize(line) == hazm.word_tokenize(line), line
