@@ -47,7 +47,13 @@ def _env(tmp_path: Path, history, *, passwords: bool = False) -> Iterator[Env]:
         seed_store(store)
         store.upsert_rounds([IntakeRound(**r) for r in history.rounds])
         store.upsert_applications([Application(**a) for a in history.applications])
-        store.upsert_outcomes([Outcome(**o) for o in history.outcomes])
+        # every other outcome as staff record a decision (decided_by set): both kinds train
+        store.upsert_outcomes(
+            [
+                Outcome(**o, **({"decided_by": "staff"} if i % 2 else {}))
+                for i, o in enumerate(history.outcomes)
+            ]
+        )
         yield env
 
 
@@ -70,7 +76,9 @@ def _train(env: Env, **params) -> dict:
 @pytest.mark.slow
 def test_train_job_promotes_only_a_better_model_and_keeps_the_live_one(train_env: Env):
     registry = ModelRegistry(train_env.settings.registry_dir)
-    n_outcomes = len(train_env.app.state.store.list_outcomes())
+    outcomes = train_env.app.state.store.list_outcomes()
+    n_outcomes = len(outcomes)
+    assert 0 < sum(o.decided_by is not None for o in outcomes) < n_outcomes
 
     # too few outcomes for the measured threshold: registered, nothing goes live
     first = _train(train_env)["result"]
@@ -82,7 +90,8 @@ def test_train_job_promotes_only_a_better_model_and_keeps_the_live_one(train_env
     live = _train(train_env, min_outcomes=0)["result"]
     assert live["promoted"] and registry.live_version() == live["version"]
     assert live["reason"] == "no model was live"
-    # it learnt from every outcome of the store except the held-out recent season
+    # it learnt from every outcome of the store, imported or decided, except the held-out
+    # recent season
     assert 0 < live["trained_on_outcomes"] < n_outcomes
     assert live["trained_on_outcomes"] + live["held_out_outcomes"] == n_outcomes
     pointer = (train_env.settings.registry_dir / "live.json").read_bytes()
