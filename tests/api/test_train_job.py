@@ -174,3 +174,34 @@ def test_admin_page_button_starts_the_train_job(tmp_path: Path, history):
         refused = client.post("/admin/models/train", data={}, follow_redirects=False)
         assert refused.status_code in (400, 403)
         assert len(env.app.state.jobs.list(subject="models")) == 1
+
+
+@pytest.mark.slow
+def test_the_service_reloads_its_model_only_when_a_version_goes_live(train_env: Env, tmp_path):
+    from api.jobs import JobContext
+    from api.train_jobs import train_job
+    from recommender.errors import InvalidInputError
+    from training.bow_embedder import HashingEmbedder
+
+    reloads: list[int] = []
+    embedder = HashingEmbedder().fit()
+
+    def run(**params) -> dict:
+        ctx = JobContext(
+            job_id="t",
+            params={**TRAIN, **params},
+            store=train_env.app.state.store,
+            output_dir=tmp_path,
+            services={
+                "settings": train_env.settings,
+                "reload_recommender": lambda: reloads.append(1),
+            },
+        )
+        return train_job(ctx, embedder=embedder)
+
+    assert run(min_outcomes=0)["promoted"] and len(reloads) == 1
+    assert not run(min_outcomes=0)["promoted"] and len(reloads) == 1  # not better: no reload
+    assert not run()["promoted"] and len(reloads) == 1  # too few outcomes: no reload
+    for bad in ({"estimator": "forest"}, {"holdout_rounds": "x"}, {"min_outcomes": -3}):
+        with pytest.raises(InvalidInputError):
+            run(**bad)
