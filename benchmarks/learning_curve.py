@@ -28,7 +28,7 @@ least `--share` (default 90%) of the runs and on average.
 
 Usage:
     .venv/bin/python benchmarks/learning_curve.py [--sizes 100,200,400,600,800,1200,0]
-        [--seeds 5] [--history-seeds 42,7,11] [--n-rounds 8] [--per-round 120]
+        [--seeds 5] [--history-seeds 42,7,11,3] [--n-rounds 8] [--per-round 120]
         [--holdout-rounds 2] [--estimator auto] [--calibration isotonic] [--share 0.9]
         [--embedder hashing|e5]
         [--out benchmarks/results/learning_curve.json] [--figure docs/figures/learning_curve.png]
