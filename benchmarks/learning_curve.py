@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100,200,400,600,800,1200,0")
     parser.add_argument("--seeds", type=int, default=5, help="random draws per size")
     parser.add_argument(
-        "--history-seeds", default="42,7,11", help="synthetic histories (comma-separated seeds)"
+        "--history-seeds", default="42,7,11,3", help="synthetic histories (comma-separated seeds)"
     )
     parser.add_argument("--n-rounds", type=int, default=8)
     parser.add_argument("--per-round", type=int, default=120)
