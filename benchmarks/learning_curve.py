@@ -31,7 +31,7 @@ Usage:
         [--seeds 5] [--history-seeds 42,7,11,3] [--n-rounds 8] [--per-round 120]
         [--holdout-rounds 2] [--estimator auto] [--calibration isotonic] [--share 0.9]
         [--embedder hashing|e5]
-        [--out benchmarks/results/learning_curve.json] [--figure docs/figures/learning_curve.png]
+        [--out benchmarks/results/learning_curve.json] [--figure docs/figures/learning_curve.svg]
 (size 0 means "all training decisions".)
 """
 
@@ -53,7 +53,7 @@ from recommender.ranking.compose import unsupervised_score  # noqa: E402
 from recommender.ranking.ranker import FitRanker  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "learning_curve.json"
-DEFAULT_FIGURE = Path(__file__).resolve().parents[1] / "docs" / "figures" / "learning_curve.png"
+DEFAULT_FIGURE = Path(__file__).resolve().parents[1] / "docs" / "figures" / "learning_curve.svg"
 
 
 def _embedder(kind: str) -> Any:
@@ -188,48 +188,55 @@ def enough(rows: list[dict[str, Any]], share: float) -> int | str | None:
 
 
 def figure(result: dict[str, Any], path: Path) -> None:
-    """The curve as a PNG: the ranker's NDCG@10 (mean ± std over runs) against the number of
-    training decisions, with the baselines' mean over the histories as flat lines."""
-    import matplotlib
+    """The curve as an SVG with Persian labels (text stays text, so the browser shapes it; the
+    report's chart helpers, `recommender.reports.charts`): the ranker's NDCG@10 (mean ± std
+    over runs) against the number of training decisions, with the baselines' mean over the
+    histories as flat lines."""
+    import base64
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
-    rows = result["curve"]
-    total = np.mean([h["train_decisions"] for h in result["histories"]])
-    xs = [total if r["decisions"] == "all" else r["decisions"] for r in rows]
-    mean = np.array([r["ranker_ndcg10_mean"] for r in rows])
-    std = np.array([r["ranker_ndcg10_std"] for r in rows])
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
-    try:
-        ax.plot(xs, mean, marker="o", label="trained ranker (mean ± std over runs)")
+    from recommender.reports.charts import figure as new_figure
+    from recommender.reports.charts import persian_ticks, svg_chart
+    from recommender.text.persian import format_number
+
+    @svg_chart
+    def plot() -> Any:
+        rows = result["curve"]
+        total = np.mean([h["train_decisions"] for h in result["histories"]])
+        xs = [total if r["decisions"] == "all" else r["decisions"] for r in rows]
+        mean = np.array([r["ranker_ndcg10_mean"] for r in rows])
+        std = np.array([r["ranker_ndcg10_std"] for r in rows])
+        fig = new_figure(7, 4.2)
+        ax = fig.subplots()
+        ax.plot(xs, mean, marker="o", label="رتبه‌بند آموخته (میانگین ± انحراف معیار)")
         ax.fill_between(xs, mean - std, mean + std, alpha=0.2)
-        styles = {"unsupervised": "--", "bm25": ":"}
-        for name, style in styles.items():
+        names = {"unsupervised": "امتیاز بی‌آموزش", "bm25": "BM25"}
+        for name, style in (("unsupervised", "--"), ("bm25", ":")):
             level = np.mean([h["baselines_ndcg10"][name] for h in result["histories"]])
-            ax.axhline(level, linestyle=style, color="grey", label=f"{name} (no training)")
-        if isinstance(result.get("enough_decisions"), int):
+            ax.axhline(level, linestyle=style, color="grey", label=names[name])
+        enough = result.get("enough_decisions")
+        if isinstance(enough, int):
             ax.axvline(
-                result["enough_decisions"],
-                color="green",
-                alpha=0.5,
-                label=f"enough: {result['enough_decisions']} decisions",
+                enough, color="green", alpha=0.5, label=f"کافی: {format_number(enough)} تصمیم"
             )
         ax.set_xscale("log")
-        ax.set_xlabel("training decisions (application, program outcomes)")
-        ax.set_ylabel("held-out nDCG@10")
+        ax.set_xticks([round(x) for x in xs])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        persian_ticks(ax.xaxis)
+        persian_ticks(ax.yaxis, 2)
+        ax.set_xlabel("شمار تصمیم‌های آموزش (نتیجهٔ درخواست و برنامه)")
+        ax.set_ylabel("NDCG@10 روی تصمیم‌های کنار گذاشته")
         ax.set_title(
-            f"Learning curve, {len(result['histories'])} synthetic histories, "
-            f"embedder {result['embedder']}",
+            f"منحنی یادگیری، {format_number(len(result['histories']))} تاریخچهٔ ساختگی",
             fontsize=9,
         )
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png")
-    finally:
-        plt.close(fig)
+        return fig
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(base64.b64decode(plot()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embedder", default="hashing", choices=["hashing", "e5"])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument(
-        "--figure", type=Path, default=DEFAULT_FIGURE, help="PNG of the curve (empty: none)"
+        "--figure", type=Path, default=DEFAULT_FIGURE, help="SVG of the curve (empty: none)"
     )
     parser.add_argument(
         "--redraw", type=Path, default=None, help="only draw --figure from this earlier JSON result"
