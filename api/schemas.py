@@ -50,7 +50,7 @@ def _refuse_nul(cls: type, data: Any) -> Any:
     return strip_bidi_deep(data)  # bidi overrides removed, as in recommender.schemas
 
 
-class _In(BaseModel):
+class RequestBody(BaseModel):
     """Base of request bodies: unknown fields and NUL characters (which PostgreSQL cannot
     store in text) are refused with a 422."""
 
@@ -60,7 +60,7 @@ class _In(BaseModel):
 
 
 # --------------------------------------------------------------------------- matching
-class MatchFilters(_In):
+class MatchFilters(RequestBody):
     """Conditions on programs (all optional)."""
 
     provinces: list[ShortText] | None = Field(default=None, max_length=50)
@@ -108,7 +108,7 @@ class MatchFilters(_In):
         )
 
 
-class FactCorrections(_In):
+class FactCorrections(RequestBody):
     """A person's corrections of the facts read from a free-text plan (`recommender.text.facts`):
     only the fields sent count; null means "the plan does not say"."""
 
@@ -134,7 +134,7 @@ class FactValue(BaseModel):
     confidence: float = Field(ge=0, le=1)
 
 
-class MatchRequest(_In):
+class MatchRequest(RequestBody):
     """Free text or a stored application, with filters. Exactly one of text/application_id."""
 
     text: PlanText | None = None
@@ -218,7 +218,7 @@ class SuggestionsResponse(MatchResponse):
 
 
 # ------------------------------------------------------------------------ applications
-class ApplicationCreate(_In):
+class ApplicationCreate(RequestBody):
     """A business plan as an applicant submits it (the server picks the id)."""
 
     startup_name: Annotated[
@@ -326,7 +326,7 @@ class ProgramPublic(contracts.Program):
     """A stored program."""
 
 
-class ProgramPatch(_In):
+class ProgramPatch(RequestBody):
     """Fields to change; missing fields keep their stored value."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
@@ -360,13 +360,13 @@ class ImportResult(BaseModel):
 
 
 # -------------------------------------------------------------------------------- rounds
-class RoundProgramIn(_In):
+class RoundProgramIn(RequestBody):
     program_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     seats: int | None = Field(default=None, ge=0, le=100_000)
     budget: int | None = Field(default=None, ge=0, le=10**15)
 
 
-class RoundCreate(_In):
+class RoundCreate(RequestBody):
     id: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.-]+$")]
     name: Annotated[str, StringConstraints(min_length=1, max_length=300)]
     opens_on: dt.date
@@ -388,7 +388,7 @@ class RoundCreate(_In):
         return self
 
 
-class RoundProgramsIn(_In):
+class RoundProgramsIn(RequestBody):
     """Programs to attach (or update) with optional seat and budget overrides."""
 
     programs: list[RoundProgramIn] = Field(min_length=1, max_length=5000)
@@ -405,7 +405,7 @@ class RoundPublic(BaseModel):
     org_id: str | None = None
 
 
-class RoundScoreRequest(_In):
+class RoundScoreRequest(RequestBody):
     """How to score a round (passed to the `round_score` job as its params)."""
 
     top: int = Field(default=DEFAULT_TOP_K, ge=1, le=1000, description="shortlist length")
@@ -443,14 +443,14 @@ class JobCreated(BaseModel):
     status_url: str
 
 
-class SelftestRequest(_In):
+class SelftestRequest(RequestBody):
     steps: int = Field(default=3, ge=1, le=20)
     delay: float = Field(default=0.0, ge=0, le=0.1, description="seconds per step")
     fail: bool = False
 
 
 # ------------------------------------------------------------------------------ outcomes
-class OutcomesIn(_In):
+class OutcomesIn(RequestBody):
     outcomes: list[contracts.Outcome] = Field(min_length=1, max_length=10_000)
 
 
@@ -460,7 +460,7 @@ class Counts(BaseModel):
 
 
 # --------------------------------------------------------------------------------- users
-class UserCreate(_In):
+class UserCreate(RequestBody):
     name: Annotated[str, StringConstraints(pattern=USER_NAME_PATTERN)]
     role: Role
     password: Annotated[str, StringConstraints(min_length=8, max_length=1000)] | None = None
@@ -484,7 +484,7 @@ class UserCreated(BaseModel):
     token: str = Field(description="Shown once; only its hash is stored.")
 
 
-class UserPatch(_In):
+class UserPatch(RequestBody):
     active: bool | None = None
     password: Annotated[str, StringConstraints(min_length=8, max_length=1000)] | None = None
     org_id: OrgIdIn | None = Field(
@@ -519,7 +519,7 @@ class Readiness(BaseModel):
 
 
 # ----------------------------------------------------------------------------- referrals
-class ReferralCreate(_In):
+class ReferralCreate(RequestBody):
     """Refer an application to another house (optionally to one of its programs)."""
 
     to_org: Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -546,80 +546,8 @@ class ReferralPublic(BaseModel):
         return cls.model_validate(referral.model_dump())
 
 
-# ------------------------------------------------------------------------------ workflow
-class ApplyIn(_In):
-    """Apply to a program (into its open round, or the round named)."""
-
-    program_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    round_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-
-
-class AppliedPublic(BaseModel):
-    application_id: str
-    program_id: str
-    round_id: str | None
-    applied_at: dt.datetime
-
-
-class ShortlistIn(_In):
-    program_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-
-
-class ShortlistPublic(BaseModel):
-    application_id: str
-    program_id: str
-    added_by: str
-    added_at: dt.datetime
-
-
-class NoteIn(_In):
-    body: Annotated[str, StringConstraints(max_length=5000)]
-
-
-class NotePublic(BaseModel):
-    id: int
-    application_id: str
-    org_id: str | None
-    author: str
-    body: str
-    created_at: dt.datetime
-
-
-class DecisionIn(_In):
-    program_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    residency_granted: bool = False
-    funded_amount: int = Field(default=0, ge=0)
-    note: Annotated[str, StringConstraints(max_length=2000)] = ""
-
-
-class DecisionPublic(BaseModel):
-    """A decision (kept in the history; the outcome is the latest one)."""
-
-    id: int
-    application_id: str
-    program_id: str
-    round_id: str | None
-    residency_granted: bool
-    funded_amount: int
-    note: str
-    applied: bool
-    decided_by: str
-    decided_on: dt.date
-    decided_at: dt.datetime
-
-
-class TimelineEvent(BaseModel):
-    """One step: {at, kind, program_id?, ...} (the step's own fields follow)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    at: dt.datetime
-    kind: str
-    program_id: str | None = None
-
-
 # -------------------------------------------------------------------------------- models
-class TrainRequest(_In):
+class TrainRequest(RequestBody):
     """`POST /v1/models/train`: the `train` job's parameters (api/train_jobs.py)."""
 
     holdout_rounds: int = Field(default=2, ge=1, le=8)

@@ -104,6 +104,35 @@ def fit_ranker(
     return ranker.fit(**ds.fit_arguments())
 
 
+def _promotion(
+    new_value: float,
+    previous: tuple[str, FitRanker] | None,
+    previous_metrics: Mapping[str, float] | None,
+    promote_metric: str,
+    n_train: int,
+    min_outcomes: int,
+    force_promote: bool,
+) -> tuple[bool, str]:
+    """Whether the new version goes live, and why (saved with it as `decision`)."""
+    if force_promote:
+        return True, "promotion forced"
+    if n_train < min_outcomes:
+        # Too few decisions to trust a learnt model over what serves now (the learning curves
+        # of benchmarks/learning_curve.py): keep the live model, or the unsupervised fallback.
+        keeps = f"live {previous[0]}" if previous else "the unsupervised fallback"
+        return False, (
+            f"trained on {n_train} outcomes, fewer than the {min_outcomes} needed: "
+            f"{keeps} stays"
+        )
+    if previous is None or previous_metrics is None:
+        return True, "no model was live"
+    old_value = round(previous_metrics[promote_metric], 4)
+    return new_value > old_value, (
+        f"{promote_metric} {new_value:.4f} vs {old_value:.4f} of live {previous[0]} "
+        "on the same held-out rounds"
+    )
+
+
 def train(
     store: Store,
     embedder: Any,
@@ -160,26 +189,9 @@ def train(
     )
     new_value = evaluation.metrics["models"]["ranker"][promote_metric]
     n_train = int(ds.train.sum())
-    if force_promote:
-        promoted, reason = True, "promotion forced"
-    elif n_train < min_outcomes:
-        # Too few decisions to trust a learnt model over what serves now (the learning curves
-        # of benchmarks/learning_curve.py): keep the live model, or the unsupervised fallback.
-        promoted = False
-        keeps = f"live {previous[0]}" if previous else "the unsupervised fallback"
-        reason = (
-            f"trained on {n_train} outcomes, fewer than the {min_outcomes} needed: "
-            f"{keeps} stays"
-        )
-    elif previous is None:
-        promoted, reason = True, "no model was live"
-    else:
-        old_value = round(previous_metrics[promote_metric], 4)  # type: ignore[index]
-        promoted = new_value > old_value
-        reason = (
-            f"{promote_metric} {new_value:.4f} vs {old_value:.4f} of live {previous[0]} "
-            "on the same held-out rounds"
-        )
+    promoted, reason = _promotion(
+        new_value, previous, previous_metrics, promote_metric, n_train, min_outcomes, force_promote
+    )
     meta = {
         "train_rounds": ds.train_rounds,
         "test_rounds": ds.test_rounds,

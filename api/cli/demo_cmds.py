@@ -159,6 +159,28 @@ def _done(started: float, detail: str = "") -> None:
     typer.echo(f"  done in {time.perf_counter() - started:.1f} s{suffix}", err=True)
 
 
+def _demo_people(store: Any, home: Any, open_rounds: list[dict[str, Any]], seed: int) -> str:
+    """The demo's accounts, the applicant's application and the referrals between houses (one
+    step of `demo`). Returns the open round of demo-staff's house (for the closing hint)."""
+    from api.accounts import create_demo_accounts
+
+    t = _step("demo accounts")
+    accounts = create_demo_accounts(store, home)
+    plan_id = demo_application(store, accounts, open_rounds)
+    referred = demo_referrals(store, seed=seed)
+    staff_house = next(a.org_id for a in accounts if a.name == "demo-staff")
+    staff_round: str = next(
+        (r["id"] for r in open_rounds if r.get("org_id") == staff_house), open_rounds[0]["id"]
+    )
+    _done(
+        t,
+        ", ".join(f"{a.role}: {a.name}" + (f" ({a.org_id})" if a.org_id else "") for a in accounts)
+        + f"; demo-applicant's application {plan_id} in {staff_house}"
+        + f"; {referred} referrals between houses",
+    )
+    return staff_round
+
+
 def demo(
     ctx: typer.Context,
     rounds: Annotated[int, typer.Option(help="Past intake rounds (with outcomes).")] = 8,
@@ -167,7 +189,6 @@ def demo(
     top: Annotated[int, typer.Option(help="Programs shown for the sample plan.")] = 5,
 ) -> None:
     """Build a demo home: sample catalogue + synthetic history -> trained, indexed home."""
-    from api.accounts import create_demo_accounts
     from api.cli.model_cmds import DEFAULT_MODEL_DIRNAME
     from api.services import (
         build_index,
@@ -240,22 +261,7 @@ def demo(
             f"report {report_dir / 'report.html'}",
         )
 
-        t = _step("demo accounts")
-        accounts = create_demo_accounts(store, settings.resolved_home)
-        plan_id = demo_application(store, accounts, open_rounds)
-        referred = demo_referrals(store, seed=seed)
-        staff_house = next(a.org_id for a in accounts if a.name == "demo-staff")
-        staff_round = next(
-            (r["id"] for r in open_rounds if r.get("org_id") == staff_house), open_rounds[0]["id"]
-        )
-        _done(
-            t,
-            ", ".join(
-                f"{a.role}: {a.name}" + (f" ({a.org_id})" if a.org_id else "") for a in accounts
-            )
-            + f"; demo-applicant's application {plan_id} in {staff_house}"
-            + f"; {referred} referrals between houses",
-        )
+        staff_round = _demo_people(store, settings.resolved_home, open_rounds, seed)
     finally:
         store.close()
 

@@ -8,24 +8,90 @@ scoped store. Applying twice answers 200 with the first record (201 the first ti
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from typing import Annotated
 
 from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from recommender import workflow as rules
 
 from ..deps import CurrentUserDep, StaffDep, StoreDep
-from ..schemas import (
-    AppliedPublic,
-    ApplyIn,
-    DecisionIn,
-    DecisionPublic,
-    NoteIn,
-    NotePublic,
-    ShortlistIn,
-    ShortlistPublic,
-    TimelineEvent,
-)
+from ..schemas import RequestBody
 from .referrals import actor_of
+
+
+# ------------------------------------------------------------------------ request bodies
+class ApplyIn(RequestBody):
+    """Apply to a program (into its open round, or the round named)."""
+
+    program_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    round_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
+class AppliedPublic(BaseModel):
+    application_id: str
+    program_id: str
+    round_id: str | None
+    applied_at: dt.datetime
+
+
+class ShortlistIn(RequestBody):
+    program_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class ShortlistPublic(BaseModel):
+    application_id: str
+    program_id: str
+    added_by: str
+    added_at: dt.datetime
+
+
+class NoteIn(RequestBody):
+    body: Annotated[str, StringConstraints(max_length=5000)]
+
+
+class NotePublic(BaseModel):
+    id: int
+    application_id: str
+    org_id: str | None
+    author: str
+    body: str
+    created_at: dt.datetime
+
+
+class DecisionIn(RequestBody):
+    program_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    residency_granted: bool = False
+    funded_amount: int = Field(default=0, ge=0)
+    note: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+class DecisionPublic(BaseModel):
+    """A decision (kept in the history; the outcome is the latest one)."""
+
+    id: int
+    application_id: str
+    program_id: str
+    round_id: str | None
+    residency_granted: bool
+    funded_amount: int
+    note: str
+    applied: bool
+    decided_by: str
+    decided_on: dt.date
+    decided_at: dt.datetime
+
+
+class TimelineEvent(BaseModel):
+    """One step: {at, kind, program_id?, ...} (the step's own fields follow)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    at: dt.datetime
+    kind: str
+    program_id: str | None = None
+
 
 router = APIRouter(prefix="/v1/applications", tags=["workflow"])
 

@@ -17,6 +17,7 @@ reader never sees half a model. `history` lists the versions that were made live
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -122,7 +123,7 @@ class ModelRegistry:
             live=version == live,
         )
 
-    def describe(self) -> list[dict[str, Any]]:
+    def describe(self) -> builtins.list[dict[str, Any]]:
         """Every version as JSON-able dicts, oldest first: version, live, created_at,
         trained_on_outcomes, held_out_outcomes, train/test rounds, the held-out metrics, the
         model it was compared with and the promotion decision (`peyvand models list --json`

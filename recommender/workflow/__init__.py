@@ -391,7 +391,7 @@ def timeline(store: Store, actor: Actor, application_id: str) -> list[Event]:
             events.append(Event(entry.added_at, "shortlisted", entry.program_id))
         seen: set[str] = set()
         for decision in store.list_decisions(application_id, session=s):
-            detail = {
+            decided: dict[str, Any] = {
                 "residency_granted": decision.residency_granted,
                 "funded_amount": decision.funded_amount,
                 "decided_on": decision.decided_on.isoformat(),
@@ -399,8 +399,8 @@ def timeline(store: Store, actor: Actor, application_id: str) -> list[Event]:
                 "correction": decision.program_id in seen,
             }
             if staff:
-                detail |= {"decided_by": decision.decided_by, "note": decision.note}
+                decided |= {"decided_by": decision.decided_by, "note": decision.note}
             seen.add(decision.program_id)
-            events.append(Event(decision.decided_at, "decided", decision.program_id, detail))
+            events.append(Event(decision.decided_at, "decided", decision.program_id, decided))
     order = {"submitted": 0, "applied": 1, "referred": 2, "shortlisted": 3, "decided": 4}
     return sorted(events, key=lambda e: (e.at, order[e.kind]))
