@@ -33,17 +33,9 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recommender.errors import (
-    ConfigurationError,
-    ConflictError,
-    CorruptArtifactError,
     ImportValidationError,
-    InfeasibleError,
-    InvalidInputError,
-    ModelMismatchError,
-    NotFittedError,
-    NotFoundError,
-    PermissionDeniedError,
     PeyvandError,
+    status_of,
 )
 
 from .engine import NotReadyError
@@ -51,13 +43,6 @@ from .security import safe_traceback_line
 
 logger = logging.getLogger(__name__)
 
-_UNAVAILABLE = (
-    ModelMismatchError,
-    CorruptArtifactError,
-    NotFittedError,
-    ConfigurationError,
-    NotReadyError,
-)
 RETRY_AFTER_S = 10  # the Retry-After of a 503 while the model and index load
 _JSON_PREFIXES = ("/v1", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
 
@@ -69,18 +54,11 @@ ErrorPage = Callable[
 
 
 def status_for(exc: BaseException) -> int:
-    """The HTTP status of a domain error."""
-    if isinstance(exc, NotFoundError):
-        return 404
-    if isinstance(exc, InvalidInputError):
-        return 422
-    if isinstance(exc, PermissionDeniedError):
-        return 403
-    if isinstance(exc, InfeasibleError | ConflictError):
-        return 409
-    if isinstance(exc, _UNAVAILABLE):
+    """The HTTP status of a domain error (`recommender.errors.status_of`; 503 while the
+    service is not ready)."""
+    if isinstance(exc, NotReadyError):
         return 503
-    return 400
+    return status_of(exc)
 
 
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:

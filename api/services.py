@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import ModelMismatchError, NotFittedError
+from recommender.errors import ModelMismatchError, NotFittedError, bilingual
 from recommender.retrieval.index import index_folder
 from recommender.store.history import program_load
 from recommender.taxonomy import sector_vocabulary
@@ -168,7 +168,12 @@ def load_index(settings: Settings, model_id: str) -> CandidateRetriever:
     root = settings.index_dir
     if index_folder(root).live() is None and not (root / "config.json").is_file():
         raise NotFittedError(
-            f"no candidate index in {root} yet: import programs and run `peyvand index build`"
+            bilingual(
+                f"no candidate index in {root} yet: import programs and run "
+                "`peyvand index build`",
+                f"هنوز نمایهٔ برنامه‌ها در {root} ساخته نشده است: برنامه‌ها را وارد کنید و "
+                "peyvand index build را اجرا کنید.",
+            )
         )
     return CandidateRetriever.load(root, expected_model_id=model_id)
 

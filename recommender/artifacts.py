@@ -38,7 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from recommender.errors import CorruptArtifactError, InvalidInputError, NotFoundError
+from recommender.errors import CorruptArtifactError, InvalidInputError, NotFoundError, bilingual
 
 __all__ = ["VersionedDir", "publish_dir", "write_atomic"]
 
@@ -162,7 +162,12 @@ class VersionedDir:
             NotFoundError: no such version.
         """
         if version not in self.versions():
-            raise NotFoundError(f"no {self.what} version '{version}' in {self.versions_root}")
+            raise NotFoundError(
+                bilingual(
+                    f"no {self.what} version '{version}' in {self.versions_root}",
+                    f"نسخهٔ «{version}» در {self.versions_root} نیست.",
+                )
+            )
         return self.versions_root / version
 
     def live(self) -> str | None:
@@ -282,7 +287,12 @@ class VersionedDir:
         if live in history:
             history = history[: len(history) - history[::-1].index(live)]
         if len(history) < 2:
-            raise InvalidInputError(f"there is no earlier live {self.what} to roll back to")
+            raise InvalidInputError(
+                bilingual(
+                    f"there is no earlier live {self.what} to roll back to",
+                    "نسخهٔ زندهٔ پیشینی برای بازگشت نیست.",
+                )
+            )
         previous = history[-2]
         if check is not None:
             check(previous)

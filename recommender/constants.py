@@ -27,6 +27,14 @@ ORG_KINDS: tuple[str, ...] = (
     "fund",
     "network",
 )
+#: Account roles as a person reads them (web pages and the command line).
+ROLE_LABELS_FA: dict[str, str] = {
+    "admin": "مدیر سامانه",
+    "network": "گردانندهٔ شبکه",
+    "staff": "کارشناس خانه",
+    "applicant": "متقاضی",
+}
+
 ORG_KIND_LABELS_FA: dict[str, str] = {
     "creative_house": "خانه خلاق",
     "innovation_center": "مرکز نوآوری",

@@ -3,11 +3,13 @@ existing `except ValueError` / `except LookupError` handlers keep working. Only 
 turns them into HTTP status codes or exit codes; messages are plain words for people.
 
 A message may carry its Persian wording after the English one (`bilingual`): the JSON API
-shows both, the web pages only the Persian part (api/web/messages.persian)."""
+shows both, the web pages only the Persian part (api/messages.persian)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from recommender.text.persian import format_number
 
 #: Between the English and the Persian wording of a bilingual message.
 BILINGUAL_SEPARATOR = " — "
@@ -43,7 +45,10 @@ class ImportValidationError(InvalidInputError):
 
     def __init__(self, errors: list[RowError], message: str | None = None) -> None:
         self.errors = list(errors)
-        head = message or f"{len(self.errors)} invalid row(s); nothing was imported"
+        head = message or bilingual(
+            f"{len(self.errors)} invalid row(s); nothing was imported",
+            f"{format_number(len(self.errors))} ردیف نادرست است؛ هیچ ردیفی وارد نشد.",
+        )
         lines = [head] + [f"  {e}" for e in self.errors[:200]]
         super().__init__("\n".join(lines))
 
@@ -89,3 +94,20 @@ class ConfigurationError(PeyvandError, ValueError):
 class SolverTimeLimitError(PeyvandError, TimeoutError):
     """The time limit ran out before the solver found any allocation that honours the pins
     and minimums."""
+
+
+def status_of(exc: BaseException) -> int:
+    """The HTTP-style status of a domain error (404, 422, 403, 409, 503 or 400): the API's
+    responses (api/errors.py) and the command line's wording (api/cli/say.py) both use it."""
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, InvalidInputError):
+        return 422
+    if isinstance(exc, PermissionDeniedError):
+        return 403
+    if isinstance(exc, InfeasibleError | ConflictError):
+        return 409
+    if isinstance(exc, ModelMismatchError | CorruptArtifactError | NotFittedError
+                  | ConfigurationError):
+        return 503
+    return 400

@@ -22,10 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import CorruptArtifactError, ModelMismatchError
+from recommender.errors import CorruptArtifactError, ModelMismatchError, bilingual
 from recommender.ranking.ranker import FitRanker, ScoreWeights
 from recommender.ranking.registry import MIN_TRAINING_OUTCOMES, ModelRegistry
 from recommender.store.history import load_history
+from recommender.text.persian import format_number
 
 from .dataset import Dataset, build_dataset
 from .evaluate import Evaluation, evaluate, ranking_metrics, ranking_task
@@ -115,21 +116,27 @@ def _promotion(
 ) -> tuple[bool, str]:
     """Whether the new version goes live, and why (saved with it as `decision`)."""
     if force_promote:
-        return True, "promotion forced"
+        return True, bilingual("promotion forced", "زنده شدن به دستور (--force)")
     if n_train < min_outcomes:
         # Too few decisions to trust a learnt model over what serves now (the learning curves
         # of benchmarks/learning_curve.py): keep the live model, or the unsupervised fallback.
         keeps = f"live {previous[0]}" if previous else "the unsupervised fallback"
-        return False, (
-            f"trained on {n_train} outcomes, fewer than the {min_outcomes} needed: "
-            f"{keeps} stays"
+        keeps_fa = f"مدل زندهٔ {previous[0]}" if previous else "امتیاز بی‌آموزش"
+        return False, bilingual(
+            f"trained on {n_train} outcomes, fewer than the {min_outcomes} needed: {keeps} stays",
+            f"با {format_number(n_train)} نتیجه آموزش دید، کمتر از {format_number(min_outcomes)} "
+            f"نتیجهٔ لازم: {keeps_fa} می‌ماند",
         )
     if previous is None or previous_metrics is None:
-        return True, "no model was live"
+        return True, bilingual("no model was live", "مدل زنده‌ای نبود")
     old_value = round(previous_metrics[promote_metric], 4)
-    return new_value > old_value, (
+    better = new_value > old_value
+    return better, bilingual(
         f"{promote_metric} {new_value:.4f} vs {old_value:.4f} of live {previous[0]} "
-        "on the same held-out rounds"
+        "on the same held-out rounds",
+        f"{promote_metric} {format_number(new_value, 4)} در برابر {format_number(old_value, 4)} "
+        f"مدل زندهٔ {previous[0]} روی همان دوره‌های کنارگذاشته؛ "
+        + ("بهتر است" if better else "بهتر نیست"),
     )
 
 

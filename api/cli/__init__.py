@@ -13,9 +13,10 @@ from typing import Annotated
 
 import typer
 
-from recommender.errors import ImportValidationError, PeyvandError
+from recommender.errors import PeyvandError
 
 from .context import CliState
+from .say import error_line, usage_line
 
 app = typer.Typer(
     name="peyvand",
@@ -85,8 +86,7 @@ def _message(exc: BaseException) -> str:
 
 
 def usage_message(exc: BaseException) -> str:
-    """One line for a click-style usage error: what is wrong and the usage of the command."""
-    message = _message(exc)
+    """One Persian line for a click-style usage error: what is wrong and the command's usage."""
     ctx = getattr(exc, "ctx", None)
     usage = ""
     if ctx is not None:
@@ -96,29 +96,25 @@ def usage_message(exc: BaseException) -> str:
             usage = ""
     if usage.lower().startswith("usage:"):
         usage = usage[len("usage:") :].strip()
-    hint = f" (usage: {usage}; see --help)" if usage else " (see --help)"
-    return f"error: {message}{hint}"
+    return usage_line(_message(exc), usage)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the exit code (0 ok, 1 bad input/state, 2 usage)."""
     try:
         app(args=argv, prog_name="peyvand", standalone_mode=False)
-    except ImportValidationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     except PeyvandError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
+        print("کار متوقف شد.", file=sys.stderr)
         return 130
     except Exception as exc:
         kinds = _kinds(exc)
         if "Exit" in kinds:
             return int(getattr(exc, "exit_code", 0) or 0)
         if "Abort" in kinds:
-            print("Aborted.", file=sys.stderr)
+            print("کار لغو شد.", file=sys.stderr)
             return 130
         if "NoArgsIsHelpError" in kinds:
             return 2  # the help was printed already; nothing else to say
@@ -126,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             print(usage_message(exc), file=sys.stderr)
             return 2
         if "ClickException" in kinds:
-            print(f"error: {_message(exc)}", file=sys.stderr)
+            print(usage_line(_message(exc), ""), file=sys.stderr)
             return int(getattr(exc, "exit_code", 1) or 1)
         raise
     return 0

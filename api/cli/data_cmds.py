@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from .context import state
+from .say import n, row_error, say
 
 if TYPE_CHECKING:  # the store and io modules load SQLAlchemy: imported when a command runs
     from api.settings import Settings
@@ -32,6 +33,14 @@ KIND_HELP = {
     "outcomes": "Outcomes (who got residency or funding where): import or export.",
     "orgs": "Houses of the network (creative houses, innovation centers, ...): import, "
     "export or list.",
+}
+
+KIND_FA = {
+    "programs": "برنامه‌ها",
+    "applications": "درخواست‌ها",
+    "rounds": "دوره‌ها",
+    "outcomes": "نتیجه‌ها",
+    "orgs": "خانه‌ها",
 }
 
 
@@ -85,10 +94,10 @@ def _make_group(kind: str) -> typer.Typer:
             skip_invalid=skip_invalid,
         )
         for error in report.errors:
-            typer.echo(f"skipped {error}", err=True)
-        typer.echo(
-            f"{kind}: {report.created} created, {report.updated} updated, "
-            f"{report.unchanged} unchanged, {report.skipped} skipped (from {file.name})"
+            say(f"کنار گذاشته شد: {row_error(error)}", err=True)
+        say(
+            f"{KIND_FA[kind]}: {n(report.created)} تازه، {n(report.updated)} به‌روز شد، "
+            f"{n(report.unchanged)} بی‌تغییر، {n(report.skipped)} کنار گذاشته (از {file.name})"
         )
 
     @group.command("export")
@@ -107,7 +116,7 @@ def _make_group(kind: str) -> typer.Typer:
         finally:
             store.close()
         written = write_records(file, kind, items)
-        typer.echo(f"wrote {written} {kind} to {file}")
+        say(f"{n(written)} مورد از {KIND_FA[kind]} در {file} نوشته شد")
 
     if kind == "orgs":
         group.command("list")(list_orgs)
@@ -147,8 +156,8 @@ def init(ctx: typer.Context) -> None:
         revision = store.schema_revision()
     finally:
         store.close()
-    typer.echo(f"Peyvand home: {settings.resolved_home}")
-    typer.echo(f"database: {display_url(settings.db_url)} (schema revision {revision})")
+    say(f"پوشهٔ پیوند: {settings.resolved_home}")
+    say(f"پایگاه داده: {display_url(settings.db_url)} (نسخهٔ طرح‌واره {revision})")
 
 
 def register(app: typer.Typer) -> None:

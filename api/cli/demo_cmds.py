@@ -30,9 +30,10 @@ from typing import Annotated, Any
 
 import typer
 
-from recommender.constants import SEED
+from recommender.constants import ROLE_LABELS_FA, SEED
 
 from .context import state
+from .say import n, say, seconds
 
 # How long ago the demo's last round opened; it stays open ROUND_OPEN_DAYS (40) days in all.
 OPEN_ROUND_AGE = dt.timedelta(days=7)
@@ -150,13 +151,13 @@ def demo_referrals(store: Any, *, seed: int, count: int = DEMO_REFERRALS) -> int
 
 
 def _step(message: str) -> float:
-    typer.echo(f"» {message}", err=True)
+    say(f"» {message}", err=True)
     return time.perf_counter()
 
 
 def _done(started: float, detail: str = "") -> None:
     suffix = f" — {detail}" if detail else ""
-    typer.echo(f"  done in {time.perf_counter() - started:.1f} s{suffix}", err=True)
+    say(f"  انجام شد در {seconds(time.perf_counter() - started)}{suffix}", err=True)
 
 
 def _demo_people(store: Any, home: Any, open_rounds: list[dict[str, Any]], seed: int) -> str:
@@ -164,7 +165,7 @@ def _demo_people(store: Any, home: Any, open_rounds: list[dict[str, Any]], seed:
     step of `demo`). Returns the open round of demo-staff's house (for the closing hint)."""
     from api.accounts import create_demo_accounts
 
-    t = _step("demo accounts")
+    t = _step("حساب‌های نمونه")
     accounts = create_demo_accounts(store, home)
     plan_id = demo_application(store, accounts, open_rounds)
     referred = demo_referrals(store, seed=seed)
@@ -174,9 +175,13 @@ def _demo_people(store: Any, home: Any, open_rounds: list[dict[str, Any]], seed:
     )
     _done(
         t,
-        ", ".join(f"{a.role}: {a.name}" + (f" ({a.org_id})" if a.org_id else "") for a in accounts)
-        + f"; demo-applicant's application {plan_id} in {staff_house}"
-        + f"; {referred} referrals between houses",
+        "، ".join(
+            f"{ROLE_LABELS_FA.get(a.role, a.role)}: {a.name}"
+            + (f" ({a.org_id})" if a.org_id else "")
+            for a in accounts
+        )
+        + f"؛ درخواست demo-applicant با شناسهٔ {plan_id} در {staff_house}"
+        + f"؛ {n(referred)} ارجاع میان خانه‌ها",
     )
     return staff_round
 
@@ -205,11 +210,11 @@ def demo(
     from training.train import train
 
     if rounds < 3 or per_round < 10:
-        raise typer.BadParameter("the demo needs at least 3 rounds of 10 applications")
+        raise typer.BadParameter("دمو دست‌کم ۳ دوره با ۱۰ درخواست می‌خواهد")
     settings = state(ctx).settings
-    typer.echo(f"Peyvand demo home: {settings.resolved_home}", err=True)
+    say(f"پوشهٔ دموی پیوند: {settings.resolved_home}", err=True)
 
-    t = _step("store and sample network (houses and their programs)")
+    t = _step("پایگاه داده و شبکهٔ نمونه (خانه‌ها و برنامه‌هایشان)")
     store = open_store(settings)
     try:
         houses = load_organizations()
@@ -217,10 +222,12 @@ def demo(
         programs = load_programs()
         created, updated = store.upsert_programs(programs)
         _done(
-            t, f"{len(houses)} houses, {len(programs)} programs ({created} new, {updated} updated)"
+            t,
+            f"{n(len(houses))} خانه، {n(len(programs))} برنامه ({n(created)} تازه، "
+            f"{n(updated)} به‌روز)",
         )
 
-        t = _step("synthetic history (fictional)")
+        t = _step("تاریخچهٔ ساختگی (خیالی)")
         history, open_rounds, outcomes = demo_history(
             programs, seed=seed, rounds=rounds, per_round=per_round
         )
@@ -232,23 +239,23 @@ def demo(
             store.upsert_outcomes([schemas.Outcome(**o) for o in outcomes], session=session)
         _done(
             t,
-            f"{len(history.rounds)} rounds of {len(houses)} houses, "
-            f"{len(history.applications)} applications, {len(outcomes)} outcomes; "
-            f"{len(open_rounds)} rounds open now",
+            f"{n(len(history.rounds))} دوره از {n(len(houses))} خانه، "
+            f"{n(len(history.applications))} درخواست، {n(len(outcomes))} نتیجه؛ "
+            f"{n(len(open_rounds))} دورهٔ باز",
         )
 
-        t = _step("embedding model (offline multilingual-e5-small)")
+        t = _step("مدل بردارساز (multilingual-e5-small، بی‌اینترنت)")
         if settings.embedding_model == DEFAULT_MODEL_NAME:
             build_default_model(settings.models_dir / DEFAULT_MODEL_DIRNAME)
         embedder = load_embedder(settings)
         _done(t, embedder.model_id_)
 
-        t = _step("program index (embeddings + BM25)")
+        t = _step("نمایهٔ برنامه‌ها (بردارها + BM25)")
         built = build_index(settings, store=store, embedder=embedder)
         retriever = load_index(settings, built.model_id)
-        _done(t, f"{built.n_programs} programs indexed")
+        _done(t, f"{n(built.n_programs)} برنامه نمایه شد")
 
-        t = _step("embedding the applications and training the rankers (minutes on 2 cores)")
+        t = _step("بردار درخواست‌ها و آموزش رتبه‌بندها (چند دقیقه روی ۲ هسته)")
         registry = ModelRegistry(settings.registry_dir)
         result = train(store, embedder, retriever, registry)
         report_dir = settings.registry_dir / result.version / "evaluation"
@@ -256,24 +263,24 @@ def demo(
         ranker_metrics = result.evaluation.metrics["models"]["ranker"]
         _done(
             t,
-            f"model {result.version} {'live' if result.promoted else 'registered'}; "
-            f"held-out NDCG@10 {ranker_metrics['ndcg@10']:.3f}; "
-            f"report {report_dir / 'report.html'}",
+            f"مدل {result.version} {'زنده شد' if result.promoted else 'ثبت شد'}؛ "
+            f"NDCG@10 روی دوره‌های کنارگذاشته {n(ranker_metrics['ndcg@10'], 3)}؛ "
+            f"گزارش {report_dir / 'report.html'}",
         )
 
         staff_round = _demo_people(store, settings.resolved_home, open_rounds, seed)
     finally:
         store.close()
 
-    t = _step("a recommendation for the sample business plan (data/samples/plan_fa.txt)")
+    t = _step("پیشنهاد برای طرح نمونه (data/samples/plan_fa.txt)")
     recommender = load_recommender(settings)
     result_list = recommender.recommend(text=sample_plan(), top=top)
     _done(t)
     from api.cli.recommend_cmds import print_table
 
     print_table(result_list)
-    typer.echo(
-        f"\nNext: peyvand --home {settings.home} round score {staff_round} --allocate "
+    say(
+        f"\nگام بعد: peyvand --home {settings.home} round score {staff_round} --allocate "
         f"--out round-report   |   peyvand --home {settings.home} serve",
         err=True,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from .context import state
+from .say import n, say, seconds
 
 index_app = typer.Typer(
     name="index",
@@ -23,9 +24,9 @@ def build(ctx: typer.Context) -> None:
     from api.services import build_index
 
     result = build_index(state(ctx).settings)
-    typer.echo(
-        f"indexed {result.n_programs} program(s) with {result.model_id} "
-        f"in {result.seconds:.1f} s -> {result.path}"
+    say(
+        f"{n(result.n_programs)} برنامه با {result.model_id} در {seconds(result.seconds)} "
+        f"نمایه شد: {result.path}"
     )
 
 

@@ -23,13 +23,14 @@ The reasons quote the plan: they are printed for the person who asked, never log
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from ..messages import persian
 from .context import state
+from .say import n, say
 
 _TEXT_SUFFIXES_EXTRACTED = (".docx", ".pdf")
 _PLAN_SUFFIXES = (".txt", ".docx", ".pdf")
@@ -57,7 +58,7 @@ def parse_fact_corrections(values: list[str] | None) -> dict[str, Any]:
     for raw in values or []:
         name, sep, value = raw.partition("=")
         if not sep or not name.strip():
-            raise InvalidInputError(f"--fact needs NAME=VALUE, got '{raw}'")
+            raise InvalidInputError(f"--fact به شکل NAME=VALUE است؛ داده شد: «{raw}»")
         name, value = name.strip(), value.strip()
         try:
             parsed: Any = json.loads(value)
@@ -109,13 +110,13 @@ def plan_files(folder: Path) -> list[Path]:
     from recommender.errors import InvalidInputError
 
     if not folder.exists():
-        raise InvalidInputError(f"no such folder: {folder}")
+        raise InvalidInputError(f"پوشهٔ {folder} نیست")
     if not folder.is_dir():
-        raise InvalidInputError(f"{folder} is a file, not a folder (use --text-file)")
+        raise InvalidInputError(f"{folder} پرونده است، نه پوشه (برای یک پرونده --text-file)")
     files = sorted(p for p in folder.iterdir()
                    if p.is_file() and p.suffix.lower() in _PLAN_SUFFIXES)
     if not files:
-        raise InvalidInputError(f"no .txt, .docx or .pdf plan in {folder}")
+        raise InvalidInputError(f"در {folder} هیچ طرح txt، docx یا pdf نیست")
     return files
 
 
@@ -131,13 +132,13 @@ def read_plan_file(path: Path) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise InvalidInputError(f"no such file: {path}") from None
+        raise InvalidInputError(f"پروندهٔ {path} نیست") from None
     except IsADirectoryError:
-        raise InvalidInputError(f"{path} is a folder, not a text file") from None
+        raise InvalidInputError(f"{path} پوشه است، نه پروندهٔ متن") from None
     except OSError as exc:
-        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidInputError(f"پروندهٔ {path} خوانده نشد ({exc.strerror})") from None
     if not data.strip():
-        raise EmptyTextError(f"the text file {path} is empty")
+        raise EmptyTextError(f"پروندهٔ {path} خالی است")
     from api.uploads import extract_text
 
     suffix = path.suffix.lower()
@@ -146,8 +147,8 @@ def read_plan_file(path: Path) -> str:
         return extract_text(name, data)
     except InvalidInputError as exc:
         if "no text could be read" in str(exc):
-            raise EmptyTextError(f"the file {path} has no text") from None
-        raise InvalidInputError(f"{path}: {exc}") from None
+            raise EmptyTextError(f"از پروندهٔ {path} هیچ متنی خوانده نشد") from None
+        raise InvalidInputError(f"{path}: {persian(exc, 422)}") from None
 
 
 def _filters(
@@ -167,10 +168,13 @@ def _filters(
     bad_kinds = [k for k in kinds or [] if k not in PROGRAM_KINDS]
     if bad_kinds:
         raise InvalidInputError(
-            f"unknown kind(s) {bad_kinds}; use one of: {', '.join(PROGRAM_KINDS)}"
+            f"نوع برنامهٔ «{'، '.join(bad_kinds)}» شناخته نیست؛ یکی از اینها: "
+            f"{'، '.join(PROGRAM_KINDS)}"
         )
     if stage is not None and stage not in STAGES:
-        raise InvalidInputError(f"unknown stage '{stage}'; use one of: {', '.join(STAGES)}")
+        raise InvalidInputError(
+            f"مرحلهٔ «{stage}» شناخته نیست؛ یکی از اینها: {'، '.join(STAGES)}"
+        )
     return ProgramFilter(
         provinces=provinces or None,
         kinds=kinds or None,
@@ -274,10 +278,14 @@ def recommend(
     from recommender.errors import EmptyTextError, InvalidInputError
 
     if sum(x is not None for x in (text_file, text_dir, application)) != 1:
-        raise InvalidInputError("give exactly one of --text-file, --text-dir or --application")
+        raise InvalidInputError(
+            "دقیقاً یکی از --text-file، --text-dir یا --application را بدهید"
+        )
     if fact and application is not None:
-        raise InvalidInputError("--fact corrects a free-text plan's facts; a stored "
-                                "application's facts are stored with it")
+        raise InvalidInputError(
+            "--fact ویژگی‌های خوانده‌شده از متن آزاد را اصلاح می‌کند؛ ویژگی‌های درخواست "
+            "ثبت‌شده همراه آن ذخیره شده‌اند"
+        )
     settings = state(ctx).settings
     filters = _filters(province, kind, sector, stage, min_seats, funding_ask, remote, org)
     corrections = parse_fact_corrections(fact)
@@ -288,7 +296,7 @@ def recommend(
     files = plan_files(text_dir) if text_dir is not None else None
     text = read_plan_file(text_file) if text_file is not None else None
     if text is not None and not any(ch.isalnum() for ch in text):
-        raise EmptyTextError(f"the text in {text_file} has no word to match")
+        raise EmptyTextError(f"متن {text_file} هیچ واژه‌ای برای سنجش ندارد")
 
     from api.services import load_recommender, open_store
 
@@ -296,7 +304,9 @@ def recommend(
     try:
         houses = store.org_names()
         if org is not None and org not in houses:
-            raise InvalidInputError(f"no house with id '{org}' (see `peyvand orgs list`)")
+            raise InvalidInputError(
+                f"خانه‌ای با شناسهٔ «{org}» نیست (فهرست: peyvand orgs list)"
+            )
         stored = store.get_application(application) if application is not None else None
         recommender = load_recommender(settings, store=store)
     finally:
@@ -307,7 +317,7 @@ def recommend(
         )
         if failed:  # the others were ranked and printed; the exit code says some failed
             raise InvalidInputError(
-                f"{failed} of {len(files)} plan(s) could not be ranked (see above)"
+                f"{n(failed)} طرح از {n(len(files))} رتبه‌بندی نشد (بالا را ببینید)"
             )
         return
     result = recommender.recommend(
@@ -319,19 +329,20 @@ def recommend(
 
 def _print_notes(result: Any) -> None:
     for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
+        say(f"یادداشت: {persian(note)}", err=True)
     if not result.items and result.empty_reason:
-        print(f"note: {result.empty_reason}", file=sys.stderr)
+        say(f"یادداشت: {result.empty_reason}", err=True)
     for left_out in result.excluded:
-        print(f"note: left out {left_out.program_id} ({left_out.name}): {left_out.reason}",
-              file=sys.stderr)
+        say(f"یادداشت: {left_out.name} ({left_out.program_id}) کنار گذاشته شد: "
+            f"{left_out.reason}", err=True)
 
 
 def _print_result(result: Any, as_json: bool) -> None:
     _print_notes(result)
     if as_json:
         if result.facts is not None:
-            print(f"facts: {json.dumps(result.facts, ensure_ascii=False)}", file=sys.stderr)
+            say(f"ویژگی‌های خوانده‌شده: {json.dumps(result.facts, ensure_ascii=False)}",
+                err=True)
         payload = [item.to_dict() for item in result.items]
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
@@ -366,14 +377,15 @@ def _recommend_files(
         try:
             text = read_plan_file(path)
             if not any(ch.isalnum() for ch in text):
-                raise EmptyTextError(f"the text in {path} has no word to match")
+                raise EmptyTextError(f"متن {path} هیچ واژه‌ای برای سنجش ندارد")
             result = recommender.recommend(
                 text=text, filters=filters, top=top, facts=corrections or None
             ).name_houses(houses)
         except (InvalidInputError, EmptyTextError) as exc:
             failed += 1
-            message = str(exc) if path.name in str(exc) else f"{path.name}: {exc}"
-            print(f"error: {message}", file=sys.stderr)
+            wording = persian(exc, 422)
+            message = wording if path.name in wording else f"{path.name}: {wording}"
+            say(f"خطا: {message}", err=True)
             if as_json:
                 typer.echo(json.dumps({"file": path.name, "error": message},
                                       ensure_ascii=False))

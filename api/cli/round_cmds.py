@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..messages import persian
 from .context import state
+from .say import n, say, seconds
 
 if TYPE_CHECKING:
     from api.settings import Settings
@@ -95,67 +97,67 @@ def _progress(round_id: str, quiet: bool) -> Iterator[Callable[[int, int], None]
         step = max(1, total // 10)
         if done == total or done // step != last[0]:
             last[0] = done // step
-            print(f"scored {done}/{total} applications", file=sys.stderr, flush=True)
+            say(f"{n(done)} از {n(total)} درخواست امتیاز گرفت", err=True)
 
     yield lines
 
 
 def _money(value: int) -> str:
-    return f"{value:,} rial"
+    return f"{n(value)} ریال"
 
 
-def _print_outcome(outcome: RoundOutcome, out: Path, seconds: float) -> None:
+def _print_what_if(w: Any) -> None:
+    d = w.diff
+    say(
+        f"سناریو: مقدار هدف {n(d.objective_before, 4)} ← {n(d.objective_after, 4)}؛ "
+        f"اقامت {n(len(d.residency_gained))} افزوده، {n(len(d.residency_lost))} کاسته؛ "
+        f"{n(len(d.funding_changes))} تغییر در تأمین مالی"
+    )
+    for p in d.programs:
+        say(
+            f"  {p['program_id']}: ظرفیت {n(p['seats_before'])} ← {n(p['seats_after'])} "
+            f"(پرشده {n(p['seats_used_before'])} ← {n(p['seats_used_after'])})، بودجه "
+            f"{_money(p['budget_before'])} ← {_money(p['budget_after'])} (مصرف "
+            f"{_money(p['budget_used_before'])} ← {_money(p['budget_used_after'])})"
+        )
+    changes = [
+        *(f"  + اقامت {i['application_id']} در {i['program_id']}" for i in d.residency_gained),
+        *(f"  - اقامت {i['application_id']} در {i['program_id']}" for i in d.residency_lost),
+        *(
+            f"  ~ تأمین مالی {i['application_id']} در {i['program_id']}: "
+            f"{_money(i['before'])} ← {_money(i['after'])}"
+            for i in d.funding_changes
+        ),
+    ]
+    for line in changes[:10]:
+        say(line)
+
+
+def _print_outcome(outcome: RoundOutcome, out: Path, seconds_taken: float) -> None:
     scoring = outcome.scoring
     scores = scoring.scores
     n_app, n_prog = scores.shape
-    typer.echo(
-        f"round {scores.round_id}: {n_app} applications x {n_prog} programs, model "
-        f"{scores.model_version}; scored {scoring.n_scored}, reused {scoring.n_reused} "
-        f"({scoring.seconds:.1f} s)"
+    say(
+        f"دورهٔ {scores.round_id}: {n(n_app)} درخواست × {n(n_prog)} برنامه، مدل "
+        f"{scores.model_version}؛ {n(scoring.n_scored)} امتیاز تازه، {n(scoring.n_reused)} "
+        f"از پیش ({seconds(scoring.seconds)})"
     )
     alloc = outcome.allocation
     if alloc is not None:
-        gap = "unknown" if alloc.gap == float("inf") else f"{alloc.gap:.4%}"
-        typer.echo(
-            f"allocation: {alloc.status_code} (optimal: {'yes' if alloc.optimal else 'no'}, "
-            f"gap {gap}, objective {alloc.objective:.4f}); {alloc.n_placed} applications "
-            f"placed, {alloc.unfilled_seats} seats unfilled, {_money(alloc.unused_budget)} unused"
+        gap = "نامعلوم" if alloc.gap == float("inf") else f"{n(alloc.gap * 100, 4)}٪"
+        say(
+            f"تخصیص: {alloc.status_code} (بهینه: {'بله' if alloc.optimal else 'خیر'}، "
+            f"فاصله تا بهینه {gap}، مقدار هدف {n(alloc.objective, 4)})؛ "
+            f"{n(alloc.n_placed)} درخواست جای گرفت، {n(alloc.unfilled_seats)} جای خالی، "
+            f"{_money(alloc.unused_budget)} بودجهٔ مصرف‌نشده"
         )
-    w = outcome.what_if
-    if w is not None:
-        d = w.diff
-        typer.echo(
-            f"what-if: objective {d.objective_before:.4f} -> {d.objective_after:.4f}; "
-            f"residencies +{len(d.residency_gained)} / -{len(d.residency_lost)}; "
-            f"{len(d.funding_changes)} funding changes"
-        )
-        for p in d.programs:
-            typer.echo(
-                f"  {p['program_id']}: seats {p['seats_before']} -> {p['seats_after']} "
-                f"(used {p['seats_used_before']} -> {p['seats_used_after']}), budget "
-                f"{_money(p['budget_before'])} -> {_money(p['budget_after'])} (used "
-                f"{_money(p['budget_used_before'])} -> {_money(p['budget_used_after'])})"
-            )
-        shown = 0
-        for item in d.residency_gained:
-            if shown >= 10:
-                break
-            typer.echo(f"  + residency {item['application_id']} at {item['program_id']}")
-            shown += 1
-        for item in d.residency_lost:
-            if shown >= 10:
-                break
-            typer.echo(f"  - residency {item['application_id']} at {item['program_id']}")
-            shown += 1
-        for item in d.funding_changes[: max(0, 10 - shown)]:
-            typer.echo(
-                f"  ~ funding {item['application_id']} at {item['program_id']}: "
-                f"{_money(item['before'])} -> {_money(item['after'])}"
-            )
+    if outcome.what_if is not None:
+        _print_what_if(outcome.what_if)
     for note in outcome.notes:
-        typer.echo(f"note: {note}", err=True)
-    typer.echo(f"files in {out}: {', '.join(sorted(p.name for p in outcome.files.values()))}")
-    typer.echo(f"done in {seconds:.1f} s")
+        say(f"یادداشت: {persian(note)}", err=True)
+    files = "، ".join(sorted(p.name for p in outcome.files.values()))
+    say(f"پرونده‌ها در {out}: {files}")
+    say(f"پایان در {seconds(seconds_taken)}")
 
 
 @round_app.command("score")

@@ -6,7 +6,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from recommender.constants import ROLE_LABELS_FA as ROLE_FA
+
 from .context import state
+from .say import say
 
 if TYPE_CHECKING:
     from api.accounts import DemoAccount
@@ -28,14 +31,14 @@ def serve(
     settings = state(ctx).settings
     app = create_app(settings)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    typer.echo(f"Peyvand on {base}  (web UI: {base}/login, API docs: {base}/docs)")
+    say(f"پیوند در {base}  (وب: {base}/login، راهنمای API: {base}/docs)")
     demo = read_demo_accounts(settings.resolved_home)
     if demo:
-        typer.echo("Demo accounts (sign in on the web page with name and password):")
+        say("حساب‌های نمونه (در صفحهٔ ورود با نام و گذرواژه وارد شوید):")
         for line in demo_account_lines(demo):
-            typer.echo(line)
+            say(line)
     else:
-        typer.echo("No accounts yet? Create one: peyvand users add --role staff NAME --password")
+        say("هنوز حسابی نیست؟ یکی بسازید: peyvand users add --role staff NAME --password")
     # Our middleware logs each request by route template (api.access, INFO); uvicorn's own
     # access log would print raw paths and query strings, so it is off.
     logging.getLogger("api").setLevel(logging.INFO)
@@ -47,7 +50,8 @@ def demo_account_lines(demo: list[DemoAccount]) -> list[str]:
     lines = []
     for account in demo:
         house = f"  {account.org_name} ({account.org_id})" if account.org_id else ""
-        lines.append(f"  {account.role:<10} {account.name:<16} {account.password}{house}")
+        role = ROLE_FA.get(account.role, account.role)
+        lines.append(f"  {role:<14} {account.name:<16} {account.password}{house}")
     return lines
 
 

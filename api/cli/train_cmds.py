@@ -16,16 +16,26 @@ fits one in memory for the evaluation (not saved) and says so.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from ..messages import persian
 from .context import state
 from .model_cmds import models_app
+from .say import n, say
 
 __all__ = ["register"]
+
+MODEL_NAMES_FA = {
+    "ranker": "رتبه‌بند",
+    "bm25": "BM25",
+    "embedding": "بردار",
+    "popularity": "محبوبیت",
+    "random": "تصادفی",
+}
+TARGETS_FA = {"residency": "اقامت", "funding": "تأمین مالی"}
 
 
 def _parse_weights(text: str | None) -> dict[str, float] | None:
@@ -41,7 +51,7 @@ def _parse_weights(text: str | None) -> dict[str, float] | None:
             weights[name.strip()] = float(value)
         except ValueError:
             raise InvalidInputError(
-                f"bad weight '{part}'; write e.g. residency=0.5,funding=0.5,coverage=0"
+                f"وزن «{part}» درست نیست؛ برای نمونه بنویسید residency=0.5,funding=0.5,coverage=0"
             ) from None
     from recommender.ranking.ranker import ScoreWeights
 
@@ -58,30 +68,31 @@ def _index(settings: Any, store: Any, embedder: Any) -> Any:
     try:
         retriever = load_index(settings, model_id)
     except NotFittedError:
-        print("no candidate index yet: building it first", file=sys.stderr)
+        say("نمایهٔ نامزدها هنوز ساخته نشده؛ نخست ساخته می‌شود", err=True)
         build_index(settings, store=store, embedder=embedder)
         return load_index(settings, model_id)
     stale = index_staleness(retriever.programs_, store.list_programs())
     if stale:
-        print(f"the candidate index is out of date ({stale}): rebuilding it", file=sys.stderr)
+        say(f"نمایهٔ نامزدها کهنه است ({stale})؛ دوباره ساخته می‌شود", err=True)
         build_index(settings, store=store, embedder=embedder)
         retriever = load_index(settings, model_id)
     return retriever
 
 
 def _metrics_lines(metrics: dict[str, Any]) -> list[str]:
-    lines = [f"{'model':<12} {'ndcg@5':>7} {'ndcg@10':>8} {'map':>7} {'mrr':>7}"]
+    lines = [f"{'مدل':<12} {'NDCG@5':>7} {'NDCG@10':>8} {'MAP':>7} {'MRR':>7}"]
     for name, values in metrics["models"].items():
         lines.append(
-            f"{name:<12} {values['ndcg@5']:>7.4f} {values['ndcg@10']:>8.4f} "
-            f"{values['map']:>7.4f} {values['mrr']:>7.4f}"
+            f"{MODEL_NAMES_FA.get(name, name):<12} {n(values['ndcg@5'], 4):>7} "
+            f"{n(values['ndcg@10'], 4):>8} {n(values['map'], 4):>7} {n(values['mrr'], 4):>7}"
         )
     for key, value in metrics["candidates"].items():
-        lines.append(f"candidates {key}: {value:.4f}")
+        lines.append(f"نامزدها {key}: {n(value, 4)}")
     for target, values in metrics["calibration"].items():
-        auc = "n/a" if values["auc"] is None else f"{values['auc']:.4f}"
+        auc = "-" if values["auc"] is None else n(values["auc"], 4)
         lines.append(
-            f"P({target}): auc {auc}  brier {values['brier']:.4f}  ece {values['ece']:.4f}"
+            f"احتمال {TARGETS_FA.get(target, target)}: AUC {auc}  Brier {n(values['brier'], 4)}"
+            f"  ECE {n(values['ece'], 4)}"
         )
     return lines
 
@@ -121,7 +132,7 @@ def train_command(
     settings = state(ctx).settings
     parsed_weights = _parse_weights(weights)
     if min_outcomes is not None and min_outcomes < 0:
-        raise InvalidInputError(f"--min-outcomes must be >= 0, got {min_outcomes}")
+        raise InvalidInputError(f"--min-outcomes نباید منفی باشد (داده شد: {min_outcomes})")
     store = open_store(settings)
     try:
         embedder = load_embedder(settings)
@@ -139,16 +150,16 @@ def train_command(
     write_report(result.evaluation, folder)
     ds = result.dataset
     assert ds is not None
-    typer.echo(
-        f"trained {result.version} on {int(ds.train.sum())} decided pairs of "
-        f"{len(ds.train_rounds)} round(s); held out {', '.join(ds.test_rounds)} "
-        f"({int(ds.is_test.sum())} pairs)"
+    say(
+        f"{result.version} روی {n(int(ds.train.sum()))} جفت تصمیم‌گرفته از "
+        f"{n(len(ds.train_rounds))} دوره آموزش دید؛ کنارگذاشته: {'، '.join(ds.test_rounds)} "
+        f"({n(int(ds.is_test.sum()))} جفت)"
     )
     for line in _metrics_lines(result.evaluation.metrics):
-        typer.echo("  " + line)
-    status = "live" if result.promoted else "registered, not live"
-    typer.echo(f"{result.version}: {status} ({result.reason})")
-    typer.echo(f"report: {folder / 'report.html'}")
+        say("  " + line)
+    status = "زنده شد" if result.promoted else "ثبت شد، زنده نشد"
+    say(f"{result.version}: {status} ({persian(result.reason)})")
+    say(f"گزارش: {folder / 'report.html'}")
 
 
 def evaluate_command(
@@ -188,8 +199,8 @@ def evaluate_command(
         if live is None:
             label, ranker = "in-memory", fit_ranker(ds)
             notes.append(
-                "no trained model in the registry: a model was fitted in memory for this "
-                "evaluation and not saved (run `peyvand train`)"
+                "هیچ مدل آموزش‌دیده‌ای ثبت نشده است: برای این ارزیابی مدلی در حافظه آموزش دید و "
+                "ذخیره نشد (peyvand train را اجرا کنید)"
             )
         else:
             label, ranker = live
@@ -198,16 +209,16 @@ def evaluate_command(
         overlap = sorted(trained_on & set(ds.test_rounds))
         if overlap:
             notes.append(
-                f"model {label} was trained on held-out round(s) {', '.join(overlap)}: "
-                "its figures there are optimistic"
+                f"مدل {label} روی دوره‌های کنارگذاشتهٔ {'، '.join(overlap)} آموزش دیده است: "
+                "عددهایش آنجا خوش‌بینانه است"
             )
     evaluation = evaluate(ds, ranker, retriever, ranker_label=label, notes=notes)
     metrics_path, report_path = write_report(evaluation, out_dir)
-    typer.echo(f"model {label}; held out {', '.join(ds.test_rounds)}")
+    say(f"مدل {label}؛ دوره‌های کنارگذاشته: {'، '.join(ds.test_rounds)}")
     for line in _metrics_lines(evaluation.metrics):
-        typer.echo("  " + line)
+        say("  " + line)
     for note in notes:
-        print(f"note: {note}", file=sys.stderr)
+        say(f"یادداشت: {note}", err=True)
     typer.echo(str(metrics_path))
     typer.echo(str(report_path))
 
@@ -232,21 +243,21 @@ def list_models(
 
     entries = registry.list()
     if not entries:
-        typer.echo("no ranker registered yet (run `peyvand train`)")
+        say("هنوز هیچ رتبه‌بندی ثبت نشده است (peyvand train را اجرا کنید)")
         return
-    typer.echo(f"  {'version':<8} {'created (UTC)':<26} {'ndcg@10':>8} {'ece res/fund':>13} "
-               f"{'outcomes':>8}  embedding model")
+    say(f"  {'نسخه':<8} {'ساخته‌شده (UTC)':<26} {'NDCG@10':>8} {'ECE اقامت/مالی':>13} "
+        f"{'نتیجه‌ها':>8}  مدل بردار")
     for e in entries:
         ranker = e.metrics.get("models", {}).get("ranker", {})
         calibration = e.metrics.get("calibration", {})
         ndcg = ranker.get("ndcg@10")
         eces = [calibration.get(t, {}).get("ece") for t in ("residency", "funding")]
-        ece = "/".join("-" if v is None else f"{v:.3f}" for v in eces)
+        ece = "/".join("-" if v is None else n(v, 3) for v in eces)
         n_out = trained_on_outcomes(e.meta)
-        typer.echo(
+        say(
             f"{'*' if e.live else ' '} {e.version:<8} {e.created_at:<26} "
-            f"{'-' if ndcg is None else f'{ndcg:.4f}':>8} {ece:>13} "
-            f"{'-' if n_out is None else n_out:>8}  {e.meta.get('embedding_model_id') or '-'}"
+            f"{'-' if ndcg is None else n(ndcg, 4):>8} {ece:>13} "
+            f"{'-' if n_out is None else n(n_out):>8}  {e.meta.get('embedding_model_id') or '-'}"
         )
 
 
@@ -259,7 +270,7 @@ def promote_model(
     from recommender.ranking.registry import ModelRegistry
 
     ModelRegistry(state(ctx).settings.registry_dir).promote(version)
-    typer.echo(f"{version} is live")
+    say(f"{version} زنده است")
 
 
 @models_app.command("rollback")
@@ -268,7 +279,7 @@ def rollback_model(ctx: typer.Context) -> None:
     from recommender.ranking.registry import ModelRegistry
 
     version = ModelRegistry(state(ctx).settings.registry_dir).rollback()
-    typer.echo(f"rolled back: {version} is live")
+    say(f"بازگشت انجام شد: {version} زنده است")
 
 
 def register(app: typer.Typer) -> None:

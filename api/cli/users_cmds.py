@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from recommender.constants import ROLE_LABELS_FA as ROLE_FA
+
 from .context import state
+from .say import say
 
 if TYPE_CHECKING:
     from api.accounts import Accounts, User
@@ -27,16 +30,8 @@ def _role(value: str) -> str:
     from recommender.store.tables import ROLES
 
     if value not in ROLES:
-        raise typer.BadParameter(f"unknown role '{value}'; use one of: {', '.join(ROLES)}")
+        raise typer.BadParameter(f"نقش «{value}» شناخته نیست؛ یکی از اینها: {'، '.join(ROLES)}")
     return value
-
-
-def _in_persian(exc: Exception) -> Exception:
-    """Bad input, reworded in Persian (the CLI prints it as one line and exits 1)."""
-    from api.web.messages import persian
-    from recommender.errors import InvalidInputError
-
-    return InvalidInputError(persian(str(exc), 422))
 
 
 def _accounts(ctx: typer.Context) -> Accounts:
@@ -51,7 +46,11 @@ def _accounts(ctx: typer.Context) -> Accounts:
 
 
 def _ask_password() -> str:
-    return typer.prompt("Password (8+ characters)", hide_input=True, confirmation_prompt=True)
+    return typer.prompt(
+        "گذرواژه (دست‌کم ۸ نویسه)",
+        hide_input=True,
+        confirmation_prompt="گذرواژه را دوباره بنویسید",
+    )
 
 
 @users_app.command("add")
@@ -73,30 +72,27 @@ def add(
     ] = False,
 ) -> None:
     """Create an account and print its API token (shown once)."""
-    from recommender.errors import InvalidInputError
-
     accounts = _accounts(ctx)
-    try:
-        accounts.house_for(role, org)  # checked before a password is asked for
-        secret = _ask_password() if password else None
-        user, token = accounts.add_user(name, role, secret, org_id=org)
-    except InvalidInputError as exc:
-        raise _in_persian(exc) from None
-    house = f", house {user.org_id}" if user.org_id else ""
-    typer.echo(f"created {user.role} '{user.name}' (id {user.id}{house})")
-    typer.echo("API token (shown once; send it as 'Authorization: Bearer <token>'):")
-    typer.echo(token)
+    accounts.house_for(role, org)  # checked before a password is asked for
+    secret = _ask_password() if password else None
+    user, token = accounts.add_user(name, role, secret, org_id=org)
+    house = f"، خانهٔ {user.org_id}" if user.org_id else ""
+    say(f"حساب «{user.name}» با نقش {ROLE_FA.get(user.role, user.role)} ساخته شد "
+        f"(شناسه {user.id}{house})")
+    say("توکن API (فقط همین یک بار نشان داده می‌شود؛ آن را در سرآیند "
+        "'Authorization: Bearer <token>' بفرستید):")
+    say(token)
 
 
 @users_app.command("list")
 def list_users(ctx: typer.Context) -> None:
     """Every account with its role, house (- for none) and state."""
     for user in _accounts(ctx).list_users():
-        flags = [] if user.active else ["disabled"]
+        flags = [] if user.active else ["غیرفعال"]
         if user.has_password:
-            flags.append("web password")
-        extra = f" ({', '.join(flags)})" if flags else ""
-        typer.echo(f"{user.id}\t{user.role}\t{user.name}\t{user.org_id or '-'}{extra}")
+            flags.append("گذرواژهٔ وب دارد")
+        extra = f" ({'، '.join(flags)})" if flags else ""
+        say(f"{user.id}\t{user.role}\t{user.name}\t{user.org_id or '-'}{extra}")
 
 
 def _find(ctx: typer.Context, name: str) -> tuple[Accounts, User]:
@@ -105,7 +101,7 @@ def _find(ctx: typer.Context, name: str) -> tuple[Accounts, User]:
     accounts = _accounts(ctx)
     user = accounts.find_user(name)
     if user is None:
-        raise NotFoundError(f"no user named '{name}'")
+        raise NotFoundError(f"حسابی به نام «{name}» نیست")
     return accounts, user
 
 
@@ -121,7 +117,7 @@ def set_password(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> 
     """Set (or change) the web sign-in password of an account."""
     accounts, user = _find(ctx, name)
     accounts.set_password(user.id, _ask_password())
-    typer.echo(f"password of '{name}' set")
+    say(f"گذرواژهٔ «{name}» تنظیم شد")
 
 
 @users_app.command("disable")
@@ -129,7 +125,7 @@ def disable(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Disable an account: its tokens are revoked and its web sessions end."""
     accounts, user = _find(ctx, name)
     accounts.set_active(user.id, False)
-    typer.echo(f"'{name}' disabled")
+    say(f"حساب «{name}» غیرفعال شد")
 
 
 def register(app: typer.Typer) -> None:

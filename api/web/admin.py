@@ -30,7 +30,7 @@ from recommender.store.tables import ROLES
 
 from ..accounts import User
 from ..deps import jobs_for, store_for
-from .messages import persian
+from ..messages import persian
 from .views import WebAdminDep, form_data, render
 
 router = APIRouter(prefix="/admin", tags=["web"], include_in_schema=False)

@@ -21,11 +21,11 @@ from recommender.errors import InvalidInputError, NotFoundError
 from ..accounts import User
 from ..deps import check_rate, store_for
 from ..matching import visible_application
+from ..messages import field_errors, persian
 from ..routes.applications import check_house, create_application
 from ..routes.referrals import actor_of
 from ..schemas import ApplicationCreate
 from ..uploads import MAX_PLAN_FILE_BYTES, extract_text
-from .messages import field_errors, persian
 from .referrals import applicant_panel
 from .views import FIELD_LABELS_FA, WebApplicantDep, form_data, render, render_application_page
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .messages import field_errors
+from ..messages import field_errors
 from .views import FIELD_LABELS_FA
 
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٬,", "01234567890123456789  ")

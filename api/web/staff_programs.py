@@ -22,10 +22,10 @@ from recommender.errors import ImportValidationError, InvalidInputError
 
 from ..accounts import User
 from ..deps import store_for
+from ..messages import persian
 from ..routes.imports import import_uploaded_file
 from ..routes.programs import patch_program
 from .forms import labelled_errors, latin_digits
-from .messages import persian
 from .views import WebStaffDep, form_data, render
 
 router = APIRouter(prefix="/staff", tags=["web"], include_in_schema=False)

@@ -18,12 +18,12 @@ from recommender.store.database import Store
 
 from ..accounts import User
 from ..deps import jobs_for, store_for
+from ..messages import persian
 from ..routes.jobs import job_file as api_job_file
 from ..routes.jobs import job_public
 from ..routes.rounds import ROUND_SCORE_KIND
 from ..schemas import JobPublic
 from .forms import latin_digits
-from .messages import persian
 from .views import WebStaffDep, form_data, render
 
 router = APIRouter(prefix="/staff", tags=["web"], include_in_schema=False)

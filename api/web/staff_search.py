@@ -17,9 +17,9 @@ from recommender.text.facts import FACT_NAMES
 from ..accounts import User
 from ..deps import store_for
 from ..matching import run_match
+from ..messages import field_errors, persian
 from ..schemas import FactCorrections, MatchFilters, MatchResponse
 from .forms import int_or_none, labelled_errors
-from .messages import field_errors, persian
 from .views import SECTOR_LABELS, WebStaffDep, form_data, render
 
 router = APIRouter(prefix="/staff", tags=["web"], include_in_schema=False)

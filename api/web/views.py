@@ -26,6 +26,7 @@ from recommender.constants import (
     FUNDING_KIND_LABELS_FA,
     KIND_LABELS_FA,
     MAX_PLAN_CHARS,
+    ROLE_LABELS_FA,
     STAGE_LABELS_FA,
 )
 from recommender.errors import PeyvandError
@@ -42,8 +43,8 @@ from recommender.text.persian import (
 from ..accounts import User
 from ..deps import check_rate, client_key, store_for
 from ..matching import run_match
+from ..messages import PERSIAN_TITLES, persian
 from ..schemas import MatchResponse
-from .messages import PERSIAN_TITLES, persian
 
 WEB_DIR = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
@@ -77,12 +78,6 @@ FIELD_LABELS_FA = {
     "password": "گذرواژه",
 }
 
-ROLE_LABELS_FA = {
-    "admin": "مدیر سامانه",
-    "network": "گردانندهٔ شبکه",
-    "staff": "کارشناس خانه",
-    "applicant": "متقاضی",
-}
 ROLE_HOME = {"admin": "/admin", "network": "/network", "staff": "/staff", "applicant": "/me"}
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from recommender.allocation.problem import AllocationProblem, Pair
-from recommender.errors import InfeasibleError
+from recommender.errors import InfeasibleError, bilingual
 
 
 def _pairs_text(pairs: Sequence[Pair], limit: int = 8) -> str:
@@ -113,7 +113,12 @@ def check_pins(
             f"(smallest grant each): {_ids_text(apps)}"
         )
     if problems:
-        raise InfeasibleError("the pins cannot all be honoured:\n  " + "\n  ".join(problems))
+        raise InfeasibleError(
+            bilingual(
+                "the pins cannot all be honoured",
+                "تصمیم‌های قطعی (pins) با هم شدنی نیستند:\n  " + "\n  ".join(problems),
+            )
+        )
     return pin_x, pin_y
 
 

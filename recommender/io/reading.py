@@ -32,7 +32,8 @@ from pydantic import BaseModel, ValidationError
 
 from recommender import schemas
 from recommender.constants import MAX_IMPORT_BYTES
-from recommender.errors import ImportValidationError, InvalidInputError, RowError
+from recommender.errors import ImportValidationError, InvalidInputError, RowError, bilingual
+from recommender.text.persian import format_number
 from recommender.text.safe_text import unneutralise_cell
 
 M = TypeVar("M", bound=BaseModel)
@@ -73,7 +74,10 @@ class ReadResult(Generic[M]):
 
 def _error_head(n_errors: int, source: str | None) -> str:
     prefix = f"{source}: " if source else ""
-    return f"{prefix}{n_errors} problem(s) found; nothing was imported"
+    return bilingual(
+        f"{prefix}{n_errors} problem(s) found; nothing was imported",
+        f"{prefix}{format_number(n_errors)} ردیف نادرست است؛ هیچ ردیفی وارد نشد.",
+    )
 
 
 def model_for(kind: str) -> type[BaseModel]:
@@ -96,7 +100,10 @@ def detect_format(path: str | Path) -> str:
     if suffix not in FORMATS:
         shown = f"'{suffix}'" if suffix else "no extension"
         raise InvalidInputError(
-            f"{Path(path).name}: unsupported file type ({shown}); use .json, .csv or .xlsx"
+            bilingual(
+                f"{Path(path).name}: unsupported file type ({shown}); use .json, .csv or .xlsx",
+                f"{Path(path).name}: نوع پرونده پذیرفته نیست؛ json، csv یا xlsx بدهید.",
+            )
         )
     return suffix
 
@@ -240,14 +247,19 @@ class _RowProblem(Exception):
 
 def _check_file(path: Path) -> None:
     if not path.exists():
-        raise InvalidInputError(f"file not found: {path}")
+        raise InvalidInputError(bilingual(f"file not found: {path}", f"پروندهٔ {path} نیست."))
     if not path.is_file():
-        raise InvalidInputError(f"not a file: {path}")
+        raise InvalidInputError(bilingual(f"not a file: {path}", f"{path} پرونده نیست."))
     size = path.stat().st_size
     if size > MAX_IMPORT_BYTES:
         raise InvalidInputError(
-            f"{path.name} is {size / 1024 / 1024:.1f} MB; the import limit is "
-            f"{MAX_IMPORT_BYTES / 1024 / 1024:.0f} MB (split the file)"
+            bilingual(
+                f"{path.name} is {size / 1024 / 1024:.1f} MB; the import limit is "
+                f"{MAX_IMPORT_BYTES / 1024 / 1024:.0f} MB (split the file)",
+                f"{path.name} {format_number(size / 1024 / 1024, 1)} مگابایت است؛ بیشینهٔ "
+                f"درون‌ریزی {format_number(MAX_IMPORT_BYTES / 1024 / 1024)} مگابایت است "
+                "(پرونده را چند بخش کنید).",
+            )
         )
 
 
@@ -257,8 +269,12 @@ def _read_text(path: Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInputError(
-            f"{path.name} is not UTF-8 text (bad byte at position {exc.start}); "
-            "save it with UTF-8 encoding"
+            bilingual(
+                f"{path.name} is not UTF-8 text (bad byte at position {exc.start}); "
+                "save it with UTF-8 encoding",
+                f"کدگذاری {path.name} UTF-8 نیست (بایت نادرست در جایگاه "
+                f"{format_number(exc.start)})؛ آن را با کدگذاری UTF-8 ذخیره کنید.",
+            )
         ) from None
 
 
@@ -268,18 +284,35 @@ def _read_json(path: Path) -> list[tuple[int, Any]]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
-            f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            bilingual(
+                f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                f"{exc.msg})",
+                f"{path.name} JSON درست نیست (سطر {format_number(exc.lineno)}، ستون "
+                f"{format_number(exc.colno)}).",
+            )
         ) from None
     except RecursionError:
         raise InvalidInputError(
-            f"{path.name} is not a list of records: its JSON is nested too deeply"
+            bilingual(
+                f"{path.name} is not a list of records: its JSON is nested too deeply",
+                f"{path.name} فهرست رکوردها نیست: JSON آن بیش از اندازه تودرتوست.",
+            )
         ) from None
     if isinstance(data, dict):
         raise InvalidInputError(
-            f"{path.name} holds one JSON object; expected a list of objects: [{{...}}, {{...}}]"
+            bilingual(
+                f"{path.name} holds one JSON object; expected a list of objects: "
+                "[{...}, {...}]",
+                f"{path.name} یک شیء JSON دارد؛ فهرستی از شیءها لازم است: [{{...}}, {{...}}]",
+            )
         )
     if not isinstance(data, list):
-        raise InvalidInputError(f"{path.name} must hold a JSON list of objects")
+        raise InvalidInputError(
+            bilingual(
+                f"{path.name} must hold a JSON list of objects",
+                f"{path.name} باید فهرستی از شیءهای JSON باشد.",
+            )
+        )
     return list(enumerate(data, start=1))
 
 
@@ -287,7 +320,12 @@ def _read_table(path: Path, fmt: str, model: type[BaseModel]) -> list[tuple[int,
     rows = _csv_rows(path) if fmt == ".csv" else _xlsx_rows(path)
     header_row = next(rows, None)
     if header_row is None:
-        raise InvalidInputError(f"{path.name} is empty; expected a header row of field names")
+        raise InvalidInputError(
+            bilingual(
+                f"{path.name} is empty; expected a header row of field names",
+                f"{path.name} خالی است؛ سطر نخست باید نام ستون‌ها باشد.",
+            )
+        )
     header = [str(h).strip() for h in header_row]
     columns = {i: name for i, name in enumerate(header) if name}
     names = list(columns.values())
@@ -295,15 +333,29 @@ def _read_table(path: Path, fmt: str, model: type[BaseModel]) -> list[tuple[int,
     unknown = [n for n in names if n not in fields]
     if unknown:
         raise InvalidInputError(
-            f"{path.name}: unknown column(s) {', '.join(repr(n) for n in unknown)}; "
-            f"expected some of: {', '.join(model.model_fields)}"
+            bilingual(
+                f"{path.name}: unknown column(s) {', '.join(repr(n) for n in unknown)}; "
+                f"expected some of: {', '.join(model.model_fields)}",
+                f"{path.name}: ستون‌های ناشناخته {'، '.join(unknown)}؛ ستون‌های پذیرفته: "
+                f"{'، '.join(model.model_fields)}",
+            )
         )
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise InvalidInputError(f"{path.name}: column(s) {', '.join(repeated)} appear twice")
+        raise InvalidInputError(
+            bilingual(
+                f"{path.name}: column(s) {', '.join(repeated)} appear twice",
+                f"{path.name}: ستون‌های {'، '.join(repeated)} دو بار آمده‌اند.",
+            )
+        )
     missing = [n for n, f in model.model_fields.items() if f.is_required() and n not in names]
     if missing:
-        raise InvalidInputError(f"{path.name}: missing column(s) {', '.join(missing)}")
+        raise InvalidInputError(
+            bilingual(
+                f"{path.name}: missing column(s) {', '.join(missing)}",
+                f"{path.name}: ستون‌های لازم نیستند: {'، '.join(missing)}",
+            )
+        )
     out: list[tuple[int, Any]] = []
     for number, cells in enumerate(rows, start=2):
         if all(_cell_text(c) == "" for c in cells):
@@ -323,7 +375,12 @@ def _csv_rows(path: Path) -> Iterator[list[Any]]:
     try:
         return iter(list(csv.reader(io.StringIO(text, newline=""))))
     except csv.Error as exc:
-        raise InvalidInputError(f"{path.name} is not a readable CSV file ({exc})") from None
+        raise InvalidInputError(
+            bilingual(
+                f"{path.name} is not a readable CSV file ({exc})",
+                f"{path.name} پروندهٔ CSV خوانا نیست.",
+            )
+        ) from None
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
@@ -341,7 +398,10 @@ def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
             workbook.close()
     except (BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
         raise InvalidInputError(
-            f"{path.name} cannot be read as an Excel .xlsx workbook ({type(exc).__name__})"
+            bilingual(
+                f"{path.name} cannot be read as an Excel .xlsx workbook ({type(exc).__name__})",
+                f"{path.name} به شکل کارپوشهٔ Excel (xlsx) خوانده نشد.",
+            )
         ) from None
     return iter(rows)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from recommender.errors import InvalidInputError
+from recommender.errors import InvalidInputError, bilingual
 from recommender.text.safe_text import spreadsheet_cell
 
 
@@ -23,14 +23,24 @@ def ensure_writable(out_dir: str | Path) -> Path:
     """
     path = Path(out_dir).expanduser()
     if path.exists() and not path.is_dir():
-        raise InvalidInputError(f"cannot write the reports to {path}: it is a file, not a folder")
+        raise InvalidInputError(
+            bilingual(
+                f"cannot write the reports to {path}: it is a file, not a folder",
+                f"گزارش‌ها در {path} نوشته نشد: این یک پرونده است، نه پوشه.",
+            )
+        )
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-", delete=True):
             pass
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise InvalidInputError(f"cannot write the reports to {path}: {reason}") from exc
+        raise InvalidInputError(
+            bilingual(
+                f"cannot write the reports to {path}: {reason}",
+                f"گزارش‌ها در {path} نوشته نشد ({reason}).",
+            )
+        ) from exc
     return path
 
 

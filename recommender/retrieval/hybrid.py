@@ -41,6 +41,7 @@ from recommender.errors import (
     CorruptArtifactError,
     InvalidInputError,
     ModelMismatchError,
+    bilingual,
 )
 from recommender.estimator import PeyvandEstimator
 from recommender.retrieval.candidate import Candidate
@@ -242,7 +243,12 @@ class CandidateRetriever(PeyvandEstimator):
         programs = list(programs)
         matrix = np.asarray(vectors, dtype=np.float32)
         if not programs:
-            raise InvalidInputError("cannot build a candidate index over zero programs")
+            raise InvalidInputError(
+                bilingual(
+                    "cannot build a candidate index over zero programs",
+                    "نمایه بدون هیچ برنامه‌ای ساخته نمی‌شود؛ نخست برنامه‌ها را وارد کنید.",
+                )
+            )
         if matrix.ndim != 2 or matrix.shape[0] != len(programs):
             raise InvalidInputError(
                 f"vectors must have shape ({len(programs)}, dim), got {matrix.shape}"

@@ -16,7 +16,7 @@ from recommender import schemas
 from recommender.allocation.capacity import WhatIf, round_capacity
 from recommender.allocation.result import AllocationResult
 from recommender.allocation.solver import DEFAULT_ALLOCATION_TOP_K, DEFAULT_TIME_LIMIT_S, Allocator
-from recommender.errors import InvalidInputError
+from recommender.errors import InvalidInputError, bilingual
 from recommender.reports import committee as reports
 from recommender.rounds.problem import (
     ALLOCATION_STATE_FILE,
@@ -136,8 +136,12 @@ def _saved_allocation(
         for d in allocation.decisions
     ) or {u.program_id for u in allocation.programs} != known_p:
         raise InvalidInputError(
-            f"the allocation saved in {out} is for other applications or programs "
-            "than the round has now; run with --allocate to make a new one"
+            bilingual(
+                f"the allocation saved in {out} is for other applications or programs "
+                "than the round has now; run with --allocate to make a new one",
+                f"تخصیص ذخیره‌شده در {out} برای درخواست‌ها یا برنامه‌هایی جز آنچه اکنون در "
+                "دوره است ساخته شده؛ با --allocate تخصیص تازه بسازید.",
+            )
         )
     stale = (
         saved.get("model_version") != scores.model_version
@@ -145,8 +149,12 @@ def _saved_allocation(
     )
     if stale:
         notes.append(
-            "the saved allocation was made with another model or other data; the "
-            "what-if is compared with it as saved"
+            bilingual(
+                "the saved allocation was made with another model or other data; the "
+                "what-if is compared with it as saved",
+                "تخصیص ذخیره‌شده با مدل یا داده‌های دیگری ساخته شده است؛ سناریو با همان "
+                "تخصیص ذخیره‌شده مقایسه شد.",
+            )
         )
     return allocation, stale
 

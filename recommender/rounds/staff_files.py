@@ -12,30 +12,44 @@ import re
 from pathlib import Path
 from typing import Any
 
-from recommender.errors import InvalidInputError
+from recommender.errors import InvalidInputError, bilingual
 
 __all__ = ["parse_what_if", "read_pairs", "read_province_minimums"]
 
 
 def _rows_of(path: Path, what: str) -> list[Any]:
     if not path.is_file():
-        raise InvalidInputError(f"{what} file {path} does not exist")
+        raise InvalidInputError(
+            bilingual(f"{what} file {path} does not exist", f"پروندهٔ {path} ({what}) نیست.")
+        )
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"cannot read {what} file {path}: {exc}") from exc
+        raise InvalidInputError(
+            bilingual(
+                f"cannot read {what} file {path}: {exc}", f"پروندهٔ {path} ({what}) خوانده نشد."
+            )
+        ) from exc
     suffix = path.suffix.lower()
     if suffix == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InvalidInputError(
-                f"{what} file {path} is not valid JSON (line {exc.lineno})"
+                bilingual(
+                    f"{what} file {path} is not valid JSON (line {exc.lineno})",
+                    f"پروندهٔ {path} ({what}) JSON درست نیست (سطر {exc.lineno}).",
+                )
             ) from exc
         return data if isinstance(data, list) else [data]
     if suffix == ".csv":
         return list(csv.DictReader(text.splitlines()))
-    raise InvalidInputError(f"{what} file {path} must be .json or .csv")
+    raise InvalidInputError(
+        bilingual(
+            f"{what} file {path} must be .json or .csv",
+            f"پروندهٔ {path} ({what}) باید json یا csv باشد.",
+        )
+    )
 
 
 def read_pairs(path: str | Path, what: str = "pins") -> list[tuple[str, str]]:
@@ -114,12 +128,22 @@ def parse_what_if(text: str) -> tuple[dict[str, int], dict[str, int]]:
     budget: dict[str, int] = {}
     parts = [p for p in text.split(";") if p.strip()]
     if not parts:
-        raise InvalidInputError("--what-if is empty; write e.g. 'P-12:seats=5,budget=2000000000'")
+        raise InvalidInputError(
+            bilingual(
+                "--what-if is empty; write e.g. 'P-12:seats=5,budget=2000000000'",
+                "--what-if خالی است؛ برای نمونه بنویسید P-12:seats=5,budget=2000000000",
+            )
+        )
     for part in parts:
         match = _WHAT_IF_ITEM.match(part)
         if not match:
             raise InvalidInputError(
-                f"cannot read what-if item '{part.strip()}'; write PROGRAM:seats=N,budget=RIAL"
+                bilingual(
+                    f"cannot read what-if item '{part.strip()}'; write "
+                    "PROGRAM:seats=N,budget=RIAL",
+                    f"بخش «{part.strip()}» از سناریو خوانده نشد؛ به شکل "
+                    "PROGRAM:seats=N,budget=RIAL بنویسید.",
+                )
             )
         program, settings = match.groups()
         for setting in settings.split(","):
@@ -127,8 +151,12 @@ def parse_what_if(text: str) -> tuple[dict[str, int], dict[str, int]]:
             key, value = key.strip().lower(), value.strip().replace("_", "")
             if key not in ("seats", "budget") or not value.isdigit():
                 raise InvalidInputError(
-                    f"cannot read '{setting.strip()}' for program {program}; use seats=N or "
-                    "budget=RIAL with whole numbers >= 0"
+                    bilingual(
+                        f"cannot read '{setting.strip()}' for program {program}; use seats=N or "
+                        "budget=RIAL with whole numbers >= 0",
+                        f"«{setting.strip()}» برای برنامهٔ {program} خوانده نشد؛ seats=N یا "
+                        "budget=RIAL با عدد صحیح نامنفی بنویسید.",
+                    )
                 )
             (seats if key == "seats" else budget)[program] = int(value)
     return seats, budget

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from recommender import schemas
-from recommender.errors import InvalidInputError, NotFoundError
+from recommender.errors import InvalidInputError, NotFoundError, bilingual
 from recommender.scoring.round_scores import RoundScores
 from recommender.store.database import Store
 from recommender.store.tables import RoundRunRow, RoundScoreRow, as_utc, utcnow
@@ -95,24 +95,40 @@ def round_inputs(
     intake = store.get_round(round_id, session=session)
     if not intake.program_ids:
         raise InvalidInputError(
-            f"round '{round_id}' has no programs; attach programs to it first"
+            bilingual(
+                f"round '{round_id}' has no programs; attach programs to it first",
+                f"دورهٔ «{round_id}» هیچ برنامه‌ای ندارد؛ نخست برنامه‌ها را به آن بیفزایید.",
+            )
         )
     catalogue = {p.id: p for p in store.list_programs(session=session)}
     programs = [catalogue[pid] for pid in intake.program_ids if pid in catalogue]
     if len(programs) != len(intake.program_ids):
         missing = [pid for pid in intake.program_ids if pid not in catalogue]
-        raise NotFoundError(f"round '{round_id}' names unknown program(s): {', '.join(missing)}")
+        raise NotFoundError(
+            bilingual(
+                f"round '{round_id}' names unknown program(s): {', '.join(missing)}",
+                f"دورهٔ «{round_id}» برنامه‌هایی را نام می‌برد که نیستند: {'، '.join(missing)}",
+            )
+        )
     foreign = [p.id for p in programs if intake.org_id and p.org_id != intake.org_id]
     if foreign:
         raise InvalidInputError(
-            f"round '{round_id}' belongs to the house '{intake.org_id}' but names program(s) of "
-            f"another house: {', '.join(foreign)}; remove them from the round"
+            bilingual(
+                f"round '{round_id}' belongs to the house '{intake.org_id}' but names "
+                f"program(s) of another house: {', '.join(foreign)}; remove them from the round",
+                f"دورهٔ «{round_id}» از آنِ خانهٔ «{intake.org_id}» است اما برنامه‌های خانهٔ "
+                f"دیگری را نام می‌برد: {'، '.join(foreign)}؛ آنها را از دوره بردارید.",
+            )
         )
     applications = sorted(store.list_applications(round_id, session=session), key=lambda a: a.id)
     if not applications:
         raise InvalidInputError(
-            f"round '{round_id}' has no applications; import applications with round_id "
-            f"'{round_id}' first"
+            bilingual(
+                f"round '{round_id}' has no applications; import applications with round_id "
+                f"'{round_id}' first",
+                f"دورهٔ «{round_id}» هیچ درخواستی ندارد؛ نخست درخواست‌هایی با round_id "
+                f"«{round_id}» وارد کنید.",
+            )
         )
     return intake, programs, applications
 

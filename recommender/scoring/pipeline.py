@@ -53,7 +53,7 @@ import numpy as np
 
 from recommender.constants import DEFAULT_CANDIDATES, DEFAULT_TOP_K, MAX_PLAN_CHARS
 from recommender.eligibility import eligibility
-from recommender.errors import EmptyTextError, InvalidInputError, ModelMismatchError
+from recommender.errors import EmptyTextError, InvalidInputError, ModelMismatchError, bilingual
 from recommender.ranking.compose import compose_scores
 from recommender.ranking.features import FeatureBuilder
 from recommender.retrieval.filters import ProgramFilter
@@ -89,7 +89,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-NOTE_UNSUPERVISED = "no trained model yet: unsupervised score (run `peyvand train`)"
+NOTE_UNSUPERVISED = bilingual(
+    "no trained model yet: unsupervised score (run `peyvand train`)",
+    "هنوز مدل آموزش‌دیده‌ای نیست: امتیاز بی‌آموزش (peyvand train را اجرا کنید)",
+)
 
 
 def _raw_key(text: str) -> str:

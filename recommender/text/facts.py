@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from recommender.constants import STAGES
-from recommender.errors import InvalidInputError
+from recommender.errors import InvalidInputError, bilingual
 from recommender.text.normalization import normalize
 
 __all__ = [
@@ -222,7 +222,10 @@ class PlanFacts:
         for name, value in corrections.items():
             if name not in FACT_NAMES:
                 raise InvalidInputError(
-                    f"unknown fact '{name}'; use one of: {', '.join(FACT_NAMES)}"
+                    bilingual(
+                        f"unknown fact '{name}'; use one of: {', '.join(FACT_NAMES)}",
+                        f"ویژگی «{name}» شناخته نیست؛ یکی از اینها: {'، '.join(FACT_NAMES)}",
+                    )
                 )
             updates[name] = Fact(_checked(name, value), 1.0 if value is not None else 0.0)
         return replace(self, **updates)
@@ -232,20 +235,43 @@ def _checked(name: str, value: Any) -> Any:
     if value is None:
         return None
     if name == "stage" and value not in STAGES:
-        raise InvalidInputError(f"unknown stage '{value}'; use one of: {', '.join(STAGES)}")
+        raise InvalidInputError(
+            bilingual(
+                f"unknown stage '{value}'; use one of: {', '.join(STAGES)}",
+                f"مرحلهٔ «{value}» شناخته نیست؛ یکی از اینها: {'، '.join(STAGES)}",
+            )
+        )
     if name == "funding_kind" and value not in FUNDING_KINDS:
-        raise InvalidInputError(f"unknown funding kind '{value}'; use: {', '.join(FUNDING_KINDS)}")
+        raise InvalidInputError(
+            bilingual(
+                f"unknown funding kind '{value}'; use: {', '.join(FUNDING_KINDS)}",
+                f"نوع تأمین مالی «{value}» شناخته نیست؛ یکی از اینها: {'، '.join(FUNDING_KINDS)}",
+            )
+        )
     if name in ("needs_residency", "knowledge_based") and not isinstance(value, bool):
-        raise InvalidInputError(f"{name} must be true or false")
+        raise InvalidInputError(
+            bilingual(f"{name} must be true or false", f"{name} باید true یا false باشد")
+        )
     if name in ("funding_ask", "team_size"):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise InvalidInputError(f"{name} must be a whole number >= 0")
+            raise InvalidInputError(
+                bilingual(
+                    f"{name} must be a whole number >= 0", f"{name} باید عدد صحیح نامنفی باشد"
+                )
+            )
     if name in ("sectors", "not_sectors"):
         if isinstance(value, str) or not all(isinstance(s, str) for s in value):
-            raise InvalidInputError(f"{name} must be a list of sector slugs")
+            raise InvalidInputError(
+                bilingual(
+                    f"{name} must be a list of sector slugs",
+                    f"{name} باید فهرستی از شناسه‌های حوزه باشد",
+                )
+            )
         return tuple(value)
     if name in ("province", "city") and not isinstance(value, str):
-        raise InvalidInputError(f"{name} must be a place name")
+        raise InvalidInputError(
+            bilingual(f"{name} must be a place name", f"{name} باید نام یک مکان باشد")
+        )
     return value
 
 

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from api.cli import main
+from api.messages import FSI, PDI
 from recommender.store.database import Store
+from recommender.text.persian import format_number
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "store"
 KINDS = ("programs", "applications", "rounds", "outcomes")
@@ -46,7 +48,7 @@ def test_init_creates_home_and_database(home: Path, capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     with Store(sqlite_url(home)) as store:
         head = store.head_revision()
-    assert str(home.resolve()) in out and f"schema revision {head}" in out
+    assert str(home.resolve()) in out and f"نسخهٔ طرح‌واره {head}" in out
     assert (home / "peyvand.db").is_file()
     assert run(home, "init") == 0  # again: harmless
 
@@ -54,7 +56,7 @@ def test_init_creates_home_and_database(home: Path, capsys: pytest.CaptureFixtur
 def test_import_without_init_migrates_first(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert not home.exists()
     assert run(home, "programs", "import", str(FIXTURES / "programs.json")) == 0
-    assert "programs: 4 created, 0 updated, 0 unchanged, 0 skipped" in capsys.readouterr().out
+    assert "برنامه‌ها: ۴ تازه، ۰ به‌روز شد، ۰ بی‌تغییر، ۰ کنار گذاشته" in capsys.readouterr().out
     assert counts(sqlite_url(home))["programs"] == 4
 
 
@@ -69,7 +71,7 @@ def test_import_counts_updates(
     changed.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     capsys.readouterr()
     assert run(home, "programs", "import", str(changed)) == 0
-    assert "1 created, 1 updated, 3 unchanged, 0 skipped" in capsys.readouterr().out
+    assert "۱ تازه، ۱ به‌روز شد، ۳ بی‌تغییر، ۰ کنار گذاشته" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("ext", [".json", ".csv", ".xlsx"])
@@ -84,7 +86,7 @@ def test_export_import_round_trip(
     for kind in KINDS:
         out = tmp_path / f"{kind}{ext}"
         assert run(home, kind, "export", str(out)) == 0
-        assert f"wrote {len(before[kind])} {kind}" in capsys.readouterr().out
+        assert f"{format_number(len(before[kind]))} مورد از" in capsys.readouterr().out
         assert run(other, kind, "import", str(out)) == 0
     with Store(sqlite_url(other)) as store:
         assert {k: getattr(store, f"list_{k}")() for k in KINDS} == before
@@ -109,9 +111,9 @@ def test_bad_file_leaves_store_unchanged(
     capsys.readouterr()
     assert run(home, "programs", "import", str(bad)) == 1
     err = capsys.readouterr().err
-    assert "bad.json: 2 problem(s) found; nothing was imported" in err
-    assert "row 3, field 'residency_seats': must not be negative" in err
-    assert "row 4, field 'funding_min'" in err
+    assert "bad.json: ۲ ردیف نادرست است؛ هیچ ردیفی وارد نشد." in err
+    assert f"ردیف ۳، ستون «{FSI}residency_seats{PDI}»: نباید منفی باشد." in err
+    assert f"ردیف ۴، ستون «{FSI}funding_min{PDI}»" in err
     assert "Traceback" not in err
     assert counts(db_url) == before
     with Store(db_url) as store:
@@ -127,8 +129,8 @@ def test_skip_invalid_imports_good_rows(
     bad.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     assert run(home, "programs", "import", str(bad), "--skip-invalid") == 0
     captured = capsys.readouterr()
-    assert "3 created, 0 updated, 0 unchanged, 1 skipped" in captured.out
-    assert "skipped row 2, field 'kind'" in captured.err
+    assert "۳ تازه، ۰ به‌روز شد، ۰ بی‌تغییر، ۱ کنار گذاشته" in captured.out
+    assert f"کنار گذاشته شد: ردیف ۲، ستون «{FSI}kind{PDI}»" in captured.err
     assert counts(sqlite_url(home))["programs"] == 3
 
 
@@ -147,17 +149,20 @@ def test_outcomes_with_unknown_ids(
     capsys.readouterr()
     assert run(home, "outcomes", "import", str(json_path)) == 1
     err = capsys.readouterr().err
-    assert "row 2, field 'application_id': unknown application id 'ghost'" in err
-    assert "row 5, field 'funded_amount': must not be negative" in err
+    assert (
+        f"ردیف ۲، ستون «{FSI}application_id{PDI}»: درخواستی با شناسهٔ «{FSI}ghost{PDI}» نیست."
+        in err
+    )
+    assert f"ردیف ۵، ستون «{FSI}funded_amount{PDI}»: نباید منفی باشد." in err
     assert counts(db_url)["outcomes"] == 0
     assert run(home, "outcomes", "import", str(json_path), "--skip-invalid") == 0
-    assert "3 created, 0 updated, 0 unchanged, 2 skipped" in capsys.readouterr().out
+    assert "۳ تازه، ۰ به‌روز شد، ۰ بی‌تغییر، ۲ کنار گذاشته" in capsys.readouterr().out
     assert counts(db_url)["outcomes"] == 3
 
 
 def test_rounds_need_known_programs(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(home, "rounds", "import", str(FIXTURES / "rounds.json")) == 1
-    assert "unknown program id 'acc_tehran'" in capsys.readouterr().err
+    assert f"برنامه‌ای با شناسهٔ «{FSI}acc_tehran{PDI}» نیست." in capsys.readouterr().err
     assert run(home, "programs", "import", str(FIXTURES / "programs.json")) == 0
     assert run(home, "rounds", "import", str(FIXTURES / "rounds.json")) == 0
 
@@ -165,13 +170,13 @@ def test_rounds_need_known_programs(home: Path, capsys: pytest.CaptureFixture[st
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda d: d / "missing.json", "file not found"),
+        (lambda d: d / "missing.json", "missing.json نیست."),
         (lambda d: shutil.copy(FIXTURES / "programs.json", d / "p.txt") and d / "p.txt",
-         "unsupported file type"),
+         "p.txt: نوع پرونده پذیرفته نیست"),
         (lambda d: (d / "p.csv").write_bytes("id,نام\n".encode("cp1256")) and d / "p.csv",
-         "not UTF-8"),
+         "کدگذاری p.csv UTF-8 نیست"),
         (lambda d: (d / "p.json").write_text('{"id": "x"}') and d / "p.json",
-         "expected a list of objects"),
+         "p.json یک شیء JSON دارد؛ فهرستی از شیءها لازم است"),
     ],
     ids=["missing", "extension", "utf8", "object"],
 )
@@ -181,7 +186,7 @@ def test_bad_files_give_one_line_errors(
     path = make(tmp_path)
     assert run(home, "programs", "import", str(path)) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and message in err
+    assert err.startswith("خطا: ") and message in err
     assert err.strip().count("\n") == 0 and "Traceback" not in err
     assert not home.exists()  # a file that cannot be read never creates the store
 
@@ -190,7 +195,7 @@ def test_export_unknown_extension(
     home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run(home, "programs", "export", str(tmp_path / "out.pdf")) == 1
-    assert "unsupported file type" in capsys.readouterr().err
+    assert "out.pdf: نوع پرونده پذیرفته نیست" in capsys.readouterr().err
 
 
 def test_import_is_audited(home: Path) -> None:

@@ -12,6 +12,7 @@ import api.services as services
 from api.cli import main
 from api.settings import Settings
 from recommender.store.database import Store
+from recommender.text.persian import format_number
 from tests.recommender._pipeline_fakes import (
     PLAN_AGRI,
     PLAN_FINTECH,
@@ -85,7 +86,7 @@ def test_json_output_is_a_list_best_first_with_the_contract_fields(
     scores = [item["score"] for item in items]
     assert scores == sorted(scores, reverse=True)
     assert items[0]["p_residency"] is None  # no trained model yet
-    assert "no trained model yet" in captured.err
+    assert "یادداشت: هنوز مدل آموزش‌دیده‌ای نیست" in captured.err
     _no_traceback(captured.err)
 
 
@@ -107,7 +108,7 @@ def test_ineligible_programs_are_named_on_stderr(
     captured = capsys.readouterr()
     ids = {i["program_id"] for i in json.loads(captured.out)}
     assert "health-vc" not in ids
-    assert "left out health-vc" in captured.err and "دانش‌بنیان" in captured.err
+    assert "(health-vc) کنار گذاشته شد" in captured.err and "دانش‌بنیان" in captured.err
 
 
 def test_table_output_in_persian(
@@ -132,16 +133,16 @@ def test_a_filter_nothing_passes_is_an_empty_list_and_a_reason(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--application", "nope"], "no application with id 'nope'"),
-        ([], "exactly one of --text-file, --text-dir or --application"),
-        (["--text-dir", "/no/such/folder"], "no such folder"),
-        (["--text-file", "x.txt", "--application", "app-1"], "exactly one of"),
-        (["--application", "app-1", "--fact", "stage=mvp"], "stored application"),
-        (["--text-file", "x.txt", "--fact", "colour=blue"], "unknown fact 'colour'"),
+        (["--application", "nope"], "درخواستی با شناسهٔ «\u2068nope\u2069» پیدا نشد."),
+        ([], "دقیقاً یکی از --text-file، --text-dir یا --application را بدهید"),
+        (["--text-dir", "/no/such/folder"], "پوشهٔ /no/such/folder نیست"),
+        (["--text-file", "x.txt", "--application", "app-1"], "دقیقاً یکی از"),
+        (["--application", "app-1", "--fact", "stage=mvp"], "ویژگی‌های درخواست ثبت‌شده"),
+        (["--text-file", "x.txt", "--fact", "colour=blue"], "ویژگی «colour» شناخته نیست"),
         (["--text-file", "x.txt", "--fact", "stage"], "NAME=VALUE"),
-        (["--text-file", "/no/such/plan.txt"], "no such file"),
-        (["--kind", "spaceship", "--application", "app-1"], "unknown kind"),
-        (["--stage", "adult", "--application", "app-1"], "unknown stage"),
+        (["--text-file", "/no/such/plan.txt"], "پروندهٔ /no/such/plan.txt نیست"),
+        (["--kind", "spaceship", "--application", "app-1"], "نوع برنامهٔ «spaceship» شناخته نیست"),
+        (["--stage", "adult", "--application", "app-1"], "مرحلهٔ «adult» شناخته نیست"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(
@@ -251,7 +252,7 @@ def test_corrupt_live_model_file_is_a_clear_error(
 def test_index_build_command(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(home, "index", "build") == 0
     out = capsys.readouterr().out
-    assert f"indexed {len(make_programs())} program(s) with fake-bow-48" in out
+    assert f"{format_number(len(make_programs()))} برنامه با fake-bow-48" in out
     assert (home / "index" / "CURRENT").is_file()
 
 
@@ -324,7 +325,7 @@ def test_text_dir_ranks_every_plan_one_json_line_each_and_reports_bad_files(
     assert good[0]["facts"]["team_size"]["value"] == 5
     assert all("error" in line and "items" not in line for line in bad)
     assert "c-empty.txt" in captured.err and "d-broken.pdf" in captured.err
-    assert "2 of 4 plan(s) could not be ranked" in captured.err
+    assert "۲ طرح از ۴ رتبه‌بندی نشد" in captured.err
     _no_traceback(captured.err)
 
 
@@ -345,14 +346,15 @@ def test_facts_of_a_text_file_go_to_stderr_and_corrections_are_used(
     assert run(indexed, "recommend", "--text-file", str(plan_file), "--json") == 0
     captured = capsys.readouterr()
     assert isinstance(json.loads(captured.out), list)  # stdout stays the contract's list
-    line = next(x for x in captured.err.splitlines() if x.startswith("facts: "))
-    facts = json.loads(line[len("facts: "):])
+    prefix = "ویژگی‌های خوانده‌شده: "
+    line = next(x for x in captured.err.splitlines() if x.startswith(prefix))
+    facts = json.loads(line[len(prefix):])
     assert facts["stage"]["value"] == "mvp" and facts["province"]["value"] == "اصفهان"
 
     assert run(indexed, "recommend", "--text-file", str(plan_file), "--json",
                "--fact", "stage=growth", "--fact", "province=تهران") == 0
     err = capsys.readouterr().err
-    line = next(x for x in err.splitlines() if x.startswith("facts: "))
-    facts = json.loads(line[len("facts: "):])
+    line = next(x for x in err.splitlines() if x.startswith(prefix))
+    facts = json.loads(line[len(prefix):])
     assert facts["stage"] == {"value": "growth", "confidence": 1.0}
     assert facts["province"]["value"] == "تهران"

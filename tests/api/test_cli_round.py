@@ -15,6 +15,7 @@ from api.cli import main, round_cmds
 from api.jobs import JobRegistry
 from api.round_jobs import register, round_score_job
 from recommender.store.database import Store
+from recommender.text.persian import format_number
 from tests.recommender._round_fixtures import ROUND_ID, fill_store, make_model
 
 N_APPS, N_PROGS = 12, 6
@@ -52,9 +53,10 @@ def test_score_writes_the_committee_files(home: Path, tmp_path: Path,
     out = tmp_path / "out"
     assert run(home, ROUND_ID, "--out", str(out), "--top", "3") == 0
     printed = capsys.readouterr()
-    assert f"round {ROUND_ID}: {N_APPS} applications x {N_PROGS} programs" in printed.out
-    assert "scored 12, reused 0" in printed.out
-    assert f"scored {N_APPS}/{N_APPS} applications" in printed.err  # progress (not a terminal)
+    n_apps, n_progs = format_number(N_APPS), format_number(N_PROGS)
+    assert f"دورهٔ {ROUND_ID}: {n_apps} درخواست × {n_progs} برنامه" in printed.out
+    assert "۱۲ امتیاز تازه، ۰ از پیش" in printed.out
+    assert f"{n_apps} از {n_apps} درخواست امتیاز گرفت" in printed.err  # progress (not a terminal)
     for name in ("scores.csv", "shortlists.csv", "summary.json", "report.xlsx", "report.html"):
         assert (out / name).is_file(), name
     assert not (out / "allocation.csv").exists()
@@ -63,7 +65,7 @@ def test_score_writes_the_committee_files(home: Path, tmp_path: Path,
     # again: nothing to score, the same numbers
     before = (out / "scores.csv").read_bytes()
     assert run(home, ROUND_ID, "--out", str(out), "--top", "3", "-q") == 0
-    assert "scored 0, reused 12" in capsys.readouterr().out
+    assert "۰ امتیاز تازه، ۱۲ از پیش" in capsys.readouterr().out
     assert (out / "scores.csv").read_bytes() == before
 
 
@@ -77,15 +79,15 @@ def test_allocate_then_what_if(home: Path, tmp_path: Path,
     out = tmp_path / "out"
     assert run(home, ROUND_ID, "--out", str(out), "--allocate", "--time-limit", "20", "-q") == 0
     printed = capsys.readouterr().out
-    assert "allocation: optimal (optimal: yes" in printed
+    assert "تخصیص: optimal (بهینه: بله" in printed
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["optimal"] is True
     used = [p["program_id"] for p in summary["programs"] if p["seats_used"]][0]
     assert run(home, ROUND_ID, "--out", str(out), "-q", "--what-if",
                f"{used}:seats=0;edu-shz:budget=0") == 0
     printed = capsys.readouterr().out
-    assert "what-if: objective" in printed and f"  {used}: seats" in printed
-    assert "- residency" in printed
+    assert "سناریو: مقدار هدف" in printed and f"  {used}: ظرفیت" in printed
+    assert "  - اقامت " in printed
     what_if = json.loads((out / "what_if.json").read_text(encoding="utf-8"))
     assert what_if["seat_changes"] == {used: 0} and what_if["budget_changes"] == {"edu-shz": 0}
     # the saved allocation is still the baseline
@@ -120,16 +122,16 @@ def test_infeasible_pins_exit_1_with_the_allocators_message(
                "--pins", str(pins), "--vetoes", str(vetoes))
     assert code == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: the pins cannot all be honoured")
+    assert err.startswith("خطا: تصمیم‌های قطعی (pins) با هم شدنی نیستند:\n  ")
     assert "pinned and also vetoed: R1-a02 -> health-vc" in err
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("nope",), "error: no intake round with id 'nope'"),
-        ((ROUND_ID, "--what-if", "fin-teh:seats=many"), "error: cannot read 'seats=many'"),
-        ((ROUND_ID, "--pins", "/no/such/pins.json"), "error: pins file /no/such/pins.json does"),
+        (("nope",), "خطا: دوره‌ای با شناسهٔ «\u2068nope\u2069» پیدا نشد."),
+        ((ROUND_ID, "--what-if", "fin-teh:seats=many"), "خطا: «seats=many» برای برنامهٔ fin-teh"),
+        ((ROUND_ID, "--pins", "/no/such/pins.json"), "خطا: پروندهٔ /no/such/pins.json (pins) نیست."),
     ],
 )
 def test_bad_input_is_one_line(home: Path, capsys: pytest.CaptureFixture[str],
@@ -149,13 +151,13 @@ def test_round_without_applications_and_unwritable_folder(
                                          closes_on="2026-02-01", program_ids=["fin-teh"])])
     assert run(home, "R2") == 1
     assert error_line(capsys) == (
-        "error: round 'R2' has no applications; import applications with round_id 'R2' first"
+        "خطا: دورهٔ «R2» هیچ درخواستی ندارد؛ نخست درخواست‌هایی با round_id «R2» وارد کنید."
     )
     taken = tmp_path / "taken"
     taken.write_text("x")
     assert run(home, ROUND_ID, "--out", str(taken)) == 1
     assert error_line(capsys) == (
-        f"error: cannot write the reports to {taken}: it is a file, not a folder"
+        f"خطا: گزارش‌ها در {taken} نوشته نشد: این یک پرونده است، نه پوشه."
     )
 
 
@@ -210,7 +212,7 @@ def test_score_on_the_real_recommender_glue(
     out = tmp_path / "out"
     assert run(home, ROUND_ID, "--out", str(out), "--allocate", "-q", "--workers", "1") == 0
     printed = capsys.readouterr().out
-    assert "model unsupervised; scored 12, reused 0" in printed
+    assert "مدل unsupervised؛ ۱۲ امتیاز تازه، ۰ از پیش" in printed
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["model_version"] == "unsupervised" and summary["optimal"] is True
     assert summary["embedding_model"] == "fake-bow-32"

@@ -61,7 +61,7 @@ def test_bad_role_and_disable(cli):
     app, home = cli
     runner = CliRunner()
     bad = runner.invoke(app, ["users", "add", "--role", "boss", "ali"])
-    assert bad.exit_code == 2 and "unknown role 'boss'" in bad.output
+    assert bad.exit_code == 2 and "نقش «boss» شناخته نیست" in bad.output
     token = runner.invoke(app, ["users", "add", "--role", "admin", "ali"]).output.split()[-1]
     assert runner.invoke(app, ["users", "disable", "ali"]).exit_code == 0
     with Store(f"sqlite:///{home / 'peyvand.db'}") as store:

@@ -64,7 +64,7 @@ def one_line(err: str) -> str:
 
 def test_import_list_and_export_houses(home: Path, tmp_path: Path, capsys) -> None:
     assert run(home, "orgs", "import", str(write(tmp_path / "h.json", HOUSES))) == 0
-    assert "orgs: 2 created" in capsys.readouterr().out
+    assert "خانه‌ها: ۲ تازه" in capsys.readouterr().out
     assert run(home, "orgs", "list", "--json") == 0
     listed = json.loads(capsys.readouterr().out)
     assert [o["id"] for o in listed] == ["shiraz-ch", "tabriz-ic"]
@@ -81,7 +81,7 @@ def test_import_list_and_export_houses(home: Path, tmp_path: Path, capsys) -> No
     for suffix in ("json", "csv", "xlsx"):
         out = tmp_path / f"houses.{suffix}"
         assert run(home, "orgs", "export", str(out)) == 0
-        assert f"wrote 2 orgs to {out}" in capsys.readouterr().out
+        assert f"۲ مورد از خانه‌ها در {out} نوشته شد" in capsys.readouterr().out
     with (tmp_path / "houses.csv").open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     assert rows[1]["name"].startswith("'=")  # a formula is neutralised in the spreadsheet
@@ -92,7 +92,7 @@ def test_import_list_and_export_houses(home: Path, tmp_path: Path, capsys) -> No
     # exported files import back unchanged
     for suffix in ("json", "csv", "xlsx"):
         assert run(home, "orgs", "import", str(tmp_path / f"houses.{suffix}")) == 0
-        assert "0 created, 0 updated, 2 unchanged" in capsys.readouterr().out
+        assert "۰ تازه، ۰ به‌روز شد، ۲ بی‌تغییر" in capsys.readouterr().out
 
 
 def test_bad_house_rows_import_nothing_unless_skipped(home: Path, tmp_path: Path, capsys):
@@ -100,13 +100,13 @@ def test_bad_house_rows_import_nothing_unless_skipped(home: Path, tmp_path: Path
     path = write(tmp_path / "h.json", rows)
     assert run(home, "orgs", "import", str(path)) == 1
     err = capsys.readouterr().err
-    assert "row 3, field 'id'" in err and "row 4, field 'kind'" in err
+    assert "ردیف ۳، ستون «\u2068id\u2069»" in err and "ردیف ۴، ستون «\u2068kind\u2069»" in err
     assert "Traceback" not in err
     assert run(home, "orgs", "list", "--json") == 0
     assert json.loads(capsys.readouterr().out) == []
     assert run(home, "orgs", "import", str(path), "--skip-invalid") == 0
     captured = capsys.readouterr()
-    assert "2 created" in captured.out and "2 skipped" in captured.out
+    assert "۲ تازه" in captured.out and "۲ کنار گذاشته" in captured.out
 
 
 def test_unknown_house_in_a_programs_import_is_a_bad_row(home: Path, tmp_path: Path, capsys):
@@ -116,14 +116,14 @@ def test_unknown_house_in_a_programs_import_is_a_bad_row(home: Path, tmp_path: P
     path = write(tmp_path / "p.json", [PROGRAM, bad, stray])
     assert run(home, "programs", "import", str(path)) == 1
     err = capsys.readouterr().err
-    assert "row 3, field 'org_id': unknown org id 'nowhere'" in err
-    assert "row 2, field 'kind'" in err and "Traceback" not in err
+    assert "ردیف ۳، ستون «\u2068org_id\u2069»: خانه‌ای با شناسهٔ «\u2068nowhere\u2069»" in err
+    assert "ردیف ۲، ستون «\u2068kind\u2069»" in err and "Traceback" not in err
     with Store(f"sqlite:///{home.resolve() / 'peyvand.db'}") as store:
         assert store.count("programs") == 0
     assert run(home, "programs", "import", str(path), "--skip-invalid") == 0
     captured = capsys.readouterr()
-    assert "1 created" in captured.out and "2 skipped" in captured.out
-    assert "unknown org id 'nowhere'" in captured.err
+    assert "۱ تازه" in captured.out and "۲ کنار گذاشته" in captured.out
+    assert "خانه‌ای با شناسهٔ «\u2068nowhere\u2069» نیست" in captured.err
     with Store(f"sqlite:///{home.resolve() / 'peyvand.db'}") as store:
         assert store.get_program("p-1").org_id == "shiraz-ch"
     rounds = write(
@@ -140,13 +140,13 @@ def test_unknown_house_in_a_programs_import_is_a_bad_row(home: Path, tmp_path: P
         ],
     )
     assert run(home, "rounds", "import", str(rounds)) == 1
-    assert "unknown org id 'nowhere'" in capsys.readouterr().err
+    assert "خانه‌ای با شناسهٔ «\u2068nowhere\u2069» نیست" in capsys.readouterr().err
     apps = write(
         tmp_path / "a.json",
         [{"id": "a1", "startup_name": "n", "business_plan": "طرح", "org_id": "nowhere"}],
     )
     assert run(home, "applications", "import", str(apps)) == 1
-    assert "unknown org id 'nowhere'" in capsys.readouterr().err
+    assert "خانه‌ای با شناسهٔ «\u2068nowhere\u2069» نیست" in capsys.readouterr().err
 
 
 def test_users_add_with_a_house(home: Path, tmp_path: Path, capsys) -> None:
@@ -154,7 +154,7 @@ def test_users_add_with_a_house(home: Path, tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     assert run(home, "users", "add", "--role", "staff", "--org", "tabriz-ic", "sara") == 0
     out = capsys.readouterr().out
-    assert "created staff 'sara'" in out and "house tabriz-ic" in out
+    assert "حساب «sara» با نقش کارشناس خانه ساخته شد" in out and "خانهٔ tabriz-ic" in out
     token = out.strip().splitlines()[-1]
     assert len(token) >= 40 and out.count(token) == 1
     assert run(home, "users", "add", "--role", "network", "net.op") == 0
@@ -190,17 +190,17 @@ def test_users_add_refuses_a_bad_house_in_one_persian_line(
 def test_usage_errors_exit_2_in_one_line(home: Path, capsys) -> None:
     assert run(home, "users", "add", "--role", "boss", "ali") == 2
     line = one_line(capsys.readouterr().err)
-    assert "--role" in line and "usage: peyvand" in line
+    assert "--role" in line and "شکل درست: \u2068peyvand users add" in line
     assert run(home, "orgs", "list", "--bogus") == 2
     assert "--bogus" in one_line(capsys.readouterr().err)
     assert run(home, "orgs", "import") == 2
-    assert "usage: peyvand orgs import" in one_line(capsys.readouterr().err)
+    assert "شکل درست: \u2068peyvand orgs import" in one_line(capsys.readouterr().err)
     assert run(home, "orgs", "export", "houses.txt") == 1
     assert "Traceback" not in capsys.readouterr().err
 
 
 def test_a_single_house_install_still_needs_no_org(home: Path, capsys) -> None:
     assert run(home, "users", "add", "--role", "staff", "maryam") == 0
-    assert "house main" in capsys.readouterr().out
+    assert "خانهٔ main" in capsys.readouterr().out
     assert run(home, "orgs", "list", "--json") == 0
     assert [o["id"] for o in json.loads(capsys.readouterr().out)] == ["main"]

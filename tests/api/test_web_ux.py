@@ -9,7 +9,7 @@ import re
 
 import sqlalchemy as sa
 
-from api.web.messages import field_errors, persian
+from api.messages import field_errors, persian
 from recommender import schemas
 from recommender.constants import MAX_PLAN_CHARS
 from recommender.store.tables import WebSessionRow

@@ -1,9 +1,11 @@
-"""CLI usage errors: one line naming the problem and the usage, exit 2, never a traceback.
+"""CLI usage errors: one Persian line naming the problem and the usage, exit 2, never a
+traceback.
 
 typer ships its own copy of click, so these are recognised by behaviour, not by class."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +35,8 @@ def test_usage_error_is_one_line_and_exit_2(
     assert len(lines) == 1, err
     assert "Traceback" not in err
     assert named in lines[0]
-    assert "usage: peyvand" in lines[0]
+    assert lines[0].startswith("خطا: ") and "شکل درست: \u2068peyvand" in lines[0]
+    assert not re.search(r"\b(Error|Usage|No such|Missing|Invalid)\b", lines[0])
 
 
 def test_console_script_usage_error_has_no_traceback(tmp_path: Path):
@@ -67,4 +70,4 @@ def test_options_without_a_command_is_one_usage_line(
     code = main(["--home", str(tmp_path / "home")])
     _, err = capsys.readouterr()
     assert code == 2
-    assert len(err.strip().splitlines()) == 1 and "Missing command" in err
+    assert len(err.strip().splitlines()) == 1 and "فرمانی نام نبردید" in err

@@ -47,19 +47,20 @@ def cli(monkeypatch, home):
 @pytest.mark.slow
 def test_train_evaluate_and_models_commands(cli, home, capsys) -> None:
     assert cli("models", "rollback") == 1  # nothing to roll back to
-    assert "no earlier" in capsys.readouterr().err
+    assert "نسخهٔ زندهٔ پیشینی برای بازگشت نیست" in capsys.readouterr().err
     # 68 training outcomes: fewer than the measured threshold, so nothing goes live and the
     # unsupervised fallback keeps serving
     assert cli("train", "--holdout-rounds", "1", "--estimator", "logistic") == 0
     out = capsys.readouterr().out
-    assert "v0001: registered, not live" in out and "the unsupervised fallback stays" in out
+    assert "v0001: ثبت شد، زنده نشد" in out and "امتیاز بی‌آموزش می‌ماند" in out
+    assert "با ۶۸ نتیجه آموزش دید، کمتر از ۶۰۰ نتیجهٔ لازم" in out
     assert (home / "registry" / "v0001" / "evaluation" / "report.html").is_file()
     assert cli("train", "--min-outcomes", "-1") == 1
     capsys.readouterr()
 
     assert cli("train", "--holdout-rounds", "1", "--estimator", "logistic",
                "--weights", "residency=1,funding=1,coverage=1", "--min-outcomes", "0") == 0
-    assert "v0002: live" in capsys.readouterr().out
+    assert "v0002: زنده شد" in capsys.readouterr().out
 
     assert cli("models", "list", "--json") == 0
     listed = json.loads(capsys.readouterr().out)
@@ -82,7 +83,7 @@ def test_train_evaluate_and_models_commands(cli, home, capsys) -> None:
     # an admin may still make a version live by hand (an explicit override of the threshold)
     assert cli("models", "promote", "v0001") == 0
     assert cli("models", "rollback") == 0
-    assert "v0002 is live" in capsys.readouterr().out
+    assert "بازگشت انجام شد: v0002 زنده است" in capsys.readouterr().out
     assert cli("models", "promote", "v0009") == 1
     assert cli("models", "promote", "v0002") == 0
     assert cli("train", "--weights", "speed=2") == 1

@@ -1,6 +1,7 @@
-"""Persian wording, with Persian digits, for every message the web UI shows a person.
+"""Persian wording, with Persian digits, for every message the web UI and the command line
+show a person (api/web and api/cli/say.py both use it: one wording for both).
 
-The library and the JSON API speak English to programs; a browser user reads Persian. Two
+The library and the JSON API speak English to programs; a person reads Persian. Two
 entry points:
 
 - `field_errors(raw)`: pydantic's raw errors (with `type` and `ctx`) -> `{"field", "message"}`
@@ -59,6 +60,15 @@ KIND_FA = {
     "user": "کاربری",
     "intake round": "دوره‌ای",
     "referral": "ارجاعی",
+    "house": "خانه‌ای",
+}
+
+# "unknown X id" in import rows: the kind, as the start of a Persian sentence.
+ID_KIND_FA = {
+    "application": "درخواستی",
+    "program": "برنامه‌ای",
+    "round": "دوره‌ای",
+    "org": "خانه‌ای",
     "house": "خانه‌ای",
 }
 
@@ -233,6 +243,24 @@ _RULES: list[_Rule] = [
         lambda m: f"برنامهٔ «{isolate(m.group(1))}» از آنِ خانهٔ دیگری است؛ "
         "هر دوره فقط برنامه‌های خانهٔ خودش را دارد.",
     ),
+    # references between imported rows (recommender.io.reading, recommender.store)
+    (
+        re.compile(r"unknown (application|program|round|org|house) id '([^']*)'", re.I),
+        lambda m: f"{ID_KIND_FA[m.group(1).lower()]} با شناسهٔ «{isolate(m.group(2))}» نیست.",
+    ),
+    (
+        re.compile(r"duplicate (?:id|application_id/program_id pair) (.+) \(first on row (\d+)\)"),
+        lambda m: f"شناسهٔ {isolate(m.group(1))} تکراری است (نخستین بار در ردیف "
+        f"{_n(m.group(2))}).",
+    ),
+    (
+        re.compile(r"the program (?:'([^']*)' )?belongs to another house", re.I),
+        lambda m: "این برنامه از آنِ خانهٔ دیگری است.",
+    ),
+    (
+        re.compile(r"has values outside the named columns", re.I),
+        lambda m: "مقدارهایی بیرون از ستون‌های نام‌دار دارد.",
+    ),
     # houses (api.accounts, recommender.store.network, the import reader)
     (
         re.compile(r"staff belong to one house", re.I),
@@ -253,15 +281,24 @@ _RULES: list[_Rule] = [
 ]
 
 
+def _is_persian(message: str) -> bool:
+    """A sentence already in Persian: at least as many Persian words as Latin ones (a path,
+    an id or an option name is one Latin word inside a Persian sentence)."""
+    words = message.split()
+    persian_words = sum(1 for w in words if _PERSIAN_LETTER.search(w))
+    latin_words = sum(1 for w in words if _LATIN_LETTER.search(w))
+    return persian_words > 0 and persian_words >= latin_words or latin_words == 0
+
+
 def persian(text: Any, status: int = 400) -> str:
     """A message for a person: `text` reworded in Persian (see the module's docstring)."""
     message = str(text or "").strip()
-    if message and not _LATIN_LETTER.search(message):
-        return message
     if BILINGUAL_SEPARATOR in message:  # recommender.errors.bilingual: "english — persian"
         wording = message.rsplit(BILINGUAL_SEPARATOR, 1)[1].strip()
         if _PERSIAN_LETTER.search(wording):
             return wording
+    if message and _is_persian(message):
+        return message
     for pattern, make in _RULES:
         found = pattern.search(message)
         if found:
