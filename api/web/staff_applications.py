@@ -57,7 +57,7 @@ def _choice(value: str | None, known: Any, label: str, ignored: list[str]) -> st
     return text
 
 
-def _query_string(chosen: dict[str, str]) -> str:
+def _query_string(chosen: dict[str, Any]) -> str:
     """The chosen search, filters and order as a URL query (the pager's links keep them)."""
     kept = {k: v for k, v in chosen.items() if v and k != "program_link"}
     if chosen["program_id"] and chosen["program_link"] != "any":
@@ -85,7 +85,7 @@ def applications(
     ignored: list[str] = []
     programs = [p for p in store.list_programs() if user.org_id in (None, p.org_id)]
     rounds = store.list_rounds()
-    chosen = {
+    chosen: dict[str, Any] = {
         "q": (q or "").strip()[:100],
         "round_id": _choice(round_id, {r.id for r in rounds}, "دورهٔ پذیرش", ignored),
         "program_id": _choice(program_id, {p.id for p in programs}, "برنامه", ignored),
