@@ -15,6 +15,7 @@ from . import (
     staff_programs,
     staff_rounds,
     staff_search,
+    staff_workflow,
     views,
 )
 from .views import WEB_DIR
@@ -24,6 +25,7 @@ PAGE_ROUTERS = (
     applicant.router,
     staff_search.router,
     staff_applications.router,
+    staff_workflow.router,
     staff_programs.router,
     staff_rounds.router,
     admin.router,

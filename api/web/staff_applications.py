@@ -18,10 +18,9 @@ from recommender.store.listing import (
 )
 
 from ..deps import store_for
-from ..matching import visible_application
 from .forms import int_or_none
-from .referrals import staff_panel
-from .views import SECTOR_LABELS, WebStaffDep, render, render_application_page
+from .staff_workflow import staff_application_page
+from .views import SECTOR_LABELS, WebStaffDep, render
 
 router = APIRouter(prefix="/staff", tags=["web"], include_in_schema=False)
 
@@ -135,11 +134,6 @@ def applications(
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
 def application_page(request: Request, application_id: str, user: WebStaffDep) -> Response:
-    application = visible_application(store_for(request, user), user, application_id, "read")
-    return render_application_page(
-        request,
-        user,
-        application,
-        "staff_application.html",
-        extra=staff_panel(request, user, application),
-    )
+    """An application with its ranked programs, referrals and the workflow panel (programs,
+    shortlists, decisions, private notes: api/web/staff_workflow)."""
+    return staff_application_page(request, user, application_id)
