@@ -1,7 +1,8 @@
 """The decision workflow end to end in a real browser (Debian's Chromium through Playwright,
 as test_browser.py), at a desktop and a phone width: the applicant applies to a suggested
 program; staff shortlist the application, write a private note and decide; the applicant
-sees the decision in their timeline (and never the note). Each page passes an axe-core check
+sees the decision in their timeline (and never the note); staff accept the round's allocation
+after its confirmation step. Each page passes an axe-core check
 (no violation of impact serious or critical) and is no wider than the screen. Screenshots:
 artifacts/screenshots/ux/workflow_*.png."""
 
@@ -13,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import PLAN, Env
+from tests._allocation import pair, write_allocation
+
+from .conftest import PLAN, PROGRAMS, Env
 from .test_browser import _sign_in, _watch_console, serve
 from .test_browser import browser as browser  # noqa: F401  (the fixture)
 from .test_browser_ux import WIDTHS, _axe, _page, _shot, _width
@@ -37,9 +40,22 @@ def _check(page: Any, name: str, size: str) -> None:
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_apply_shortlist_note_decide_and_the_applicant_sees_it(web_server, browser, size):  # noqa: F811
     base, env = web_server
+    opened = env.client.post(
+        "/v1/rounds",
+        json={
+            "id": "r-flow",
+            "name": "دورهٔ بهار",
+            "opens_on": "2026-01-01",
+            "closes_on": "2099-12-29",
+            "programs": [{"program_id": p.id} for p in PROGRAMS],
+        },
+        headers=env.auth("staff"),
+    )
+    assert opened.status_code == 201, opened.text
     made = env.client.post(
         "/v1/applications",
-        json={"startup_name": "کیف‌پول نو", "business_plan": PLAN, "province": "تهران"},
+        json={"startup_name": "کیف‌پول نو", "business_plan": PLAN, "province": "تهران",
+              "round_id": "r-flow"},
         headers=env.auth("applicant"),
     )
     assert made.status_code == 201, made.text
@@ -94,4 +110,24 @@ def test_apply_shortlist_note_decide_and_the_applicant_sees_it(web_server, brows
     assert "پذیرفته شد" in statuses and "۵۰۰٬۰۰۰٬۰۰۰ ریال" in statuses
     assert NOTE not in applicant.content()
     _check(applicant, "applicant_timeline", size)
+
+    # The round's allocation (a run that saved one) accepted after the confirmation step:
+    # a correction of the decision, shown on the round page beside the shortlist.
+    jobs = env.app.state.jobs
+    job = jobs.submit("round_score", {"round_id": "r-flow"}, created_by="user:staff",
+                      subject="rounds/r-flow", org_id=env.store.get_round("r-flow").org_id)
+    write_allocation(jobs.output_dir(job.id), "r-flow", [pair(app_id, program_id, True, 400)])
+    jobs.finish(job.id, {"files": ["allocation.json"]})
+    staff.goto(f"{base}/staff/rounds/r-flow")
+    staff.click("#accept-allocation")
+    staff.wait_for_load_state("networkidle")
+    _check(staff, "accept_confirm", size)
+    staff.check("#accept-confirm")
+    staff.click("#accept-submit")
+    staff.wait_for_load_state("networkidle")
+    assert "۱ تصمیم ثبت شد" in staff.inner_text("#accepted")
+    board = staff.inner_text(f"#decisions .program-board[data-program='{program_id}']")
+    assert "در فهرست کوتاه" in board and "۴۰۰ ریال" in board
+    _check(staff, "round", size)
+    assert [d.funded_amount for d in env.store.list_decisions(app_id)] == [500_000_000, 400]
     assert problems == []
