@@ -171,3 +171,27 @@ def test_pager_links_keep_the_filters(houses: Houses):
     assert "page=2" in link.group(1) and "province=" in link.group(1)
     second = h.web("admin").get("/staff/applications?" + link.group(1).replace("&amp;", "&"))
     assert "صفحهٔ ۲ از ۲" in second.text
+
+
+def test_api_list_takes_the_same_filters(houses: Houses):
+    h = houses
+    workflow.apply(h.store.scoped(Scope.owner(h.user_ids["other"])),
+                   workflow.Actor("user:other", "applicant"), "app-b", "fin-teh")
+
+    def ids(actor: str, query: str) -> list[str]:
+        response = h.client.get(f"/v1/applications?{query}", headers=h.auth(actor))
+        assert response.status_code == 200, response.text
+        return [a["id"] for a in response.json()]
+
+    assert ids("staff_a", "") == ["app-a", "app-b"]
+    assert ids("staff_a", "status=decided") == ["app-a"]
+    assert ids("staff_a", "program_id=fin-teh&program_link=applied") == ["app-b"]
+    assert ids("staff_a", "status=applied&sector=fintech&province=تهران") == ["app-b"]
+    assert ids("staff_a", "sort=name&page=2&page_size=1") == ["app-b"]
+    assert ids("staff_b", "status=applied") == []  # app-b applied to house A's program
+    assert ids("owner", "") == ["app-a"] and ids("other", "status=decided") == ["app-b"]
+    row = h.client.get("/v1/applications?status=decided", headers=h.auth("staff_a")).json()[0]
+    assert row["status"] == "decided" and row["created_at"]
+    for bad in ("status=lost", "sector=nope", "program_link=x", "sort=evil", "page=0"):
+        response = h.client.get(f"/v1/applications?{bad}", headers=h.auth("staff_a"))
+        assert response.status_code == 422, bad
