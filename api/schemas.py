@@ -308,9 +308,13 @@ class ApplicationSummary(BaseModel):
     needs_residency: bool
     round_id: str | None
     org_id: str | None = None
+    status: str | None = None  # new | applied | shortlisted | decided (store.listing)
+    created_at: dt.datetime | None = None
+    last_decided_on: dt.date | None = None
 
     @classmethod
-    def of(cls, application: contracts.Application) -> ApplicationSummary:
+    def of(cls, application: Any) -> ApplicationSummary:
+        """From an application or a listing summary (the fields they share)."""
         data = application.model_dump(include=set(cls.model_fields))
         return cls.model_validate(data)
 

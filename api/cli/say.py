@@ -1,7 +1,7 @@
 """What the command line says to a person: Persian sentences with Persian digits.
 
 The brief's rule (Persian first) holds for the terminal too. Errors reuse the web's wording
-(`api.web.messages.persian`: a bilingual domain message's Persian half, or the rule table),
+(`api.messages.persian`: a bilingual domain message's Persian half, or the rule table),
 so the CLI, the API's pages and the web say the same thing. A library message with no Persian
 wording yet keeps its technical detail after a Persian sentence instead of being dropped.
 

@@ -12,6 +12,8 @@ from fastapi import APIRouter, Depends, Query, status
 from recommender import schemas as contracts
 from recommender.errors import InvalidInputError, NotFoundError, bilingual
 from recommender.retrieval.filters import ProgramFilter
+from recommender.store import listing
+from recommender.store.listing import ApplicationFilters
 
 from ..deps import (
     AccountsDep,
@@ -125,18 +127,38 @@ def submit(
 @router.get("", response_model=list[ApplicationSummary])
 def list_applications(
     store: StoreDep,
-    accounts: AccountsDep,
     user: CurrentUserDep,
     round_id: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str, Query(max_length=100)] = "",
+    program_id: Annotated[str | None, Query(max_length=64)] = None,
+    program_link: Annotated[str, Query(max_length=20)] = "any",
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    sector: Annotated[str | None, Query(max_length=64)] = None,
+    province: Annotated[str | None, Query(max_length=100)] = None,
+    sort: Annotated[str, Query(max_length=20)] = "id",
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> list[ApplicationSummary]:
-    """An applicant's own applications; for staff every application (or one round's)."""
+    """An applicant's own applications; for staff every application they may see. The same
+    filters as the staff's web list (`store.listing.list_applications`): search `q`, round,
+    program (`program_link`: any | applied | shortlisted), workflow `status` (new | applied |
+    shortlisted | decided), sector, province; `sort` (id | newest | oldest | name | funding)
+    and, with `page_size`, pages. An unknown status, sector, link or sort is a 422."""
+    filters = ApplicationFilters(
+        search=q.strip(),
+        round_id=round_id or None,
+        program_id=program_id or None,
+        program_link=program_link,
+        status=status or None,
+        sector=sector or None,
+        province=province or None,
+    )
+    found = listing.list_applications(
+        store, filters=filters, sort=sort, page=page, page_size=page_size
+    )
     if user.is_staff:
-        found = store.list_applications(round_id=round_id)
         store.audit(user.actor, "list", "application", round_id or "*")
-    else:
-        owned = set(accounts.owned_ids(user.id))
-        found = [a for a in store.list_applications(round_id=round_id) if a.id in owned]
-    return [ApplicationSummary.of(a) for a in found]
+    return [ApplicationSummary.of(a) for a in found.items]
 
 
 @router.get("/{application_id}", response_model=ApplicationPublic)

@@ -13,8 +13,10 @@ from . import (
     referrals,
     staff_applications,
     staff_programs,
+    staff_round_decisions,
     staff_rounds,
     staff_search,
+    staff_workflow,
     views,
 )
 from .views import WEB_DIR
@@ -24,8 +26,10 @@ PAGE_ROUTERS = (
     applicant.router,
     staff_search.router,
     staff_applications.router,
+    staff_workflow.router,
     staff_programs.router,
     staff_rounds.router,
+    staff_round_decisions.router,
     admin.router,
     referrals.router,
     network.router,

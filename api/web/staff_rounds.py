@@ -1,5 +1,6 @@
 """Staff pages for intake rounds: the list, a round's page (run the scoring job, watch its
-progress, download its files), the what-if comparison of capacities, and a run's report."""
+progress, download its files; shortlists, decisions and the allocation per program, from
+api/web/staff_round_decisions), the what-if comparison of capacities, and a run's report."""
 
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ from ..deps import jobs_for, store_for
 from ..messages import persian
 from ..routes.jobs import job_file as api_job_file
 from ..routes.jobs import job_public
-from ..routes.rounds import ROUND_SCORE_KIND
+from ..routes.rounds import ROUND_SCORE_KIND, latest_allocation
 from ..schemas import JobPublic
-from .forms import latin_digits
+from .forms import int_or_none, latin_digits
+from .staff_round_decisions import round_board
 from .views import WebStaffDep, form_data, render
 
 router = APIRouter(prefix="/staff", tags=["web"], include_in_schema=False)
@@ -118,9 +120,12 @@ def rounds(request: Request, user: WebStaffDep) -> Response:
 
 
 @router.get("/rounds/{round_id}", response_class=HTMLResponse)
-def round_page(request: Request, round_id: str, user: WebStaffDep) -> Response:
+def round_page(
+    request: Request, round_id: str, user: WebStaffDep, accepted: str | None = None
+) -> Response:
     store = store_for(request, user)
     intake = store.get_round(round_id)
+    board = round_board(store, intake, latest_allocation(jobs_for(request, user), round_id))
     names = {p.id: p.name for p in store.list_programs()}
     found = jobs_for(request, user).list(subject=f"rounds/{round_id}", limit=10)
     jobs = [job_public(j) for j in found]
@@ -138,6 +143,8 @@ def round_page(request: Request, round_id: str, user: WebStaffDep) -> Response:
         files=files,
         busy=busy,
         job_states=JOB_STATES_FA,
+        accepted=int_or_none(accepted),
+        **board,
     )
 
 

@@ -232,6 +232,7 @@ def render_application_page(
     application: contracts.Application,
     template: str,
     extra: Callable[[MatchResponse | None], dict[str, Any]] | None = None,
+    status_code: int = 200,
 ) -> Response:
     """An application's page with its ranked programs (or the plain reason there are none).
 
@@ -256,6 +257,7 @@ def render_application_page(
     return render(
         request,
         template,
+        status_code=status_code,
         user=user,
         application=application,
         result=result,

@@ -230,6 +230,20 @@ class WorkflowRecords:
         with self._use(session) as s:
             return [_entry(row) for row in s.scalars(query)]
 
+    def list_program_shortlists(
+        self, program_ids: list[str], *, session: Session | None = None
+    ) -> list[ShortlistEntry]:
+        """The shortlist entries at these programs the scope may see (a round's board)."""
+        if not program_ids:
+            return []
+        query = (
+            sa.select(ShortlistRow)
+            .where(ShortlistRow.program_id.in_(program_ids), self.where_visible(ShortlistRow))
+            .order_by(ShortlistRow.program_id, ShortlistRow.added_at, ShortlistRow.application_id)
+        )
+        with self._use(session) as s:
+            return [_entry(row) for row in s.scalars(query)]
+
     # ----------------------------------------------------------------- notes
     def add_note(
         self,

@@ -259,69 +259,96 @@ def decide(
     """
     _require_staff(actor)
     today = today or dt.date.today()
+    with store.session() as s:
+        return _record_decision(
+            store,
+            s,
+            actor,
+            application_id,
+            program_id,
+            residency_granted=residency_granted,
+            funded_amount=funded_amount,
+            note=note,
+            today=today,
+        )
+
+
+def _record_decision(
+    store: Store,
+    s: Session,
+    actor: Actor,
+    application_id: str,
+    program_id: str,
+    *,
+    residency_granted: bool,
+    funded_amount: int,
+    note: str,
+    today: dt.date,
+) -> Decision:
+    """`decide`'s checks and writes inside the caller's transaction `s` (also the one step of
+    `accept_allocation`). Raises as `decide` does, before writing anything."""
     if funded_amount < 0:
         raise InvalidInputError(
             bilingual("funded_amount: must be 0 or more", "مبلغ تأمین مالی نمی‌تواند منفی باشد.")
         )
-    with store.session() as s:
-        application = store.get_application(application_id, session=s)
-        program = store.own_program(program_id, session=s)
-        # The program's budget is shared by its applications: one decision at a time.
-        store.lock_program(program_id, session=s)
-        if funded_amount > program.funding_max:
-            raise InvalidInputError(
-                bilingual(
-                    f"funded_amount: {funded_amount:,} rials is more than the program's "
-                    f"funding_max of {program.funding_max:,} rials",
-                    f"مبلغ {format_rial(funded_amount)} از سقف تأمین مالی این برنامه "
-                    f"({format_rial(program.funding_max)}) بیشتر است.",
-                )
+    application = store.get_application(application_id, session=s)
+    program = store.own_program(program_id, session=s)
+    # The program's budget is shared by its applications: one decision at a time.
+    store.lock_program(program_id, session=s)
+    if funded_amount > program.funding_max:
+        raise InvalidInputError(
+            bilingual(
+                f"funded_amount: {funded_amount:,} rials is more than the program's "
+                f"funding_max of {program.funding_max:,} rials",
+                f"مبلغ {format_rial(funded_amount)} از سقف تأمین مالی این برنامه "
+                f"({format_rial(program.funding_max)}) بیشتر است.",
             )
-        applied = store.get_applied(application_id, program_id, session=s)
-        round_id = _decision_round(store, s, application, program_id, applied)
-        if round_id is not None:
-            _check_budget(store, s, round_id, application_id, program_id, funded_amount)
-        decision = store.add_decision(
-            Decision(
-                id=0,
+        )
+    applied = store.get_applied(application_id, program_id, session=s)
+    round_id = _decision_round(store, s, application, program_id, applied)
+    if round_id is not None:
+        _check_budget(store, s, round_id, application_id, program_id, funded_amount)
+    decision = store.add_decision(
+        Decision(
+            id=0,
+            application_id=application_id,
+            program_id=program_id,
+            round_id=round_id,
+            org_id=program.org_id,
+            residency_granted=residency_granted,
+            funded_amount=funded_amount,
+            note=note.strip(),
+            applied=applied is not None,
+            decided_by=actor.name,
+            decided_on=today,
+            decided_at=dt.datetime.now(dt.UTC),
+        ),
+        session=s,
+    )
+    store.upsert_outcomes(
+        [
+            schemas.Outcome(
                 application_id=application_id,
                 program_id=program_id,
                 round_id=round_id,
-                org_id=program.org_id,
                 residency_granted=residency_granted,
                 funded_amount=funded_amount,
-                note=note.strip(),
-                applied=applied is not None,
-                decided_by=actor.name,
                 decided_on=today,
-                decided_at=dt.datetime.now(dt.UTC),
-            ),
-            session=s,
-        )
-        store.upsert_outcomes(
-            [
-                schemas.Outcome(
-                    application_id=application_id,
-                    program_id=program_id,
-                    round_id=round_id,
-                    residency_granted=residency_granted,
-                    funded_amount=funded_amount,
-                    decided_on=today,
-                    decided_by=actor.name,
-                    note=decision.note,
-                )
-            ],
-            session=s,
-        )
-        store.audit(
-            actor.name,
-            "decide",
-            "application",
-            application_id,
-            detail={"program_id": program_id, "decision": decision.id},
-            session=s,
-        )
-        return decision
+                decided_by=actor.name,
+                note=decision.note,
+            )
+        ],
+        session=s,
+    )
+    store.audit(
+        actor.name,
+        "decide",
+        "application",
+        application_id,
+        detail={"program_id": program_id, "decision": decision.id},
+        session=s,
+    )
+    return decision
 
 
 def _decision_round(

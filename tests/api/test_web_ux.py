@@ -189,7 +189,7 @@ def test_applications_list_searches_sorts_and_pages(web_env: Env):
     first = client.get("/staff/applications").text
     assert first.count("/staff/applications/a-") == 50
     assert "۱۲۰ درخواست" in first and "صفحهٔ ۱ از ۳" in first
-    assert "در انتظار تصمیم" in first and "تاریخ ثبت" in first
+    assert "تازه (هنوز برای برنامه‌ای درخواست نداده)" in first and "تاریخ ثبت" in first
     last = client.get("/staff/applications?page=3").text
     assert last.count("/staff/applications/a-") == 20
     by_money = client.get("/staff/applications?sort=funding").text

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from api.main import create_app
 from api.settings import Settings
 from recommender.store.tenancy import TENANT_ROLE, Scope
+from tests._allocation import pair, write_allocation
 from tests.api._houses import (
     HOUSE_A,
     HOUSE_B,
@@ -240,6 +241,22 @@ def _applied_to_house_b(h: Houses) -> dict[str, str]:
     return {"fresh_app": application_id}
 
 
+def _allocation_of_round_a(h: Houses) -> dict[str, str]:
+    """A finished run of round A that saved an allocation giving app-a a seat at fin-teh
+    (no money: accepting it again and again fits any budget)."""
+    jobs = h.app.state.jobs
+    job = jobs.submit(
+        "round_score",
+        {"round_id": "round-a", "allocate": True},
+        created_by="user:staff_a",
+        subject="rounds/round-a",
+        org_id=HOUSE_A,
+    )
+    write_allocation(jobs.output_dir(job.id), "round-a", [pair("app-a", "fin-teh", True, 0)])
+    jobs.finish(job.id, {"files": ["allocation.json"]})
+    return {"allocation_job": str(job.id)}
+
+
 def _new_referral(status: str, to: str = HOUSE_B) -> Callable[[Houses], dict[str, str]]:
     """A referral from house A to `to` in `status`, of a fresh application of house A
     (owned by `owner`), made anew for each actor."""
@@ -423,6 +440,14 @@ ROUTES: list[Row] = [
     ),
     Row("POST", "/v1/rounds/{round_id}/score", "/v1/rounds/{round_a}/score", house_a(202)),
     Row("GET", "/v1/rounds/{round_id}/jobs", "/v1/rounds/{round_a}/jobs", house_a(200)),
+    Row(
+        "POST",
+        "/v1/rounds/{round_id}/allocation/accept",
+        "/v1/rounds/{round_a}/allocation/accept",
+        house_a(200),
+        setup=_allocation_of_round_a,
+        name="POST accept house A's round allocation (a fresh run for each actor)",
+    ),
     # ------------------------------------------------------------------ jobs
     Row("GET", "/v1/jobs/{job_id}", "/v1/jobs/{job_a}", house_a(200)),
     Row("GET", "/v1/jobs/{job_id}/files/{name}", "/v1/jobs/{job_a}/files/scores.csv", house_a(200)),
@@ -708,6 +733,32 @@ ROUTES: list[Row] = [
         "/staff/applications/{app_a}",
         house_a(200, WEB_ANON),
     ),
+    # The staff's workflow panel (api/web/staff_workflow.py): the rules are the API's.
+    Row(
+        "POST",
+        "/staff/applications/{application_id}/shortlist",
+        "/staff/applications/{fresh_app}/shortlist",
+        house_a(303, WEB_ANON),
+        send="form",
+        body=_static({"program_id": "fin-teh", "action": "add"}),
+        setup=_fresh_app,
+    ),
+    Row(
+        "POST",
+        "/staff/applications/{application_id}/notes",
+        "/staff/applications/{app_a}/notes",
+        house_a(303, WEB_ANON),
+        send="form",
+        body=_static({"body": "یادداشت کارکنان"}),
+    ),
+    Row(
+        "POST",
+        "/staff/applications/{application_id}/decisions",
+        "/staff/applications/{app_a}/decisions",
+        house_a(303, WEB_ANON),
+        send="form",
+        body=_static({"program_id": "fin-teh", "funded_amount": "0", "residency_granted": "no"}),
+    ),
     Row("GET", "/staff/programs", "/staff/programs", staff(200, WEB_ANON)),
     Row("GET", "/staff/programs/new", "/staff/programs/new", staff(200, WEB_ANON)),
     Row(
@@ -766,6 +817,21 @@ ROUTES: list[Row] = [
     ),
     Row("GET", "/staff/rounds", "/staff/rounds", staff(200, WEB_ANON)),
     Row("GET", "/staff/rounds/{round_id}", "/staff/rounds/{round_a}", house_a(200, WEB_ANON)),
+    Row(
+        "GET",
+        "/staff/rounds/{round_id}/allocation/accept",
+        "/staff/rounds/{round_a}/allocation/accept",
+        house_a(200, WEB_ANON),
+    ),
+    Row(
+        "POST",
+        "/staff/rounds/{round_id}/allocation/accept",
+        "/staff/rounds/{round_a}/allocation/accept",
+        house_a(303, WEB_ANON),
+        send="form",
+        body=lambda actor, h: {"confirm": "yes"},
+        setup=_allocation_of_round_a,
+    ),
     Row(
         "POST",
         "/staff/rounds/{round_id}/score",
