@@ -14,8 +14,8 @@ sentence shows nothing. So a sentence is **quotable** only when all of these hol
 3. it says more than the startup's name: at least `MIN_CONTENT_WORDS` of its content words are
    not words of that name (checked by the caller, which knows the name).
 
-Sentences are whole lines, cut after . ! ? ؟ ؛ followed by a space; a list item's text is one
-sentence or more. A quotable sentence longer than the limit is cut at its last clause mark
+Sentences are lines, cut after . ! ? ؟ … followed by a space (not at «؛», which joins two
+halves of one thought); a list item's text is one sentence or more. A quotable sentence longer than the limit is cut at its last clause mark
 («،» «؛» «:») past half the limit, else at a word boundary, and ends with «…»; the cut quote
 must still have `MIN_CONTENT_WORDS` content words, else the word-boundary cut is used. When
 no sentence qualifies the reason quotes nothing rather than something bad.
@@ -55,7 +55,7 @@ CONNECTIVES: tuple[str, ...] = (
 
 _WORD = re.compile(r"[\w\u200c]+", re.UNICODE)
 _LINE = re.compile(r"[^\n]+")
-_SENTENCE_END = re.compile(r"(?<=[.!?؟؛…])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?؟…])\s+")
 _LIST_MARKER = re.compile(
     r"^\s*(?:[-–—•*▪●◦·]+|\(?(?:[0-9۰-۹]{1,3}|الف|[آ-ی])[.)\-:](?=\s))\s*"
 )
