@@ -52,7 +52,7 @@ from recommender.scoring.quotes import (
     plan_sentences,
     shorten,
 )
-from recommender.text.persian import format_number, format_rial_spoken
+from recommender.text.persian import format_number, format_rial_spoken, to_persian_digits
 
 __all__ = [
     "ApplicantFacts",
@@ -81,7 +81,7 @@ class Evidence:
     Attributes:
         chunk: index of the plan chunk.
         span: (start, end) character offsets of the quoted text in the normalized plan.
-        quote: the short fragment shown to the reader.
+        quote: the sentence (or its start, with «…») shown to the reader, in Persian digits.
         similarity: cosine of the chunk and the program vector.
     """
 
@@ -309,8 +309,9 @@ class Explainer:
                     best_key, found = key, sentence.quote
             if found is not None:
                 quote, used = shorten(plan_text[found[0] : found[1]], self.quote_chars, ignore)
+                # The normalized plan has Latin digits; the reader gets Persian ones.
                 return Evidence(chunk=int(best), span=(found[0], found[0] + used),
-                                quote=quote, similarity=float(sims[int(best)]))
+                                quote=to_persian_digits(quote), similarity=float(sims[int(best)]))
         return None
 
     # ------------------------------------------------------------------ sentences

@@ -15,7 +15,8 @@ sentence shows nothing. So a sentence is **quotable** only when all of these hol
    not words of that name (checked by the caller, which knows the name).
 
 Sentences are lines, cut after . ! ? ؟ … followed by a space (not at «؛», which joins two
-halves of one thought); a list item's text is one sentence or more. A quotable sentence longer than the limit is cut at its last clause mark
+halves of one thought); a list item's text is one sentence or more.
+A quotable sentence longer than the limit is cut at its last clause mark
 («،» «؛» «:») past half the limit, else at a word boundary, and ends with «…»; the cut quote
 must still have `MIN_CONTENT_WORDS` content words, else the word-boundary cut is used. When
 no sentence qualifies the reason quotes nothing rather than something bad.
