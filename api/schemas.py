@@ -158,15 +158,19 @@ class MatchRequest(RequestBody):
 
 class RecommendationItem(BaseModel):
     """One ranked program, as `peyvand recommend --json` prints it. The probabilities and the
-    expected funding are null while no ranker is trained (the unsupervised fallback).
-    Built from the library's `pipeline.Recommendation` (same field names)."""
+    expected funding are null while no ranker is trained (the unsupervised fallback);
+    `p_residency` is also null for a program with no residency seats (`offers_residency`
+    false: not applicable). Built from the library's `pipeline.Recommendation` (same field
+    names)."""
 
     model_config = ConfigDict(from_attributes=True)
 
     program_id: str
     name: str
     score: float
-    p_residency: float | None
+    p_residency: float | None = Field(
+        description="null without a trained model, or when offers_residency is false"
+    )
     p_funding: float | None
     expected_funding: float | None = Field(description="rial")
     reasons: list[str] = Field(description="up to three Persian sentences")
@@ -179,6 +183,17 @@ class RecommendationItem(BaseModel):
     evidence_span: tuple[int, int] | None = None
     org_id: str | None = Field(default=None, description="the house that runs the program")
     org_name: str | None = Field(default=None, description="that house's name (Persian)")
+    offers_residency: bool = Field(
+        default=True, description="false: the program has no residency seats («اقامت ندارد»)"
+    )
+    drawback: str | None = Field(
+        default=None, description="the main drawback for this applicant, one Persian sentence"
+    )
+    drawback_kind: str | None = Field(
+        default=None, description="place | stage | seats | money (most serious first)"
+    )
+    fit_level: str | None = Field(default=None, description="very_good | good | fair | low")
+    fit_label: str | None = Field(default=None, description="the fit in Persian words")
 
     @classmethod
     def from_recommendation(cls, item: Recommendation) -> RecommendationItem:

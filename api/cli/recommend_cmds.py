@@ -218,7 +218,7 @@ def print_table(result: Any) -> None:
             format_number(item.rank),
             name,
             format_number(item.score, decimals=2),
-            _percent(item.p_residency),
+            _percent(item.p_residency) if item.offers_residency else "اقامت ندارد",
             _percent(item.p_funding),
             expected,
             "\n".join(f"• {r}" for r in item.reasons),

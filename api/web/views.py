@@ -37,6 +37,7 @@ from recommender.text.persian import (
     format_number,
     format_percent,
     format_rial,
+    format_rial_spoken,
     to_persian_digits,
 )
 
@@ -105,6 +106,12 @@ def _rial(value: Any) -> str:
     return "—" if value is None else format_rial(value)
 
 
+def _rial_spoken(value: Any) -> str:
+    """Money as people say it («حدود ۲٫۸ میلیارد ریال») for results and reasons; forms and
+    files keep the exact amount (`rial`)."""
+    return "—" if value is None else format_rial_spoken(value)
+
+
 def _jalali(value: Any, long: bool = False) -> str:
     return "—" if value is None else format_jalali(value, long=long)
 
@@ -114,6 +121,7 @@ templates.env.filters.update(
     num=_num,
     pct=_pct,
     rial=_rial,
+    rial_spoken=_rial_spoken,
     jalali=_jalali,
     kind_fa=lambda k: KIND_LABELS_FA.get(k, k),
     stage_fa=lambda s: STAGE_LABELS_FA.get(s, s),

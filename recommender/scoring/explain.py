@@ -4,14 +4,20 @@ factors with their contributions.
 Reasons state facts that hold for the pair, never raw feature values:
 
 1. content: the passage of the plan closest to the program (the plan chunk with the highest
-   cosine to the program vector; inside it, the sentence sharing most words with the
-   program's text), quoted briefly, and the program's sector that matches the plan;
+   cosine to the program vector; inside it, the quotable sentence sharing most words with
+   the program's text: `quotes` says what is quotable — never a heading, a lone word or the
+   startup's name; the next closest chunks are tried when one has none, and with none at
+   all nothing is quoted), and the program's sector that matches the plan;
 2. fit: the program accepts the applicant's stage and is in the applicant's province (or
    accepts remote participants);
 3. seats: the program has open residency seats (when the applicant needs residency, or it
    is not known whether they do);
-4. money: the applicant's funding ask lies in the program's funding range (amounts in rial,
-   Persian digits), or, with no ask known, the range the program funds.
+4. money: the applicant's funding ask lies in the program's funding range (amounts in rial
+   as people say them, `format_rial_spoken`), or, with no ask known, the range it funds.
+
+Besides the reasons, the main drawback (`drawbacks.drawback`: another province without
+remote participation, a stage not accepted, no seats for a team that needs one, an ask
+outside the funding range), at most one, apart from the reasons.
 
 The content reason comes first; the others are ordered by the summed contribution of the
 features behind them (most helpful first), at most `max_reasons` in all.
@@ -28,10 +34,8 @@ Reasons quote the plan: they are for the plan's owner and the staff. Never log t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,12 +43,22 @@ import numpy as np
 from recommender.constants import STAGE_LABELS_FA
 from recommender.eligibility import place_key
 from recommender.schemas import Program
-from recommender.text.persian import format_number, format_rial
+from recommender.scoring.applicant_facts import ApplicantFacts
+from recommender.scoring.drawbacks import drawback
+from recommender.scoring.quotes import (
+    MIN_CONTENT_WORDS,
+    PlanSentence,
+    content_words,
+    plan_sentences,
+    shorten,
+)
+from recommender.text.persian import format_number, format_rial_spoken, to_persian_digits
 
 __all__ = [
     "ApplicantFacts",
     "Evidence",
     "Explainer",
+    "Explanation",
     "PlanReading",
     "contributions",
     "contributions_from",
@@ -60,44 +74,6 @@ _REASON_FEATURES: dict[str, tuple[str, ...]] = {
     "money": ("funding_", "program_funds"),
 }
 
-_SENTENCE_END = re.compile(r"(?<=[.!?؟؛])\s+|\n+")
-_WORD = re.compile(r"[\w\u200c]+", re.UNICODE)
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    import hazm
-
-    return frozenset(hazm.stopwords_list())
-
-
-def _words(text: str) -> set[str]:
-    stop = _stopwords()
-    return {
-        w for w in (m.group(0).casefold() for m in _WORD.finditer(text))
-        if len(w) > 2 and w not in stop and not w.isdigit()
-    }
-
-
-@dataclass(frozen=True)
-class ApplicantFacts:
-    """What is known of the applicant; None means unknown (e.g. a free-text query).
-
-    Attributes:
-        stage: growth stage (constants.STAGES).
-        province: province name.
-        funding_ask: rial asked (0 = asks for no money).
-        needs_residency: whether the team asks for a seat.
-        sectors: declared sector slugs.
-    """
-
-    stage: str | None = None
-    province: str | None = None
-    funding_ask: int | None = None
-    needs_residency: bool | None = None
-    sectors: tuple[str, ...] = ()
-
-
 @dataclass(frozen=True)
 class Evidence:
     """The part of the plan that best matches one program.
@@ -105,7 +81,7 @@ class Evidence:
     Attributes:
         chunk: index of the plan chunk.
         span: (start, end) character offsets of the quoted text in the normalized plan.
-        quote: the short fragment shown to the reader.
+        quote: the sentence (or its start, with «…») shown to the reader, in Persian digits.
         similarity: cosine of the chunk and the program vector.
     """
 
@@ -120,14 +96,31 @@ class PlanReading:
     """What the explainer reads once per plan and reuses for every program.
 
     Attributes:
-        sentences: (start, end) of each sentence in the normalized plan.
-        words: the content words of each sentence.
+        sentences: the plan's sentences (`quotes.plan_sentences`), in order.
         sector_hits: sector slug -> occurrences of its keywords in the plan.
     """
 
-    sentences: list[tuple[int, int]]
-    words: list[frozenset[str]]
+    sentences: list[PlanSentence]
     sector_hits: dict[str, int]
+
+
+@dataclass
+class Explanation:
+    """Everything shown with one recommended program (`Explainer.explain_item`).
+
+    Attributes:
+        reasons: up to `max_reasons` Persian sentences.
+        factors: feature name -> contribution, largest magnitude first.
+        span: (start, end) of the quoted passage in the plan, or None.
+        drawback: the main drawback in one Persian sentence, or None.
+        drawback_kind: its kind (`drawbacks.DRAWBACK_ORDER`), or None.
+    """
+
+    reasons: list[str]
+    factors: dict[str, float] = field(default_factory=dict)
+    span: tuple[int, int] | None = None
+    drawback: str | None = None
+    drawback_kind: str | None = None
 
 
 def reason_groups(feature_names: Sequence[str]) -> dict[str, list[int]]:
@@ -222,7 +215,10 @@ class Explainer:
         sector_keywords: Persian keywords per sector slug, used to tell which of a program's
             sectors the plan talks about.
         max_reasons: at most this many reasons per program.
-        quote_chars: the longest quote, in characters (cut at a word boundary, with «…»).
+        quote_chars: the longest quote, in characters (cut at a clause mark or a word
+            boundary, with «…», see `quotes.shorten`).
+        evidence_chunks: how many of the plan's chunks closest to a program are searched
+            for a quotable sentence before quoting nothing.
     """
 
     def __init__(
@@ -230,12 +226,14 @@ class Explainer:
         sector_labels: Mapping[str, str] | None = None,
         sector_keywords: Mapping[str, Sequence[str]] | None = None,
         max_reasons: int = 3,
-        quote_chars: int = 120,
+        quote_chars: int = 160,
+        evidence_chunks: int = 3,
     ) -> None:
         self.sector_labels = dict(sector_labels or {})
         self.sector_keywords = {k: list(v) for k, v in (sector_keywords or {}).items()}
         self.max_reasons = max_reasons
         self.quote_chars = quote_chars
+        self.evidence_chunks = evidence_chunks
         self._program_words: dict[str, set[str]] = {}
 
     # ------------------------------------------------------------------ evidence
@@ -244,31 +242,20 @@ class Explainer:
         words = self._program_words.get(program.id)
         if words is None:
             keywords = [" ".join(self.sector_keywords.get(s, ())) for s in program.sectors]
-            words = _words(" ".join([program.name, program.description, *keywords]))
+            words = content_words(" ".join([program.name, program.description, *keywords]))
             if len(self._program_words) > 50_000:
                 self._program_words.clear()
             self._program_words[program.id] = words
         return words
 
     def read(self, plan_text: str) -> PlanReading:
-        """Split the plan into sentences with their words and count sector keywords (once
-        per plan; pass the result to `evidence` and `reasons`)."""
-        spans: list[tuple[int, int]] = []
-        words: list[frozenset[str]] = []
-        pos = 0
-        for part in _SENTENCE_END.split(plan_text):
-            found = plan_text.find(part, pos)
-            if found < 0 or not part.strip():
-                continue
-            pos = found + len(part)
-            lead = len(part) - len(part.lstrip())
-            spans.append((found + lead, found + len(part.rstrip())))
-            words.append(frozenset(_words(part)))
+        """Split the plan into sentences (what each lets a reason quote, its words) and count
+        sector keywords (once per plan; pass the result to `evidence` and `reasons`)."""
         hits = {
             slug: sum(plan_text.count(k) for k in keywords if k)
             for slug, keywords in self.sector_keywords.items()
         }
-        return PlanReading(sentences=spans, words=words, sector_hits=hits)
+        return PlanReading(sentences=plan_sentences(plan_text), sector_hits=hits)
 
     def evidence(
         self,
@@ -278,12 +265,14 @@ class Explainer:
         program: Program,
         program_vector: np.ndarray,
         reading: PlanReading | None = None,
+        name: str | None = None,
     ) -> Evidence | None:
-        """The best-matching passage of the plan for `program`.
+        """The best-matching quotable passage of the plan for `program`.
 
-        The plan chunk with the highest cosine to the program; inside it, the sentence
-        sharing most words with the program's name, description and sector keywords (ties:
-        the longer one), cut to `quote_chars`.
+        The chunks in order of cosine to the program, at most `evidence_chunks` of them: in
+        the first that holds a quotable sentence (`quotes`; one that says more than the
+        startup's `name`), the sentence sharing most words with the program's name,
+        description and sector keywords (ties: the longer one), cut to `quote_chars`.
 
         Args:
             plan_text: the normalized plan (the text `chunk_spans` point into).
@@ -292,41 +281,38 @@ class Explainer:
             program: the program.
             program_vector: (dim,) the program's L2-normalized vector.
             reading: `read(plan_text)`, when already made.
+            name: the startup's name, when known.
 
         Returns:
-            The evidence, or None when the plan has no chunk.
+            The evidence, or None when the plan has no chunk or no quotable sentence there.
         """
         chunks = np.asarray(chunks, dtype=np.float32)
         if chunks.ndim != 2 or chunks.shape[0] == 0 or not chunk_spans:
             return None
         reading = reading or self.read(plan_text)
         sims = chunks @ np.asarray(program_vector, dtype=np.float32).reshape(-1)
-        best = int(np.argmax(sims[: len(chunk_spans)]))
-        start, end = chunk_spans[best]
-        start, end = max(0, int(start)), min(len(plan_text), int(end))
+        sims = sims[: len(chunk_spans)]
         wanted = self._words_of(program)
-        best_key: tuple[int, int] = (-1, -1)
-        span = (start, end)
-        for (a, b), words in zip(reading.sentences, reading.words, strict=True):
-            if b <= start or a >= end:
-                continue
-            a, b = max(a, start), min(b, end)
-            key = (len(words & wanted), min(b - a, 200))
-            if key > best_key:
-                best_key, span = key, (a, b)
-        quote, q_start, q_end = self._shorten(plan_text[span[0] : span[1]])
-        a = span[0] + q_start
-        return Evidence(chunk=best, span=(a, a + (q_end - q_start)), quote=quote,
-                        similarity=float(sims[best]))
-
-    def _shorten(self, sentence: str) -> tuple[str, int, int]:
-        """(quote, start, end): the sentence cut to `quote_chars` at a word boundary."""
-        text = sentence.strip().rstrip(".؛!؟?")
-        if len(text) <= self.quote_chars:
-            return text, 0, len(text)
-        cut = text.rfind(" ", 0, self.quote_chars)
-        cut = cut if cut > self.quote_chars // 2 else self.quote_chars
-        return text[:cut].rstrip("،, ") + "…", 0, cut
+        ignore = content_words(name) if name else set()
+        for best in np.argsort(-sims, kind="stable")[: self.evidence_chunks]:
+            start, end = (int(x) for x in chunk_spans[int(best)])
+            best_key: tuple[int, int] = (-1, -1)
+            found: tuple[int, int] | None = None
+            for sentence in reading.sentences:
+                a, b = sentence.span
+                if sentence.quote is None or b <= start or a >= end:
+                    continue
+                if len(sentence.words - ignore) < MIN_CONTENT_WORDS:
+                    continue
+                key = (len(sentence.words & wanted), min(b - a, 200))
+                if key > best_key:
+                    best_key, found = key, sentence.quote
+            if found is not None:
+                quote, used = shorten(plan_text[found[0] : found[1]], self.quote_chars, ignore)
+                # The normalized plan has Latin digits; the reader gets Persian ones.
+                return Evidence(chunk=int(best), span=(found[0], found[0] + used),
+                                quote=to_persian_digits(quote), similarity=float(sims[int(best)]))
+        return None
 
     # ------------------------------------------------------------------ sentences
 
@@ -403,7 +389,8 @@ class Explainer:
         """The ask inside the program's funding range (or the range, when no ask is known)."""
         if program.funding_max <= 0:
             return None
-        low, high = format_rial(program.funding_min), format_rial(program.funding_max)
+        low = format_rial_spoken(program.funding_min)
+        high = format_rial_spoken(program.funding_max)
         if program.funding_min == 0:
             span = f"تا سقف {high}"
         else:
@@ -413,7 +400,7 @@ class Explainer:
             return f"این برنامه {span} تأمین مالی می‌کند."
         if ask > 0 and program.funding_min <= ask <= program.funding_max:
             return (
-                f"مبلغ درخواستی شما ({format_rial(ask)}) در بازهٔ تأمین مالی این برنامه "
+                f"مبلغ درخواستی شما ({format_rial_spoken(ask)}) در بازهٔ تأمین مالی این برنامه "
                 f"({span}) است."
             )
         return None
@@ -477,7 +464,7 @@ class Explainer:
         groups: Mapping[str, Sequence[int]],
         feature_names: Sequence[str],
         open_seats: int,
-    ) -> tuple[list[str], dict[str, float], tuple[int, int] | None]:
+    ) -> Explanation:
         """Everything shown with one recommended program.
 
         Args:
@@ -494,8 +481,8 @@ class Explainer:
             open_seats: the program's open residency seats.
 
         Returns:
-            (reasons, factors: feature name -> contribution, largest magnitude first, the
-            quoted passage's (start, end) in the plan or None).
+            The reasons, the factors (feature name -> contribution, largest magnitude
+            first), the quoted passage's (start, end) in the plan and the main drawback.
         """
         evidence = self.evidence(
             plan_text,
@@ -504,6 +491,7 @@ class Explainer:
             program,
             program_vector,
             reading,
+            name=facts.name,
         )
         group_contributions = {
             kind: float(contribution[list(cols)].sum()) if cols else 0.0
@@ -524,4 +512,11 @@ class Explainer:
             for j in order
             if abs(contribution[j]) > 1e-6
         }
-        return reasons, factors, evidence.span if evidence is not None else None
+        catch = drawback(program, facts, open_seats)
+        return Explanation(
+            reasons=reasons,
+            factors=factors,
+            span=evidence.span if evidence is not None else None,
+            drawback=catch[1] if catch else None,
+            drawback_kind=catch[0] if catch else None,
+        )

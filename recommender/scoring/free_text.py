@@ -16,7 +16,7 @@ import numpy as np
 
 from recommender.retrieval.filters import ProgramFilter
 from recommender.schemas import Application, Program
-from recommender.scoring.explain import ApplicantFacts
+from recommender.scoring.applicant_facts import ApplicantFacts
 from recommender.text.facts import PlanFacts
 
 __all__ = ["FACT_MIN_CONFIDENCE", "applicant_subject", "assume_unknown_facts", "fact_terms"]
@@ -63,6 +63,7 @@ def applicant_subject(
             funding_ask=application.funding_ask,
             needs_residency=application.needs_residency,
             sectors=tuple(application.sectors),
+            name=application.startup_name or None,
         )
         return stored, application
     f = filters or ProgramFilter()

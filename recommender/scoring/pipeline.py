@@ -46,7 +46,6 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -74,9 +73,11 @@ from recommender.scoring.explain import (
     Explainer,
     reason_groups,
 )
+from recommender.scoring.fit_level import FIT_LABELS_FA, fit_level
 from recommender.scoring.free_text import applicant_subject, assume_unknown_facts, fact_terms
 from recommender.scoring.index import LexicalMemo, current_records
 from recommender.scoring.memo import memo_contributions, memo_scores, pair_memo
+from recommender.scoring.results import ExcludedProgram, Recommendation, RecommendationList
 from recommender.text.facts import PlanFacts, read_facts
 from recommender.text.normalization import normalize
 
@@ -104,117 +105,6 @@ def _optional(values: Any, i: int) -> float | None:
         return None
     value = float(np.asarray(values)[i])
     return value if np.isfinite(value) else None
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass
-class Recommendation:
-    """One recommended program.
-
-    Attributes:
-        program_id: the program's id.
-        name: its name.
-        kind: its kind (constants.PROGRAM_KINDS).
-        province: its province.
-        rank: 1-based position, best first.
-        score: the fit score: for a stored application the ranker's (or the unsupervised
-            fallback's); for free text `ranking.compose_scores` (text fit first, then the
-            plan's facts, then that prior).
-        p_residency: P(residency granted); None without a trained model.
-        p_funding: P(funded); None without a trained model.
-        expected_funding: expected funded amount in rial; None without a trained model.
-        reasons: up to three Persian sentences (they quote the plan: never log them).
-        factors: feature name -> contribution to the ranker's (or fallback's) score,
-            largest magnitude first (see `explain.contributions` for the estimate); for free
-            text that score is the prior part of `score`.
-        dense_score: cosine of plan and program vectors.
-        lexical_score: raw BM25 of the plan against the program's text.
-        evidence_span: (start, end) of the quoted passage in the normalized plan.
-        org_id: the house that runs the program (`Program.org_id`).
-        org_name: that house's Persian name, once named (`RecommendationList.name_houses`).
-    """
-
-    program_id: str
-    name: str
-    kind: str
-    province: str
-    rank: int
-    score: float
-    p_residency: float | None
-    p_funding: float | None
-    expected_funding: float | None
-    reasons: list[str]
-    factors: dict[str, float]
-    dense_score: float
-    lexical_score: float
-    evidence_span: tuple[int, int] | None = None
-    org_id: str | None = None
-    org_name: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (the `peyvand recommend --json` item)."""
-        out = asdict(self)
-        out["evidence_span"] = list(self.evidence_span) if self.evidence_span else None
-        return out
-
-
-@dataclass(frozen=True)
-class ExcludedProgram:
-    """A retrieved program that a hard rule of eligibility removed."""
-
-    program_id: str
-    name: str
-    reason: str
-
-
-@dataclass
-class RecommendationList:
-    """The answer to one request.
-
-    Attributes:
-        items: best first, at most `top`.
-        notes: remarks on how the answer was made (English, for operators), e.g. the
-            unsupervised fallback.
-        excluded: retrieved programs removed by eligibility, with the Persian reason.
-        empty_reason: why `items` is empty (Persian), else None.
-        ranker: "model" (a trained ranker) or "unsupervised".
-        model_version: the trained ranker's registry version, when known.
-        embedding_model: the embedding model id.
-        facts: for free text, the facts read from the plan (with a person's corrections),
-            as `PlanFacts.to_dict()`; None for a stored application (its facts are stored).
-    """
-
-    items: list[Recommendation]
-    notes: list[str] = field(default_factory=list)
-    excluded: list[ExcludedProgram] = field(default_factory=list)
-    empty_reason: str | None = None
-    ranker: str = "model"
-    model_version: str | None = None
-    embedding_model: str = ""
-    facts: dict[str, Any] | None = None
-
-    def name_houses(self, names: Mapping[str, str]) -> RecommendationList:
-        """Give each item its house's name (`org_name`) from `names` (house id -> name, one
-        map per answer: e.g. `Store.org_names()`); returns self."""
-        for item in self.items:
-            if item.org_id is not None:
-                item.org_name = names.get(item.org_id, item.org_name)
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of everything."""
-        return {
-            "facts": self.facts,
-            "items": [item.to_dict() for item in self.items],
-            "notes": list(self.notes),
-            "excluded": [asdict(e) for e in self.excluded],
-            "empty_reason": self.empty_reason,
-            "ranker": self.ranker,
-            "model_version": self.model_version,
-            "embedding_model": self.embedding_model,
-        }
 
 
 # --------------------------------------------------------------------------- facade
@@ -501,12 +391,15 @@ class Recommender:
             self.core, X[order], positions[order], priors[order], baseline, memo
         )
         open_seats = dict(filters.open_seats) if filters and filters.open_seats else {}
+        # The score's meaning (fit_level): a trained ranker's probability for a stored
+        # application; a rank score for free text and for the unsupervised fallback.
+        scale = "probability" if application is not None and self.ranker is not None else "rank"
         for rank, (row, i) in enumerate(zip(contrib, order, strict=True), start=1):
             result.items.append(
                 self._item(
                     rank, candidates[i], positions[i], plan, facts,
                     float(scores[i]), {k: _optional(v, i) for k, v in extra.items()},
-                    row, open_seats,
+                    row, open_seats, scale,
                 )
             )
         return result
@@ -570,17 +463,20 @@ class Recommender:
         extra: Mapping[str, float | None],
         contribution: np.ndarray,
         open_seats: Mapping[str, int],
+        scale: str,
     ) -> Recommendation:
         program = self._programs[position]
         reading = plan.memo.get("reading")
         if reading is None:
             reading = plan.memo["reading"] = self.explainer.read(plan.text)
-        reasons, factors, span = self.explainer.explain_item(
+        why = self.explainer.explain_item(
             plan.text, plan.embedding, reading, program, self.retriever.vectors_[position],
             facts, contribution=contribution, groups=self._groups,
             feature_names=self.feature_names,
             open_seats=open_seats.get(program.id, program.residency_seats),
         )
+        offers_residency = program.residency_seats > 0
+        level = fit_level(score, scale)
         return Recommendation(
             program_id=program.id,
             name=program.name,
@@ -588,13 +484,18 @@ class Recommender:
             province=program.province,
             rank=rank,
             score=round(score, 6),
-            p_residency=extra.get("p_residency"),
+            p_residency=extra.get("p_residency") if offers_residency else None,
             p_funding=extra.get("p_funding"),
             expected_funding=extra.get("expected_funding"),
-            reasons=reasons,
-            factors=factors,
+            reasons=why.reasons,
+            factors=why.factors,
             dense_score=round(candidate.dense_score, 6),
             lexical_score=round(candidate.lexical_score, 6),
-            evidence_span=span,
+            evidence_span=why.span,
             org_id=program.org_id,
+            offers_residency=offers_residency,
+            drawback=why.drawback,
+            drawback_kind=why.drawback_kind,
+            fit_level=level,
+            fit_label=FIT_LABELS_FA[level],
         )

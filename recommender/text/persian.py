@@ -3,7 +3,9 @@
 - digits: Latin 0-9 become Persian ۰-۹; the thousands separator is the Arabic thousands
   sign «٬» (U+066C) and the decimal separator «٫» (U+066B), as Persian typography uses;
 - money: amounts are kept in rial, as the data contracts store them
-  («۲٬۰۰۰٬۰۰۰٬۰۰۰ ریال»); one unit everywhere, so no reader has to guess a factor of ten;
+  («۲٬۰۰۰٬۰۰۰٬۰۰۰ ریال»); one unit everywhere, so no reader has to guess a factor of ten.
+  Exact amounts (`format_rial`) go in forms, tables and files; reasons and result pages say
+  them the way people do (`format_rial_spoken`: «حدود ۲٫۸ میلیارد ریال»);
 - dates: Jalali (Solar Hijri) via `jdatetime`, numeric («۱۴۰۵/۰۹/۰۵») or long
   («۵ آذر ۱۴۰۵»).
 """
@@ -21,6 +23,7 @@ __all__ = [
     "format_number",
     "format_percent",
     "format_rial",
+    "format_rial_spoken",
     "to_persian_digits",
 ]
 
@@ -69,6 +72,44 @@ def format_rial(amount: int | float) -> str:
         The amount in Persian digits with separators, followed by «ریال».
     """
     return f"{format_number(round(amount))} ریال"
+
+
+#: Units people name amounts of money in, largest first: (size, Persian word).
+_SPOKEN_UNITS: tuple[tuple[int, str], ...] = (
+    (10**12, "هزار میلیارد"),
+    (10**9, "میلیارد"),
+    (10**6, "میلیون"),
+    (10**3, "هزار"),
+)
+
+
+def format_rial_spoken(amount: int | float) -> str:
+    """An amount of rial as people say it: 2_834_000_000 -> «حدود ۲٫۸ میلیارد ریال».
+
+    The largest unit (هزار، میلیون، میلیارد، هزار میلیارد) the amount reaches; one decimal
+    below 100 of that unit, none from 100 up (283_400_000 -> «حدود ۲۸۳ میلیون ریال»);
+    «حدود» («about») in front whenever the rounding changed the amount, so a round amount
+    stays exact (2_000_000_000 -> «۲ میلیارد ریال»). Below a thousand rial, the amount as is.
+
+    Args:
+        amount: the amount in rial.
+
+    Returns:
+        The spoken amount in Persian digits, with «٫» as the decimal separator.
+    """
+    value = abs(float(amount))
+    sign = "-" if amount < 0 else ""
+    for i, (size, word) in enumerate(_SPOKEN_UNITS):
+        if value < size:
+            continue
+        decimals = 1 if value / size < 100 else 0
+        shown = round(value / size, decimals)
+        if shown >= 1000 and i > 0:  # 999.6 million reads as 1 billion
+            size, word = _SPOKEN_UNITS[i - 1]
+            shown = round(value / size, 1)
+        about = "حدود " if abs(shown * size - value) >= 0.5 else ""
+        return f"{about}{sign}{format_number(shown, 1)} {word} ریال"
+    return f"{sign}{format_number(round(value))} ریال"
 
 
 def format_percent(fraction: float, decimals: int = 0) -> str:

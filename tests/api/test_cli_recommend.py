@@ -232,7 +232,10 @@ def test_live_trained_ranker_gives_probabilities(
     assert run(indexed, "recommend", "--text-file", str(plan_file), "--json") == 0
     captured = capsys.readouterr()
     items = json.loads(captured.out)
-    assert items and all(0.0 <= i["p_residency"] <= 1.0 for i in items)
+    hosting = [i for i in items if i["offers_residency"]]
+    assert hosting and all(0.0 <= i["p_residency"] <= 1.0 for i in hosting)
+    # residency does not apply to a program without seats: null, never 0
+    assert all(i["p_residency"] is None for i in items if not i["offers_residency"])
     assert all(i["expected_funding"] is not None for i in items)
     assert "no trained model" not in captured.err
 

@@ -96,7 +96,7 @@ def test_applicant_submits_a_plan_and_sees_suggestions(web_env: Env):
     assert "برنامه‌های پیشنهادی برای شما" in page
     assert "شتاب‌دهنده پرداخت نو" in page
     assert "۵۰٪" in page and "۲۵٪" in page  # chances in Persian digits
-    assert "۱٬۰۰۰٬۰۰۰ ریال" in page
+    assert "سرمایهٔ مورد انتظار: ۱ میلیون ریال" in page  # said as people say it
     assert "هم‌خوان است" in page  # the reasons
     home = client.get("/me").text
     assert "کیف‌پول نو" in home and "۲٬۰۰۰٬۰۰۰٬۰۰۰ ریال" in home

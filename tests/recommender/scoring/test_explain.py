@@ -73,12 +73,12 @@ def test_fit_reason_mentions_remote_and_skips_unknowns():
     assert Explainer.fit_reason(_program("fin-teh"), ApplicantFacts(stage="idea")) is None
 
 
-def test_money_reason_in_rial_with_persian_digits():
+def test_money_reason_says_amounts_as_people_do():
     program = _program("fin-teh")
-    text = Explainer.money_reason(program, ApplicantFacts(funding_ask=2_000_000_000))
+    text = Explainer.money_reason(program, ApplicantFacts(funding_ask=2_834_000_000))
     assert text == (
-        "مبلغ درخواستی شما (۲٬۰۰۰٬۰۰۰٬۰۰۰ ریال) در بازهٔ تأمین مالی این برنامه "
-        "(از ۱٬۰۰۰٬۰۰۰٬۰۰۰ ریال تا ۵٬۰۰۰٬۰۰۰٬۰۰۰ ریال) است."
+        "مبلغ درخواستی شما (حدود ۲٫۸ میلیارد ریال) در بازهٔ تأمین مالی این برنامه "
+        "(از ۱ میلیارد ریال تا ۵ میلیارد ریال) است."
     )
     assert Explainer.money_reason(program, ApplicantFacts(funding_ask=9_000_000_000)) is None
     assert "تا سقف" in Explainer.money_reason(_program("edu-shz"), ApplicantFacts())
@@ -107,7 +107,7 @@ def test_evidence_quotes_the_best_chunk_and_its_best_sentence():
 
 
 def test_long_quotes_are_cut_at_a_word_boundary():
-    sentence = "پرداخت " * 60
+    sentence = " ".join(f"پرداخت خرد فروشگاه شماره{i}" for i in range(20)) + "."
     explainer = Explainer(quote_chars=40)
     ev = explainer.evidence(sentence, np.ones((1, 2), np.float32), [(0, len(sentence))],
                             _program("fin-teh"), np.ones(2, np.float32))
