@@ -24,9 +24,9 @@ from recommender.workflow.allocation import AllocationRefused, accept_allocation
 
 from ..accounts import User
 from ..deps import jobs_for, store_for
+from ..messages import persian
 from ..routes.referrals import actor_of
 from ..routes.rounds import RoundAllocation, allocation_to_accept, latest_allocation
-from ..messages import persian
 from .views import WebStaffDep, form_data, render
 
 router = APIRouter(prefix="/staff", tags=["web"], include_in_schema=False)

@@ -23,10 +23,10 @@ from recommender.store.listing import application_status
 from ..accounts import User
 from ..deps import store_for
 from ..matching import visible_application
+from ..messages import persian
 from ..routes.referrals import actor_of
 from ..schemas import MatchResponse
 from .forms import latin_digits
-from ..messages import persian
 from .referrals import staff_panel
 from .views import WebStaffDep, form_data, render_application_page
 
