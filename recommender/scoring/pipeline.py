@@ -392,8 +392,11 @@ class Recommender:
         )
         open_seats = dict(filters.open_seats) if filters and filters.open_seats else {}
         # The score's meaning (fit_level): a trained ranker's probability for a stored
-        # application; a rank score for free text and for the unsupervised fallback.
-        scale = "probability" if application is not None and self.ranker is not None else "rank"
+        # application, the unsupervised rule score without one, text fit for free text.
+        if application is None:
+            scale = "text"
+        else:
+            scale = "probability" if self.ranker is not None else "rule"
         for rank, (row, i) in enumerate(zip(contrib, order, strict=True), start=1):
             result.items.append(
                 self._item(
