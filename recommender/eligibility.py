@@ -19,12 +19,24 @@ from recommender.schemas import Application, Program
 __all__ = [
     "eligibility",
     "inactive_reason",
+    "NO_RESIDENCY_FA",
     "knowledge_based_reason",
+    "offers_residency",
     "place_key",
     "stage_reason",
 ]
 
 _KNOWLEDGE_BASED_ONLY_FA = "این برنامه فقط شرکت‌های دانش‌بنیان را می‌پذیرد"
+
+
+#: What a person reads instead of a residency chance where a program has no seats.
+NO_RESIDENCY_FA = "اقامت ندارد"
+
+
+def offers_residency(program: Program) -> bool:
+    """Whether a residency chance means anything for the program: it has seats at all (a
+    program without seats shows «اقامت ندارد», never 0%)."""
+    return program.residency_seats > 0
 
 
 def place_key(name: str | None) -> str:

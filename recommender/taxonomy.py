@@ -31,6 +31,11 @@ def load_sectors() -> list[dict]:
     return json.loads(_sectors_json())
 
 
+def sector_labels_fa() -> dict[str, str]:
+    """Sector slug -> its Persian name (what pages and the command line show)."""
+    return {s["slug"]: s.get("name_fa") or s["slug"] for s in load_sectors()}
+
+
 def sector_slugs() -> set[str]:
     """Return the set of known sector slugs (e.g. ``{"fintech", "health", ...}``)."""
     return {sector["slug"] for sector in load_sectors()}

@@ -75,6 +75,7 @@ def parse_fact_corrections(values: list[str] | None) -> dict[str, Any]:
 def facts_lines(facts: dict[str, Any]) -> list[str]:
     """The facts read from a plan, as Persian lines for people (value and confidence)."""
     from recommender.constants import STAGE_LABELS_FA
+    from recommender.taxonomy import sector_labels_fa
     from recommender.text.persian import format_number, format_percent, format_rial
 
     lines = []
@@ -93,7 +94,8 @@ def facts_lines(facts: dict[str, Any]) -> list[str]:
         elif isinstance(value, int):
             shown = format_number(value)
         elif isinstance(value, list):
-            shown = "، ".join(value)
+            labels = sector_labels_fa()
+            shown = "، ".join(labels.get(v, v) for v in value)
         else:
             shown = str(value)
         confidence = format_percent(float(fact.get("confidence", 0)))
@@ -198,7 +200,8 @@ def print_table(result: Any) -> None:
     from rich.table import Table
 
     from recommender.constants import KIND_LABELS_FA
-    from recommender.text.persian import format_number, format_rial
+    from recommender.eligibility import NO_RESIDENCY_FA
+    from recommender.text.persian import format_number, format_rial_spoken
 
     console = Console()
     table = Table(title="برنامه‌های پیشنهادی", show_lines=True)
@@ -213,15 +216,21 @@ def print_table(result: Any) -> None:
         name = f"{item.name}\n{KIND_LABELS_FA.get(item.kind, item.kind)}، {item.province}"
         if item.org_name:
             name += f"\n{item.org_name}"
-        expected = "—" if item.expected_funding is None else format_rial(item.expected_funding)
+        expected = (
+            "—" if item.expected_funding is None else format_rial_spoken(item.expected_funding)
+        )
+        reasons = [f"• {r}" for r in item.reasons]
+        if item.drawback:
+            reasons.append(f"نکتهٔ منفی: {item.drawback}")
+        score = format_number(item.score, decimals=2)
         table.add_row(
             format_number(item.rank),
             name,
-            format_number(item.score, decimals=2),
-            _percent(item.p_residency) if item.offers_residency else "اقامت ندارد",
+            f"{score}\n{item.fit_label}" if item.fit_label else score,
+            _percent(item.p_residency) if item.offers_residency else NO_RESIDENCY_FA,
             _percent(item.p_funding),
             expected,
-            "\n".join(f"• {r}" for r in item.reasons),
+            "\n".join(reasons),
         )
     console.print(table)
 

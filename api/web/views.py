@@ -31,7 +31,7 @@ from recommender.constants import (
 )
 from recommender.errors import PeyvandError
 from recommender.retrieval.filters import ProgramFilter
-from recommender.taxonomy import load_sectors
+from recommender.taxonomy import sector_labels_fa
 from recommender.text.persian import (
     format_jalali,
     format_number,
@@ -82,12 +82,7 @@ FIELD_LABELS_FA = {
 ROLE_HOME = {"admin": "/admin", "network": "/network", "staff": "/staff", "applicant": "/me"}
 
 
-def _sector_labels() -> dict[str, str]:
-    """Sector slug -> Persian name, from the taxonomy the library ships."""
-    return {s["slug"]: s.get("name_fa", s["slug"]) for s in load_sectors()}
-
-
-SECTOR_LABELS = _sector_labels()
+SECTOR_LABELS = sector_labels_fa()
 
 
 def _fa(value: Any) -> str:

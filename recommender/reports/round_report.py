@@ -11,6 +11,7 @@ from typing import Any
 
 from recommender.allocation.capacity import Capacity, WhatIf
 from recommender.allocation.result import AllocationResult
+from recommender.eligibility import NO_RESIDENCY_FA, offers_residency
 from recommender.schemas import Application, IntakeRound, Program
 from recommender.scoring.round_scores import RoundScores
 
@@ -86,9 +87,16 @@ def shortlist_rows(report: RoundReport) -> list[tuple[Any, ...]]:
     return rows
 
 
+def _residency(report: RoundReport, program_id: str, chance: float | None) -> Any:
+    if not offers_residency(report.programs[program_id]):
+        return NO_RESIDENCY_FA
+    return "" if chance is None else chance
+
+
 def top_rows(report: RoundReport) -> list[tuple[Any, ...]]:
     """(application_id, position, program_id, score, p_residency, p_funding) of each
-    application's best programs ("" where a probability is unknown)."""
+    application's best programs ("" where a probability is unknown, «اقامت ندارد» for the
+    residency chance of a program without seats, as the suggestions say it)."""
     s = report.scores
     rows = []
     for i, members in enumerate(s.top_for_application(report.top)):
@@ -99,7 +107,8 @@ def top_rows(report: RoundReport) -> list[tuple[Any, ...]]:
                     position,
                     s.program_ids[j],
                     round(s.score[i, j], 6),
-                    "" if s.p_residency is None else round(s.p_residency[i, j], 6),
+                    _residency(report, s.program_ids[j], None if s.p_residency is None
+                               else round(s.p_residency[i, j], 6)),
                     "" if s.p_funding is None else round(s.p_funding[i, j], 6),
                 )
             )

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from recommender.constants import DEFAULT_CANDIDATES, DEFAULT_TOP_K, MAX_PLAN_CHARS
-from recommender.eligibility import eligibility
+from recommender.eligibility import eligibility, offers_residency
 from recommender.errors import EmptyTextError, InvalidInputError, ModelMismatchError, bilingual
 from recommender.ranking.compose import compose_scores
 from recommender.ranking.features import FeatureBuilder
@@ -478,7 +478,7 @@ class Recommender:
             feature_names=self.feature_names,
             open_seats=open_seats.get(program.id, program.residency_seats),
         )
-        offers_residency = program.residency_seats > 0
+        offers = offers_residency(program)
         level = fit_level(score, scale)
         return Recommendation(
             program_id=program.id,
@@ -487,7 +487,7 @@ class Recommender:
             province=program.province,
             rank=rank,
             score=round(score, 6),
-            p_residency=extra.get("p_residency") if offers_residency else None,
+            p_residency=extra.get("p_residency") if offers else None,
             p_funding=extra.get("p_funding"),
             expected_funding=extra.get("expected_funding"),
             reasons=why.reasons,
@@ -496,7 +496,7 @@ class Recommender:
             lexical_score=round(candidate.lexical_score, 6),
             evidence_span=why.span,
             org_id=program.org_id,
-            offers_residency=offers_residency,
+            offers_residency=offers,
             drawback=why.drawback,
             drawback_kind=why.drawback_kind,
             fit_level=level,

@@ -85,6 +85,15 @@ def test_scores_csv_has_every_pair_and_consistent_ranks(allocated: tuple[Path, R
     top = read_csv(out / "top_programs.csv")
     assert list(top[0]) == TOP_PROGRAM_COLUMNS_FA
     assert {r["شناسهٔ درخواست"] for r in top} <= set(by_app)
+    # a program without seats: «اقامت ندارد», as the suggestions say it, never a chance
+    seatless = {p.id for p in make_programs() if p.residency_seats == 0}
+    assert seatless and seatless & {r["شناسهٔ برنامه"] for r in top}
+    for row in top:
+        chance = row["شانس پذیرش در اقامت"]
+        if row["شناسهٔ برنامه"] in seatless:
+            assert chance == "اقامت ندارد"
+        else:
+            assert 0.0 <= float(chance) <= 1.0
 
 
 def test_allocation_csv_matches_the_result(allocated: tuple[Path, RoundOutcome]) -> None:
