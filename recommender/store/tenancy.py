@@ -241,7 +241,7 @@ def programs_readable(scope: Scope) -> ColumnElement[bool]:
     if not scope.is_owner:
         return sa.true()
     owned = _owned(scope)
-    named = sa.union(
+    named: sa.CompoundSelect[Any] = sa.union(
         sa.select(AppliedProgramRow.program_id).where(AppliedProgramRow.application_id.in_(owned)),
         sa.select(ShortlistRow.program_id).where(ShortlistRow.application_id.in_(owned)),
         sa.select(DecisionRow.program_id).where(DecisionRow.application_id.in_(owned)),
