@@ -1,5 +1,7 @@
-"""Programs: list and read (staff of any house: the network's catalogue is shared), create,
-change, deactivate (staff of the program's house; admin and the network operator any).
+"""Programs: list (staff of any house: the network's catalogue is shared), read one (staff any;
+an applicant an active one or one their applications' records name, `Store.readable_program`,
+as the program's web page), create, change, deactivate (staff of the program's house; admin
+and the network operator any).
 Another house's program answers 404 to a write, like a missing one. Every change is audited.
 """
 
@@ -11,7 +13,7 @@ from pydantic import ValidationError
 from recommender import schemas as contracts
 from recommender.errors import InvalidInputError
 
-from ..deps import RecommenderDep, StaffDep, StoreDep
+from ..deps import CurrentUserDep, RecommenderDep, StaffDep, StoreDep
 from ..errors import readable_errors, summary
 from ..schemas import ProgramCreate, ProgramPatch, ProgramPublic
 
@@ -31,8 +33,9 @@ def list_programs(
 
 
 @router.get("/{program_id}", response_model=ProgramPublic)
-def get_program(program_id: str, store: StoreDep, user: StaffDep) -> ProgramPublic:
-    return _public(store.get_program(program_id))
+def get_program(program_id: str, store: StoreDep, user: CurrentUserDep) -> ProgramPublic:
+    """One program (404 for one the caller may not read, like a missing id)."""
+    return _public(store.readable_program(program_id))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProgramPublic)

@@ -1,5 +1,6 @@
 """The Persian web UI (right-to-left, Vazirmatn from the npm package, Persian digits, Jalali
-dates): applicant pages under `/me`, staff pages under `/staff`, sign-in at `/login`."""
+dates): applicant pages under `/me`, staff pages under `/staff`, a program's page under `/programs`
+(everyone signed in), sign-in at `/login`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from . import (
     admin,
     applicant,
     network,
+    programs,
     referrals,
     staff_applications,
     staff_programs,
@@ -25,6 +27,7 @@ PAGE_ROUTERS = (
     views.router,
     applicant.router,
     staff_search.router,
+    programs.router,
     staff_applications.router,
     staff_workflow.router,
     staff_programs.router,

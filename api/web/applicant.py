@@ -200,6 +200,7 @@ def workflow_panel(store: Any, user: User, application_id: str) -> dict[str, Any
                 "at": e.at,
                 "label": EVENT_LABELS_FA[e.kind],
                 "kind": e.kind,
+                "program_id": e.program_id,
                 "program": names.get(e.program_id or "", ""),
                 "detail": e.detail,
             }

@@ -39,9 +39,7 @@ from recommender.store.tables import (
     ReferralRow,
     utcnow,
 )
-
-if TYPE_CHECKING:
-    from recommender.store.tenancy import Scope
+from recommender.store.tenancy import Scope, programs_readable
 
 _Item = TypeVar("_Item", schemas.Program, schemas.Application, schemas.IntakeRound)
 _ORG_FIELDS = tuple(schemas.Organization.model_fields)
@@ -409,6 +407,27 @@ class NetworkRecords:
                     )
                 )
             return to_referral(row)
+
+    def readable_program(
+        self, program_id: str, *, session: Session | None = None
+    ) -> schemas.Program:
+        """The program if the scope may open its page (`tenancy.programs_readable`): staff
+        any, an applicant an active one or one their applications' records name.
+
+        Raises:
+            NotFoundError: unknown id, or one the scope may not read (the same answer).
+        """
+        with self._use(session) as s:
+            row = s.scalars(
+                sa.select(ProgramRow).where(
+                    ProgramRow.id == program_id, programs_readable(self.scope)
+                )
+            ).first()
+            if row is None:
+                raise NotFoundError(f"no program with id '{program_id}'")
+            return schemas.Program.model_validate(
+                {f: getattr(row, f) for f in schemas.Program.model_fields}
+            )
 
     def program_orgs(
         self, program_ids: Sequence[str], *, session: Session | None = None

@@ -33,6 +33,12 @@ Rules (DESIGN.md):
 Programs are read network-wide (matching searches every house's programs), but changed only
 by their own house: `programs_writable` is the rule for creating, editing and deactivating
 them (another house's program is a NotFoundError to a writer, like a missing one).
+`programs_readable` is the rule for a program's own page (`Store.readable_program`): staff,
+the network operator and admin every program, inactive ones too; an applicant what
+suggestions show them (active programs) and the programs their own applications' records
+name (applied to, shortlisted for, decided on, referred with), so a program that stopped
+taking applications still opens from their timeline. Neither rule is a row-level-security
+policy: the programs table has none.
 """
 
 from __future__ import annotations
@@ -227,6 +233,24 @@ def programs_writable(scope: Scope) -> ColumnElement[bool]:
     if scope.is_house:
         return ProgramRow.org_id == scope.org_id
     return sa.false()
+
+
+def programs_readable(scope: Scope) -> ColumnElement[bool]:
+    """The programs `scope` may open one by one: staff (and everyone above) all of them; an
+    applicant the active ones and those their own applications' records name."""
+    if not scope.is_owner:
+        return sa.true()
+    owned = _owned(scope)
+    named: sa.CompoundSelect[Any] = sa.union(
+        sa.select(AppliedProgramRow.program_id).where(AppliedProgramRow.application_id.in_(owned)),
+        sa.select(ShortlistRow.program_id).where(ShortlistRow.application_id.in_(owned)),
+        sa.select(DecisionRow.program_id).where(DecisionRow.application_id.in_(owned)),
+        sa.select(OutcomeRow.program_id).where(OutcomeRow.application_id.in_(owned)),
+        sa.select(ReferralRow.program_id).where(
+            ReferralRow.application_id.in_(owned), ReferralRow.program_id.is_not(None)
+        ),
+    )
+    return sa.or_(ProgramRow.active.is_(True), ProgramRow.id.in_(named))
 
 
 def jobs_visible(scope: Scope) -> ColumnElement[bool]:

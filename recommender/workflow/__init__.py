@@ -19,6 +19,8 @@ applied to it).
   is allowed and kept with `applied=False`. Every decision is kept; the outcome
   (`Store.upsert_outcomes`) becomes the latest one, with `decided_by` and `note`.
 - timeline: submitted, applied, referred, shortlisted, decided (oldest first).
+- program_page / open_rounds (`programs`): what a program's page shows, and the open rounds
+  of a program (the round `apply` picks is the first of them).
 
 Bad requests raise InvalidInputError (422) or PermissionDeniedError (403), in English and
 Persian (`bilingual`).
@@ -39,6 +41,7 @@ from recommender.store.database import Store
 from recommender.store.tables import as_utc
 from recommender.store.workflow import AppliedProgram, Decision, Note, ShortlistEntry
 from recommender.text.persian import format_rial
+from recommender.workflow.programs import ProgramPage, RoundOffer, open_rounds, program_page
 
 __all__ = [
     "Actor",
@@ -46,11 +49,15 @@ __all__ = [
     "Decision",
     "Event",
     "Note",
+    "ProgramPage",
+    "RoundOffer",
     "ShortlistEntry",
     "add_note",
     "apply",
     "decide",
     "notes",
+    "open_rounds",
+    "program_page",
     "shortlist",
     "timeline",
 ]
@@ -136,13 +143,8 @@ def _round_for(
     store: Store, s: Session, program_id: str, round_id: str | None, today: dt.date
 ) -> str | None:
     if round_id is None:
-        open_rounds = [
-            r
-            for r in store.list_rounds(session=s)
-            if program_id in r.program_ids and r.opens_on <= today <= r.closes_on
-        ]
-        open_rounds.sort(key=lambda r: (r.closes_on, r.id))
-        return open_rounds[0].id if open_rounds else None
+        found = open_rounds(store, program_id, today, session=s)
+        return found[0].id if found else None
     try:
         intake = store.get_round(round_id, session=s)
     except NotFoundError:

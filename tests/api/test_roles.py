@@ -22,7 +22,6 @@ def shared_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 STAFF_ROUTES = [
     ("POST", "/v1/staff/match", {"text": "پرداخت", "top": 3}),
     ("GET", "/v1/programs", None),
-    ("GET", "/v1/programs/fin-teh", None),
     ("POST", "/v1/programs", None),
     ("PATCH", "/v1/programs/fin-teh", {"name": "x"}),
     ("POST", "/v1/programs/fin-teh/deactivate", None),
@@ -52,6 +51,7 @@ ANY_ROUTES = [
     ("GET", "/v1/applications/x", None),
     ("PUT", "/v1/applications/x", application_body()),
     ("GET", "/v1/applications/x/suggestions", None),
+    ("GET", "/v1/programs/fin-teh", None),  # one program: an applicant reads an active one
 ]
 
 

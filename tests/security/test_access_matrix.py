@@ -257,6 +257,24 @@ def _allocation_of_round_a(h: Houses) -> dict[str, str]:
     return {"allocation_job": str(job.id)}
 
 
+def _inactive_program(h: Houses, program_id: str = "old-a") -> dict[str, str]:
+    """An inactive program of house A (made anew, the same, for each actor). No
+    application ever applied to `old-a`."""
+    program = h.store.get_program("fin-teh").model_copy(
+        update={"id": program_id, "name": "برنامهٔ پیشین", "active": False}
+    )
+    h.store.upsert_programs([program])
+    return {"old_program": program_id}
+
+
+def _applied_to_inactive(h: Houses) -> dict[str, str]:
+    """An inactive program named by a fresh application of `owner` that applied to it
+    before it stopped: its owner still opens it; the other applicant does not."""
+    ids = _inactive_program(h, "old-applied")
+    h.store.add_applied(_fresh_application(h), ids["old_program"], None)
+    return ids
+
+
 def _new_referral(status: str, to: str = HOUSE_B) -> Callable[[Houses], dict[str, str]]:
     """A referral from house A to `to` in `status`, of a fresh application of house A
     (owned by `owner`), made anew for each actor."""
@@ -359,8 +377,31 @@ ROUTES: list[Row] = [
         "GET",
         "/v1/programs/{program_id}",
         "/v1/programs/{program_a}",
-        staff(200),
-        name="GET house A's program (programs are read network-wide)",
+        signed_in(200),
+        name="GET house A's program (active programs are read network-wide)",
+    ),
+    Row(
+        "GET",
+        "/v1/programs/{program_id}",
+        "/v1/programs/{old_program}",
+        expect(200, 200, 200, 200, 404, 404, 401),
+        setup=_inactive_program,
+        name="GET an inactive program (staff only: applicants are not suggested it)",
+    ),
+    Row(
+        "GET",
+        "/v1/programs/{program_id}",
+        "/v1/programs/{old_program}",
+        expect(200, 200, 200, 200, 200, 404, 401),
+        setup=_applied_to_inactive,
+        name="GET an inactive program the owner's application applied to",
+    ),
+    Row(
+        "GET",
+        "/v1/programs/{program_id}",
+        "/v1/programs/missing",
+        expect(404, 404, 404, 404, 404, 404, 401),
+        name="GET a missing program",
     ),
     Row("POST", "/v1/programs", "/v1/programs", staff(201), body=_program_body),
     Row(
@@ -715,6 +756,40 @@ ROUTES: list[Row] = [
         body=_static({"program_id": "fin-teh"}),
         send="form",
         setup=_fresh_app,
+    ),
+    # ------------------------------------------------------------------ web: program pages
+    # Everyone signed in; an inactive program only for staff roles and the applicant whose
+    # application's records name it (the same rule as GET /v1/programs/{id}).
+    Row("GET", "/programs/{program_id}", "/programs/{program_a}", signed_in(200, WEB_ANON)),
+    Row(
+        "GET",
+        "/programs/{program_id}",
+        "/programs/{program_b}",
+        signed_in(200, WEB_ANON),
+        name="GET the page of house B's program",
+    ),
+    Row(
+        "GET",
+        "/programs/{program_id}",
+        "/programs/{old_program}",
+        expect(200, 200, 200, 200, 404, 404, WEB_ANON),
+        setup=_inactive_program,
+        name="GET the page of an inactive program",
+    ),
+    Row(
+        "GET",
+        "/programs/{program_id}",
+        "/programs/{old_program}",
+        expect(200, 200, 200, 200, 200, 404, WEB_ANON),
+        setup=_applied_to_inactive,
+        name="GET the page of an inactive program the owner applied to",
+    ),
+    Row(
+        "GET",
+        "/programs/{program_id}",
+        "/programs/missing",
+        expect(404, 404, 404, 404, 404, 404, WEB_ANON),
+        name="GET the page of a missing program",
     ),
     # ------------------------------------------------------------------ web: staff
     Row("GET", "/staff", "/staff", staff(200, WEB_ANON)),
