@@ -5,7 +5,8 @@ A reason quotes the plan to show *why* a program fits; a quote that is a lone wo
 sentence shows nothing. So a sentence is **quotable** only when all of these hold:
 
 1. it is not a heading: a line of its own (not a list item) that ends with «:», starts with
-   «#», or has no sentence end (. ! ? ؟ ؛ …) and fewer than `HEADING_MAX_WORDS` words (a
+   «#», or has no sentence end (. ! ? ؟ ؛ …) and fewer than `HEADING_MAX_WORDS` words, or is
+   the first of the plan's lines and has no sentence mark at all (its title, however long) (a
    title, «تحلیل بازار», «خلاصهٔ طرح»);
 2. what is left after its list marker («-»، «•»، «۱.»، «الف)») and a leading connective
    («همچنین»، «بنابراین»، «اما»، «علاوه بر این»…, see `CONNECTIVES`) has at least
@@ -64,6 +65,7 @@ _CONNECTIVE = re.compile(
     r"^(?:" + "|".join(re.escape(c) for c in CONNECTIVES) + r")(?![\w\u200c])[\s،,:]*"
 )
 _ENDS_SENTENCE = re.compile(r"[.!?؟؛…]\s*$")
+_SENTENCE_MARK = re.compile(r"[.!?؟؛…]")
 
 
 @lru_cache(maxsize=1)
@@ -130,11 +132,14 @@ def plan_sentences(text: str) -> list[PlanSentence]:
         One `PlanSentence` per non-empty sentence (spans index `text`).
     """
     out: list[PlanSentence] = []
-    for line in _LINE.finditer(text):
+    lines = list(_LINE.finditer(text))
+    for number, line in enumerate(lines):
         raw = line.group(0)
         marker = _LIST_MARKER.match(raw)
         listed = marker is not None and marker.end() < len(raw)
-        heading = _is_heading(raw, listed)
+        # the first of several lines, without a sentence end, is the title, however long
+        title = number == 0 and len(lines) > 1 and not _SENTENCE_MARK.search(raw)
+        heading = title or _is_heading(raw, listed)
         pos = line.start() + (marker.end() if listed and marker else 0)
         body = text[pos : line.end()]
         offset = 0

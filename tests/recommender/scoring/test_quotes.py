@@ -72,6 +72,18 @@ def test_headings_short_items_and_lone_connectives_are_never_quotable():
     ]
 
 
+def test_a_long_title_line_is_not_quotable_but_a_one_line_plan_is():
+    # the sample plan's title: nine words, no sentence end, first of several lines
+    titled = normalize(
+        "طرح کسب‌وکار «آب‌یار»: آبیاری هوشمند باغ‌های پسته با حسگر (نمونه ساختگی)\n\n"
+        "ما با حسگرهای رطوبت خاک مصرف آب باغ‌های پسته رفسنجان را کم می‌کنیم."
+    )
+    quotable = [titled[s.quote[0]:s.quote[1]] for s in plan_sentences(titled) if s.quote]
+    assert quotable == ["ما با حسگرهای رطوبت خاک مصرف آب باغ‌های پسته رفسنجان را کم می‌کنیم."]
+    alone = normalize("ما با حسگرهای رطوبت خاک مصرف آب باغ‌های پسته رفسنجان را کم می‌کنیم")
+    assert [s.quote for s in plan_sentences(alone)] == [(0, len(alone))]
+
+
 def test_a_structured_plan_quotes_a_whole_sentence_without_marker_or_connective():
     plan = normalize(STRUCTURED_PLAN)
     ev = _one_chunk(plan)
