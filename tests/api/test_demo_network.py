@@ -94,7 +94,8 @@ def test_an_older_demo_file_without_houses_still_reads(tmp_path: Path):
         json.dumps([{"name": "demo-staff", "role": "staff", "password": "pw"}]), encoding="utf-8"
     )
     (old,) = read_demo_accounts(tmp_path)
-    assert old.org_id is None and demo_account_lines([old]) == ["  staff      demo-staff       pw"]
+    assert old.org_id is None
+    assert demo_account_lines([old]) == [f"  {'کارشناس خانه':<14} {'demo-staff':<16} pw"]
 
 
 def test_the_demo_applicant_has_an_application_in_demo_staffs_house(network: Store, tmp_path: Path):
