@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from api.messages import persian
 from recommender.errors import InvalidInputError
 from recommender.ranking.ranker import FitRanker
 from recommender.ranking.registry import ModelRegistry
@@ -172,7 +173,8 @@ def test_train_promotes_only_a_better_model(tmp_path, fixture_data) -> None:
     registry = ModelRegistry(tmp_path / "registry")
     first = train(None, None, None, registry, dataset=ds, estimator="hgb", max_iter=60,
                   min_outcomes=0)
-    assert first.promoted and first.version == "v0001" and first.reason == "no model was live"
+    assert first.promoted and first.version == "v0001"
+    assert first.reason.startswith("no model was live")
     # the same data and settings give the same model: it does not beat the live one
     again = train(None, None, None, registry, dataset=ds, estimator="hgb", max_iter=60,
                   min_outcomes=0)
@@ -200,8 +202,10 @@ def test_too_few_training_outcomes_keep_the_live_model_or_the_fallback(tmp_path,
     alone = train(None, None, None, registry, dataset=ds, estimator="logistic",
                   min_outcomes=n_train + 1)
     assert not alone.promoted and registry.live_version() is None
-    assert alone.reason == (f"trained on {n_train} outcomes, fewer than the {n_train + 1} "
-                            "needed: the unsupervised fallback stays")
+    assert alone.reason.startswith(f"trained on {n_train} outcomes, fewer than the "
+                                   f"{n_train + 1} needed: the unsupervised fallback stays")
+    # and in Persian for the pages and the command line
+    assert persian(alone.reason).endswith("امتیاز بی‌آموزش می‌ماند")
     # even a clearly better model stays out while the data is too small
     bad = _register_bad(registry, ds)
     registry.promote(bad)
