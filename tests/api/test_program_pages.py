@@ -95,6 +95,9 @@ def test_staff_pages_edit_link_and_rounds_of_their_house(houses: Houses):
     assert 'href="/staff/programs/fin-teh"' in mine and "ویرایش" in mine
     assert 'href="/staff/rounds/round-a"' in mine
     assert _apply_forms(mine) == []
+    # and back: the round page links each of its programs to the program's page
+    round_page = h.web("staff_a").get("/staff/rounds/round-a").text
+    assert 'href="/programs/fin-teh"' in round_page
     # Another house's staff read the program (the network's catalogue), cannot edit it, and
     # see none of house A's rounds.
     theirs = h.web("staff_b").get("/programs/fin-teh")
