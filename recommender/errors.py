@@ -96,6 +96,15 @@ class SolverTimeLimitError(PeyvandError, TimeoutError):
     and minimums."""
 
 
+class EventImportError(ImportValidationError):
+    """An event file has bad rows; nothing was imported. Its lines are already worded for
+    people (Persian, by `recommender.events.validation`), one problem each."""
+
+    def __init__(self, errors: list[RowError], lines: list[str]) -> None:
+        self.errors = list(errors)
+        InvalidInputError.__init__(self, "\n".join(lines))
+
+
 def status_of(exc: BaseException) -> int:
     """The HTTP-style status of a domain error (404, 422, 403, 409, 503 or 400): the API's
     responses (api/errors.py) and the command line's wording (api/cli/say.py) both use it."""

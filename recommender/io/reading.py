@@ -238,6 +238,23 @@ def check_references(
     return out
 
 
+def table_cells(path: str | Path) -> list[list[str]]:
+    """Every row of a .csv or .xlsx file as the texts of its cells, the header row first
+    (empty cells ''; our own formula-neutralised cells read back as written). For readers of
+    other tables than the data contracts (an event's participants).
+
+    Raises:
+        InvalidInputError: the file cannot be read, or is a .json file.
+    """
+    path = Path(path)
+    fmt = detect_format(path)
+    if fmt == ".json":
+        raise InvalidInputError(f"{path.name}: expected a .csv or .xlsx table")
+    _check_file(path)
+    rows = _csv_rows(path) if fmt == ".csv" else _xlsx_rows(path)
+    return [[_cell_text(c) for c in row] for row in rows]
+
+
 class _RowProblem(Exception):
     def __init__(self, field_name: str, reason: str) -> None:
         super().__init__(reason)
