@@ -90,6 +90,10 @@ def _sheet(wb: Any, title: str, headers: Sequence[str], rows: Iterable[Sequence[
     return ws
 
 
+#: One right-to-left sheet of a write-only workbook, for other Persian workbooks (events).
+rtl_sheet = _sheet
+
+
 def write_xlsx(path: Path, report: RoundReport, summary: Mapping[str, Any]) -> Path:
     """report.xlsx: Persian headers, right-to-left sheets, Jalali dates, money as `#,##0`."""
     from openpyxl import Workbook
