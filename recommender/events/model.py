@@ -80,7 +80,9 @@ def _id_text(value: Any) -> Any:
 
 
 EventId = Annotated[str, BeforeValidator(_id_text), Field(min_length=1, max_length=64, pattern=_ID)]
-Link = Annotated[str | None, BeforeValidator(_empty_to_none), Field(default=None, max_length=64)]
+Link = Annotated[
+    Annotated[str, Field(min_length=1, max_length=64)] | None, BeforeValidator(_empty_to_none)
+]
 
 
 class _EventContract(BaseModel):

@@ -39,6 +39,7 @@ from recommender.errors import (
 )
 from recommender.store.audit import AuditLog
 from recommender.store.engine import display_url, make_engine, normalize_url, unreachable
+from recommender.store.events import EventRecords
 from recommender.store.network import NetworkRecords
 from recommender.store.tables import (
     ApplicationRow,
@@ -103,7 +104,7 @@ def _to_round(row: IntakeRoundRow) -> schemas.IntakeRound:
     )
 
 
-class Store(NetworkRecords, WorkflowRecords, AuditLog):
+class Store(NetworkRecords, WorkflowRecords, EventRecords, AuditLog):
     """The database of one Peyvand installation.
 
     `store.scoped(scope)` is the same database seen by one caller (`tenancy.Scope`): every

@@ -1,6 +1,7 @@
 """Every table of Peyvand, on one declarative `Base`: the store's records (organizations,
 programs, applications, intake rounds and their programs, outcomes, referrals, audit log),
-the decision workflow (applied programs, shortlists, staff notes, every decision),
+the decision workflow (applied programs, shortlists, staff notes, every decision), events and
+their participants,
 a round's scores and scoring runs, and the service's accounts, tokens, web sessions,
 application owners and jobs.
 
@@ -279,6 +280,46 @@ class DecisionRow(Base):
     decided_by: Mapped[str] = mapped_column(sa.String(200))
     decided_on: Mapped[dt.date] = mapped_column(sa.Date)
     decided_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+# --------------------------------------------------------------------------- events
+
+
+class EventRow(_Timestamps, Base):
+    """An event of one house (demo day, investor day...): its slots, tables and limits."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    org_id: Mapped[str] = _org_column(nullable=False)
+    date: Mapped[dt.date] = mapped_column(sa.Date)
+    # [{"id", "start": "HH:MM", "end": "HH:MM"}, ...] in order
+    slots: Mapped[list[dict[str, str]]] = mapped_column(JSONType)
+    tables: Mapped[int] = mapped_column(sa.Integer)
+    max_meetings_per_participant: Mapped[int] = mapped_column(sa.Integer)
+
+
+class EventParticipantRow(Base):
+    """A participant of one event (its id is unique within the event)."""
+
+    __tablename__ = "event_participants"
+
+    event_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.Integer)
+    # The event's house, repeated here so that the row-level-security policies of the two
+    # tables need not read each other (PostgreSQL refuses policies that recurse).
+    org_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.String(300))
+    profile: Mapped[str] = mapped_column(sa.Text)
+    application_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    program_id: Mapped[str | None] = mapped_column(sa.String(64))
+    availability: Mapped[list[str]] = mapped_column(JSONType)
+    requests: Mapped[list[str]] = mapped_column(JSONType)
 
 
 # --------------------------------------------------------------------------- a round's scores

@@ -10,8 +10,8 @@ Each tenant table has one visibility rule here, as a SQLAlchemy expression the s
 every query it runs for that table (`Store.scoped(scope)`), and the same rule in SQL for the
 PostgreSQL row-level-security policies (written out in SQL by migration 0004, the audit
 log's and the referrals' replaced by 0005, the applications' by 0006, which also adds the
-workflow's; a change of a rule here needs a migration that replaces its policy). On
-PostgreSQL a scoped transaction also switches to the `peyvand_tenant` role and sets
+workflow's, 0007 the events'; a change of a rule here needs a migration that replaces its
+policy). On PostgreSQL a scoped transaction also switches to the `peyvand_tenant` role and sets
 `peyvand.org_id` / `peyvand.user_id`, so the database itself hides other houses' rows even
 from a query that forgot the store's filter (a second wall; SQLite relies on the store).
 
@@ -28,7 +28,9 @@ Rules (DESIGN.md):
 - applied programs: a house the applications to its programs; an applicant their own;
 - shortlist entries and decisions: a house those at its programs; an applicant those of
   their applications;
-- staff notes: a house those on the applications it reads; applicants none, ever.
+- staff notes: a house those on the applications it reads; applicants none, ever;
+- events and their participants (migration 0007): a house its own events; an applicant the
+  participant rows linked to their applications, and the events those rows belong to.
 
 Programs are read network-wide (matching searches every house's programs), but changed only
 by their own house: `programs_writable` is the rule for creating, editing and deactivating
@@ -55,6 +57,8 @@ from recommender.store.tables import (
     AppliedProgramRow,
     AuditLogRow,
     DecisionRow,
+    EventParticipantRow,
+    EventRow,
     IntakeRoundRow,
     JobRow,
     NoteRow,
@@ -226,6 +230,26 @@ def audit_visible(scope: Scope) -> ColumnElement[bool]:
     return sa.false()
 
 
+def events_visible(scope: Scope) -> ColumnElement[bool]:
+    if scope.is_everything:
+        return sa.true()
+    if scope.is_house:
+        return EventRow.org_id == scope.org_id
+    return EventRow.id.in_(
+        sa.select(EventParticipantRow.event_id).where(
+            EventParticipantRow.application_id.in_(_owned(scope))
+        )
+    )
+
+
+def participants_visible(scope: Scope) -> ColumnElement[bool]:
+    if scope.is_everything:
+        return sa.true()
+    if scope.is_house:
+        return EventParticipantRow.org_id == scope.org_id
+    return EventParticipantRow.application_id.in_(_owned(scope))
+
+
 def programs_writable(scope: Scope) -> ColumnElement[bool]:
     """The programs `scope` may change: staff their own house's; applicants none."""
     if scope.is_everything:
@@ -272,6 +296,8 @@ VISIBLE: dict[type[Any], Any] = {
     ShortlistRow: shortlist_visible,
     DecisionRow: decisions_visible,
     NoteRow: notes_visible,
+    EventRow: events_visible,
+    EventParticipantRow: participants_visible,
 }
 
 
