@@ -48,6 +48,7 @@ def _register() -> None:
     from . import (
         data_cmds,
         demo_cmds,
+        events_cmds,
         index_cmds,
         model_cmds,
         recommend_cmds,
@@ -65,6 +66,7 @@ def _register() -> None:
         recommend_cmds,
         round_cmds,
         users_cmds,
+        events_cmds,
         demo_cmds,
         serve_cmds,
     ):
@@ -102,7 +104,9 @@ def usage_message(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the exit code (0 ok, 1 bad input/state, 2 usage)."""
     try:
-        app(args=argv, prog_name="peyvand", standalone_mode=False)
+        code = app(args=argv, prog_name="peyvand", standalone_mode=False)
+        if isinstance(code, int) and not isinstance(code, bool) and code:
+            return code  # a command that said why and raised typer.Exit(code)
     except PeyvandError as exc:
         print(error_line(exc), file=sys.stderr)
         return 1

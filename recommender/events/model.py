@@ -23,6 +23,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -61,7 +62,7 @@ MEETING_KIND_LABELS_FA: dict[str, str] = {
     "suggestion": "پیشنهاد سامانه",
 }
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(:00)?$")
 
 
 def _empty_to_none(value: Any) -> Any:
@@ -115,6 +116,10 @@ class Slot(_EventContract):
     id: EventId
     start: Time
     end: Time
+
+    @field_serializer("start", "end")
+    def _hh_mm(self, value: dt.time) -> str:
+        return value.strftime("%H:%M")
 
     @field_validator("end")
     @classmethod

@@ -6,10 +6,12 @@ normalized (`text.normalization.normalize`), embedded by the service's embedder 
 role; a profile too empty to embed counts as no likeness), and the sectors each profile
 speaks of read by `text.facts.read_facts` with the sector vocabulary of `sectors.json`::
 
-    fit = clip(COSINE_WEIGHT * cosine + SECTOR_WEIGHT * shares_a_sector, 0, 1)
+    fit = COSINE_WEIGHT * likeness + SECTOR_WEIGHT * shares_a_sector       (in [0, 1])
 
-Reasons name what the two share: a sector («هر دو در حوزهٔ «فین‌تک»»), up to three words
-of both profiles that few other profiles use, and the likeness of the texts as a percentage.
+where `likeness` is the cosine of the two profile vectors above the event's own baseline
+(`_likeness`: sentence embedders rate any two Persian texts alike). Reasons name what the
+two share: a sector («هر دو در حوزهٔ «فین‌تک»»), up to three words of both profiles that
+few other profiles use, and the likeness of the texts as a percentage.
 Profiles are confidential: nothing here logs them.
 """
 
@@ -29,6 +31,8 @@ from recommender.text.persian import format_percent
 
 COSINE_WEIGHT = 0.75
 SECTOR_WEIGHT = 0.25
+#: A partner is suggested only above this fit (0.05: barely any likeness is no reason).
+MIN_FIT = 0.05
 #: Shared words shown as a reason (the rarest among the event's profiles first).
 MAX_SHARED_WORDS = 3
 _PARTNER_KINDS = ("mentor", "investor", "program")
@@ -75,7 +79,7 @@ class FitTable:
     ) -> None:
         self.participants = list(participants)
         self.index = {p.id: i for i, p in enumerate(self.participants)}
-        self.cosine = np.clip(vectors @ vectors.T, -1.0, 1.0) if len(vectors) else vectors
+        self.cosine = _likeness(vectors)
         self.sectors = list(sectors)
         self.words = list(words)
         self.sector_labels = sector_labels
@@ -103,13 +107,14 @@ class FitTable:
         if shared:
             shown = "، ".join(shared[:MAX_SHARED_WORDS])
             out.append(f"واژه‌های مشترک نمایه‌ها: {shown}")
-        cosine = float(self.cosine[i, j])
-        if cosine > 0:
-            out.append(f"شباهت متن نمایه‌ها: {format_percent(cosine)}")
+        likeness = float(self.cosine[i, j])
+        if likeness > 0:
+            out.append(f"شباهت متن نمایه‌ها: {format_percent(likeness)}")
         return tuple(out)
 
     def suggestions(self, per_startup: int) -> list[Suggestion]:
-        """For each startup (in file order) its `per_startup` best partners with fit > 0."""
+        """For each startup (in file order) its `per_startup` best partners with fit >=
+        `MIN_FIT`."""
         partners = [p for p in self.participants if p.kind in _PARTNER_KINDS]
         out: list[Suggestion] = []
         for startup in self.participants:
@@ -118,7 +123,7 @@ class FitTable:
             scored = [(self.score(startup.id, p.id), p) for p in partners]
             scored.sort(key=lambda sp: (-sp[0], sp[1].id))
             for score, partner in scored[:per_startup]:
-                if score <= 0:
+                if score < MIN_FIT:
                     break
                 out.append(
                     Suggestion(
@@ -130,6 +135,32 @@ class FitTable:
                     )
                 )
         return out
+
+
+def _likeness(vectors: np.ndarray) -> np.ndarray:
+    """(n, n) likeness of the profiles in [0, 1]: cosine above the event's own baseline.
+
+    Sentence embedders put every two texts of one language at a high cosine (about 0.85
+    for unrelated Persian profiles with e5), so the raw cosine barely separates partners.
+    The baseline is the mean cosine of the event's pairs of (non-empty) profiles::
+
+        likeness = clip((cosine - baseline) / (1 - baseline), 0, 1)
+    """
+    n = len(vectors)
+    if n == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    cosine = np.clip(vectors @ vectors.T, -1.0, 1.0)
+    present = np.linalg.norm(vectors, axis=1) > 0
+    idx = np.flatnonzero(present)
+    baseline = 0.0
+    if idx.size > 2:
+        block = cosine[np.ix_(idx, idx)]
+        off = block[~np.eye(idx.size, dtype=bool)]
+        baseline = float(min(max(off.mean(), 0.0), 0.95))
+    likeness = np.clip((cosine - baseline) / (1.0 - baseline), 0.0, 1.0)
+    likeness[~present, :] = 0.0
+    likeness[:, ~present] = 0.0
+    return likeness
 
 
 def _words(text: str) -> frozenset[str]:

@@ -1,0 +1,270 @@
+"""`peyvand events ...`: events where startups meet mentors, investors and programs.
+
+    peyvand events import FILE [--event EVENT] [--skip-invalid]
+    peyvand events export EVENT FILE
+    peyvand events list [--json]
+    peyvand events suggest EVENT [--json] [--top N]
+    peyvand events schedule EVENT --out DIR [--keep-from DIR] [--without ID]... [--pin A,B,SLOT]...
+
+The CLI is the operator: it sees every house's events, as the other data commands do. Every
+message is Persian; bad input exits 1 with one line (`خطا: ...`; an import lists every bad
+row), never a traceback. The use cases are `recommender.events`' (one implementation, for
+the service too).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from recommender.errors import PeyvandError
+
+from .context import state
+from .data_cmds import _actor, open_store
+
+if TYPE_CHECKING:
+    from recommender.events.model import EventData
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+group = typer.Typer(
+    help="Events (demo days, investor days): participants, suggested meetings, an exact "
+    "meeting schedule.",
+    no_args_is_help=True,
+)
+
+
+def persian_errors(command: F) -> F:
+    """Domain errors as one Persian line on stderr and exit 1 (an import: one line a row)."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except PeyvandError as exc:
+            typer.echo(f"خطا: {_persian(str(exc))}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _persian(message: str) -> str:
+    """The Persian part of a bilingual message (`errors.bilingual`), else the message."""
+    from recommender.errors import BILINGUAL_SEPARATOR
+
+    return message.split(BILINGUAL_SEPARATOR, 1)[1] if BILINGUAL_SEPARATOR in message else message
+
+
+@contextmanager
+def _store(ctx: typer.Context) -> Iterator[Any]:
+    store = open_store(state(ctx).settings)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _load(ctx: typer.Context, event_id: str) -> EventData:
+    with _store(ctx) as store:
+        return store.get_event(event_id)  # type: ignore[no-any-return]
+
+
+def _embedder(ctx: typer.Context) -> Any:
+    from api import services
+
+    return services.load_embedder(state(ctx).settings)
+
+
+@group.command("import")
+@persian_errors
+def import_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="An event .json, or a participant .csv/.xlsx.")],
+    event: Annotated[
+        str | None, typer.Option("--event", help="The stored event of a participant list.")
+    ] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Import the good rows and list the bad ones.")
+    ] = False,
+) -> None:
+    """Add or replace an event (or its participant list); any bad row stops the import."""
+    from recommender.events.imports import import_event
+    from recommender.events.validation import describe
+    from recommender.text.persian import to_persian_digits as fa
+
+    settings = state(ctx).settings
+    report = import_event(
+        file,
+        open_store=lambda: open_store(settings),
+        actor=_actor(),
+        skip_invalid=skip_invalid,
+        event_id=event,
+    )
+    for error in report.errors:
+        typer.echo(f"کنار گذاشته شد: {describe(error)}", err=True)
+    what = "ساخته شد" if report.created else "به‌روز شد"
+    typer.echo(
+        f"رویداد «{report.event_id}» {what}: {fa(report.participants)} شرکت‌کننده، "
+        f"{fa(report.skipped)} ردیف کنار گذاشته شد (از {file.name})"
+    )
+
+
+@group.command("export")
+@persian_errors
+def export_command(
+    ctx: typer.Context,
+    event: Annotated[str, typer.Argument(help="The event id.")],
+    file: Annotated[Path, typer.Argument(help=".json (the whole event) or .csv/.xlsx.")],
+) -> None:
+    """Write a stored event (.json) or its participant list (.csv, .xlsx)."""
+    from recommender.events.imports import export_event
+    from recommender.text.persian import to_persian_digits as fa
+
+    with _store(ctx) as store:
+        written = export_event(store, event, file)
+    typer.echo(f"{fa(written)} شرکت‌کنندهٔ رویداد «{event}» در {file} نوشته شد")
+
+
+@group.command("list")
+@persian_errors
+def list_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON list, one object each.")] = False,
+) -> None:
+    """Every event: id, Jalali date, house, participants, name."""
+    from recommender.text.persian import format_jalali
+    from recommender.text.persian import to_persian_digits as fa
+
+    with _store(ctx) as store:
+        events = store.list_events()
+    if as_json:
+        items = [{**e.model_dump(mode="json"), "participants": n} for e, n in events]
+        typer.echo(json.dumps(items, ensure_ascii=False))
+        return
+    if not events:
+        typer.echo("هنوز رویدادی ثبت نشده است")
+    for event, n in events:
+        typer.echo(
+            f"{event.id}\t{format_jalali(event.date)}\t{event.org_id}\t"
+            f"{fa(n)} شرکت‌کننده\t{event.name}"
+        )
+
+
+@group.command("suggest")
+@persian_errors
+def suggest_command(
+    ctx: typer.Context,
+    event: Annotated[str, typer.Argument(help="The event id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON list, best first.")] = False,
+    top: Annotated[
+        int | None, typer.Option("--top", min=1, max=50, help="Suggestions per startup.")
+    ] = None,
+) -> None:
+    """For each startup, the mentors, investors and programs that fit it best, with reasons."""
+    from recommender.events.model import PARTICIPANT_KIND_LABELS_FA
+    from recommender.events.suggest import suggest_meetings
+    from recommender.text.persian import format_percent
+
+    data = _load(ctx, event)
+    _, suggestions = suggest_meetings(data, _embedder(ctx), top)
+    names = {p.id: p.name for p in data.participants}
+    if as_json:
+        items = [
+            {
+                **s.to_json(),
+                "startup_name": names[s.startup_id],
+                "partner_name": names[s.partner_id],
+            }
+            for s in suggestions
+        ]
+        typer.echo(json.dumps(items, ensure_ascii=False))
+        return
+    if not suggestions:
+        typer.echo("پیشنهادی نیست (استارتاپ یا طرف دیدار با نمایهٔ متنی ندارد)")
+    current = None
+    for s in suggestions:
+        if s.startup_id != current:
+            current = s.startup_id
+            typer.echo(f"{names[s.startup_id]} ({s.startup_id})")
+        kind = PARTICIPANT_KIND_LABELS_FA.get(s.partner_kind, s.partner_kind)
+        reasons = "؛ ".join(s.reasons)
+        typer.echo(
+            f"  {names[s.partner_id]} ({kind}) — تناسب {format_percent(s.score)}"
+            + (f" — {reasons}" if reasons else "")
+        )
+
+
+def _pins(values: list[str]) -> list[tuple[str, str, str]]:
+    from recommender.errors import InvalidInputError
+
+    out = []
+    for value in values:
+        parts = [p.strip() for p in value.split(",")]
+        if len(parts) != 3 or not all(parts):
+            raise InvalidInputError(f"«{value}» به شکل «A,B,SLOT» نیست (دو شرکت‌کننده و یک بازه)")
+        out.append((parts[0], parts[1], parts[2]))
+    return out
+
+
+@group.command("schedule")
+@persian_errors
+def schedule_command(
+    ctx: typer.Context,
+    event: Annotated[str, typer.Argument(help="The event id.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the schedule files.")],
+    keep_from: Annotated[
+        Path | None,
+        typer.Option("--keep-from", help="A previous schedule folder: keep its meetings."),
+    ] = None,
+    without: Annotated[
+        list[str] | None, typer.Option("--without", help="A participant who cancelled.")
+    ] = None,
+    pin: Annotated[
+        list[str] | None, typer.Option("--pin", help="A meeting that must happen: A,B,SLOT.")
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=1.0, help="Seconds for the whole solve.")
+    ] = 60.0,
+) -> None:
+    """Schedule the meetings exactly: schedule.csv, schedule.xlsx, summary.json, agendas/."""
+    from recommender.events.outputs import read_previous, write_outputs
+    from recommender.events.planner import schedule_event
+    from recommender.text.persian import to_persian_digits as fa
+
+    data = _load(ctx, event)
+    keep, tables = read_previous(keep_from) if keep_from is not None else ([], {})
+    schedule = schedule_event(
+        data,
+        _embedder(ctx),
+        keep=keep,
+        previous_tables=tables,
+        pins=_pins(pin or []),
+        without=without or [],
+        time_limit_s=time_limit,
+    )
+    facts = write_outputs(schedule, out)
+    met = facts["requests_met"]
+    gap = fa(f"{facts['gap']:.2%}")
+    status = "بهینه (اثبات‌شده)" if facts["optimal"] else f"مهلت تمام شد؛ فاصله تا بهینه {gap}"
+    line = (
+        f"برنامهٔ «{data.event.name}»: {fa(facts['meetings'])} جلسه؛ "
+        f"درخواست دوطرفه {fa(met['mutual']['met'])} از {fa(met['mutual']['total'])}، "
+        f"یک‌طرفه {fa(met['request']['met'])} از {fa(met['request']['total'])}، "
+        f"استارتاپ‌های دارای جلسه {fa(facts['startups_with_meeting'])} از "
+        f"{fa(facts['startups'])}؛ {status}"
+    )
+    if keep_from is not None:
+        line += f"؛ {fa(facts['kept']['met'])} از {fa(facts['kept']['total'])} جلسهٔ قبلی حفظ شد"
+    typer.echo(line)
+    typer.echo(f"پرونده‌ها در {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `peyvand events ...` to the root app."""
+    app.add_typer(group, name="events")
