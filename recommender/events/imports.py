@@ -88,7 +88,7 @@ def import_event(
             )
             if not skip_invalid:
                 raise_for(checked.errors, path.name)
-            errors, created = checked.errors, False
+            errors, created = checked.skipped(), False
             data = EventData(event=event, participants=tuple(checked.items))
             store.replace_participants(event.id, data.participants, session=s)
         skipped = len({e.row for e in errors})

@@ -36,11 +36,18 @@ _ROW_FIELD = "(ردیف)"
 
 @dataclass
 class CheckedParticipants:
-    """The participants that passed, with their rows, and every problem found."""
+    """The participants that passed, with their rows, and every problem found (`notes`:
+    requests dropped because they named a participant left out; they matter only when the
+    bad rows are skipped)."""
 
     items: list[Participant] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    notes: list[RowError] = field(default_factory=list)
+
+    def skipped(self) -> list[RowError]:
+        """The problems reported when skipping bad rows: errors, then the notes."""
+        return sorted(self.errors + self.notes, key=lambda e: e.row)
 
 
 def describe(error: RowError) -> str:
@@ -127,12 +134,18 @@ def _validate(model: type[BaseModel], obj: Any, row: int, prefix: str = "") -> A
 
 
 # --------------------------------------------------------------------------- the event
-def check_event(raw: Any) -> Event:
+def check_event(raw: Any, source: str | None = None) -> Event:
     """The event part of a file, valid, or EventImportError with every problem of it."""
     event, errors = _validate(Event, raw, EVENT_ROW, "event")
     if event is not None:
         errors = _slot_problems(event)
-    raise_for(errors, None)
+    errors = [
+        RowError(e.row, e.field, "شمار میزها باید دست‌کم ۱ باشد")
+        if e.field == "event.tables" and e.reason.startswith("باید دست‌کم")
+        else e
+        for e in errors
+    ]
+    raise_for(errors, source)
     return event  # type: ignore[no-any-return]
 
 
@@ -207,7 +220,7 @@ def check_participants(
             item = item.model_copy(update={"requests": [r for r in item.requests if r in kept]})
             names = "، ".join(f"«{r}»" for r in dropped)
             reason = f"درخواست دیدار با {names} کنار گذاشته شد (ردیفشان نامعتبر بود)"
-            out.errors.append(RowError(row, "requests", reason))
+            out.notes.append(RowError(row, "requests", reason))
         out.items.append(item)
         out.rows.append(row)
     return out
@@ -274,7 +287,7 @@ def parse_event_payload(
     raw = payload.get("participants", [])
     if not isinstance(raw, list):
         raise InvalidInputError("«participants» باید فهرستی از شرکت‌کنندگان باشد")
-    event = check_event(payload["event"])
+    event = check_event(payload["event"], source)
     checked = check_participants(
         event,
         list(enumerate(raw, start=1)),
@@ -283,7 +296,7 @@ def parse_event_payload(
     )
     if checked.errors and not skip_invalid:
         raise_for(checked.errors, source)
-    return EventData(event=event, participants=tuple(checked.items)), checked.errors
+    return EventData(event=event, participants=tuple(checked.items)), checked.skipped()
 
 
 def read_event_json(path: str | Path) -> Any:
