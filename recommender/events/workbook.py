@@ -81,11 +81,11 @@ def write_schedule_xlsx(path: Path, schedule: Schedule, facts: Mapping[str, Any]
         rtl_sheet(wb, _title(f"بازه {slot.id} {when}", used), _SLOT_HEADERS, rows,
                   formats={4: "0.000"})
     for pid, person in people.items():
-        rows = []
+        agenda: list[tuple[Any, ...]] = []
         for m in schedule.agenda(pid):
             other = m.other(pid)
             slot = event.slot(m.slot_id)
-            rows.append(
+            agenda.append(
                 (
                     m.slot_id,
                     f"{slot.start:%H:%M}-{slot.end:%H:%M}",
@@ -96,6 +96,6 @@ def write_schedule_xlsx(path: Path, schedule: Schedule, facts: Mapping[str, Any]
                     m.score,
                 )
             )
-        rtl_sheet(wb, _title(f"{pid} {person.name}", used), _AGENDA_HEADERS, rows,
+        rtl_sheet(wb, _title(f"{pid} {person.name}", used), _AGENDA_HEADERS, agenda,
                   formats={6: "0.000"})
     return atomic_write(path, lambda tmp: wb.save(tmp))
