@@ -17,13 +17,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-
-from recommender.errors import PeyvandError
 
 from .context import state
 from .data_cmds import _actor, open_store
@@ -38,27 +35,6 @@ group = typer.Typer(
     "meeting schedule.",
     no_args_is_help=True,
 )
-
-
-def persian_errors(command: F) -> F:
-    """Domain errors as one Persian line on stderr and exit 1 (an import: one line a row)."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except PeyvandError as exc:
-            typer.echo(f"خطا: {_persian(str(exc))}", err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _persian(message: str) -> str:
-    """The Persian part of a bilingual message (`errors.bilingual`), else the message."""
-    from recommender.errors import BILINGUAL_SEPARATOR
-
-    return message.split(BILINGUAL_SEPARATOR, 1)[1] if BILINGUAL_SEPARATOR in message else message
 
 
 @contextmanager
@@ -82,7 +58,6 @@ def _embedder(ctx: typer.Context) -> Any:
 
 
 @group.command("import")
-@persian_errors
 def import_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="An event .json, or a participant .csv/.xlsx.")],
@@ -116,7 +91,6 @@ def import_command(
 
 
 @group.command("export")
-@persian_errors
 def export_command(
     ctx: typer.Context,
     event: Annotated[str, typer.Argument(help="The event id.")],
@@ -132,7 +106,6 @@ def export_command(
 
 
 @group.command("list")
-@persian_errors
 def list_command(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="A JSON list, one object each.")] = False,
@@ -157,7 +130,6 @@ def list_command(
 
 
 @group.command("suggest")
-@persian_errors
 def suggest_command(
     ctx: typer.Context,
     event: Annotated[str, typer.Argument(help="The event id.")],
@@ -213,7 +185,6 @@ def _pins(values: list[str]) -> list[tuple[str, str, str]]:
 
 
 @group.command("schedule")
-@persian_errors
 def schedule_command(
     ctx: typer.Context,
     event: Annotated[str, typer.Argument(help="The event id.")],

@@ -16,7 +16,7 @@ import re
 import sys
 from typing import Any
 
-from recommender.errors import ImportValidationError, status_of
+from recommender.errors import EventImportError, ImportValidationError, status_of
 from recommender.text.persian import format_number
 
 from ..messages import STATUS_FA, isolate, persian
@@ -58,6 +58,9 @@ def row_error(error: Any) -> str:
 def error_line(exc: BaseException) -> str:
     """One Persian line for a domain error (`خطا: ...`); an import's bad rows follow it, one
     line each (row number, column, reason)."""
+    if isinstance(exc, EventImportError):  # its lines are worded where raised
+        head, *rows = str(exc).splitlines()
+        return "\n".join([f"خطا: {head}"] + [f"  {line}" for line in rows])
     if isinstance(exc, ImportValidationError) and exc.errors:
         head = f"خطا: {wording(str(exc).splitlines()[0])}"
         return "\n".join([head] + [f"  {row_error(e)}" for e in exc.errors[:200]])
