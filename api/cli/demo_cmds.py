@@ -19,7 +19,11 @@ Steps, each idempotent (running the demo twice updates rows, it does not duplica
    (the sample plan) in demo-staff's house's open round, so a referral can be tried;
    refer some past applications between houses (`demo_referrals`), so the network view has
    referrals to show;
-8. print a ranked recommendation for the sample business plan.
+8. add the fictional event of demo-staff's house (`data/demo_event.py`: an investor and
+   mentoring day, 8 slots, 10 tables, about 60 startups, mentors, investors and programs),
+   stored through `peyvand events import`'s checks and written to the home as
+   demo_event.json;
+9. print a ranked recommendation for the sample business plan.
 """
 
 from __future__ import annotations
@@ -186,6 +190,35 @@ def _demo_people(store: Any, home: Any, open_rounds: list[dict[str, Any]], seed:
     return staff_round
 
 
+def _demo_event(store: Any, home: Any, staff_round: str, seed: int) -> None:
+    """The fictional event of demo-staff's house (`data/demo_event.py`): written to the home
+    as an import file and stored through `peyvand events import`'s own checks."""
+    import contextlib
+    import json
+
+    from data.demo_event import demo_event
+    from recommender.events.imports import import_event
+
+    t = _step("رویداد نمونه (روز سرمایه‌گذاری و منتورینگ)")
+    house = store.get_round(staff_round).org_id
+    applications = sorted(
+        (a for a in store.list_applications() if a.org_id == house),
+        key=lambda a: (a.round_id != staff_round, a.id),
+    )
+    payload = demo_event(applications, store.list_programs(), org_id=house, seed=seed)
+    path = home / "demo_event.json"
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+    report = import_event(
+        path, open_store=lambda: contextlib.nullcontext(store), actor="demo"
+    )
+    _done(
+        t,
+        f"{report.event_id}: {n(report.participants)} شرکت‌کننده در "
+        f"{n(len(payload['event']['slots']))} بازه؛ "
+        f"peyvand events schedule {report.event_id} --out event-schedule",
+    )
+
+
 def demo(
     ctx: typer.Context,
     rounds: Annotated[int, typer.Option(help="Past intake rounds (with outcomes).")] = 8,
@@ -269,6 +302,7 @@ def demo(
         )
 
         staff_round = _demo_people(store, settings.resolved_home, open_rounds, seed)
+        _demo_event(store, settings.resolved_home, staff_round, seed)
     finally:
         store.close()
 

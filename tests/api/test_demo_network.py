@@ -100,8 +100,8 @@ def test_an_older_demo_file_without_houses_still_reads(tmp_path: Path):
 
 def test_the_demo_applicant_has_an_application_in_demo_staffs_house(network: Store, tmp_path: Path):
     history, open_rounds, _ = demo_history(
-        load_programs(), seed=42, rounds=3, per_round=20, today=dt.date(2026, 11, 27)
-    )
+        load_programs(), seed=42, rounds=8, per_round=80, today=dt.date(2026, 11, 27)
+    )  # the demo's own sizes
     network.upsert_rounds([schemas.IntakeRound(**r) for r in history.rounds])
     accounts = create_demo_accounts(network, tmp_path)
     assert demo_application(network, accounts, open_rounds) == DEMO_APPLICATION_ID
@@ -142,3 +142,48 @@ def test_demo_referrals_go_between_houses_through_the_rules(network: Store):
     assert "refer" in audited
     assert demo_referrals(network, seed=42, count=12) == made  # a second demo adds none
     assert len(network.list_referrals()) == made
+
+
+def test_demo_event_is_stored_through_the_import_and_can_be_scheduled(
+    network: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from api.cli.demo_cmds import _demo_event
+    from recommender.embedding.encoder import Embedder
+    from recommender.events.planner import schedule_event
+    from tests.recommender._embedding_fakes import register_fake_model
+
+    history, open_rounds, _ = demo_history(
+        load_programs(), seed=42, rounds=8, per_round=80, today=dt.date(2026, 11, 27)
+    )  # the demo's own sizes
+    network.upsert_rounds([schemas.IntakeRound(**r) for r in history.rounds])
+    network.upsert_applications([schemas.Application(**a) for a in history.applications])
+    house = DEMO_HOUSES[0]
+    staff_round = next(r["id"] for r in open_rounds if r["org_id"] == house)
+    _demo_event(network, tmp_path, staff_round, seed=42)
+    _demo_event(network, tmp_path, staff_round, seed=42)  # again: replaced, not doubled
+
+    [(event, count)] = network.list_events()
+    data = network.get_event(event.id)
+    assert event.org_id == house and len(event.slots) == 8 and count >= 60
+    assert len(data.participants) == count
+    kinds = {p.kind for p in data.participants}
+    assert kinds == {"startup", "mentor", "investor", "program"}
+    houses_apps = {a.id for a in network.list_applications() if a.org_id == house}
+    startups = [p for p in data.participants if p.kind == "startup"]
+    assert startups and all(p.application_id in houses_apps for p in startups)
+    assert any(p.requests for p in data.participants)
+    assert (tmp_path / "demo_event.json").is_file()
+
+    model = register_fake_model(tmp_path, monkeypatch)
+    embedder = Embedder(model=model, models_dir=tmp_path).fit()
+    schedule = schedule_event(data, embedder, time_limit_s=60)
+    assert schedule.solution.optimal and schedule.meetings
+    met = {p for m in schedule.meetings for p in (m.participant_a, m.participant_b)}
+    assert {p.id for p in startups} <= met  # the fairness level gives every startup a meeting
+    by_id = data.by_id()
+    mutual = {
+        tuple(sorted((p.id, q))) for p in data.participants for q in p.requests
+        if p.id in by_id.get(q, p).requests
+    }
+    pairs = {(m.participant_a, m.participant_b) for m in schedule.meetings}
+    assert mutual and mutual <= pairs
