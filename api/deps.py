@@ -24,7 +24,7 @@ from .accounts import Accounts, User
 from .engine import RecommenderHolder
 from .jobs import JobStore, JobWorker
 from .metrics import Metrics
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, RateStoreUnavailable
 from .security import client_ip
 from .settings import Settings
 
@@ -136,7 +136,12 @@ ApplicantDep = Annotated[User, Depends(require_role("applicant"))]
 def check_rate(request: Request, rule: str, key: str) -> None:
     """Count one request against `rule`; 429 with Retry-After when over the limit."""
     limiter: RateLimiter = request.app.state.limiter
-    wait = limiter.hit(rule, key)
+    try:
+        wait = limiter.hit(rule, key)
+    except RateStoreUnavailable:
+        raise HTTPException(
+            503, "the rate-limit store does not answer", headers={"Retry-After": "5"}
+        ) from None
     if wait is not None:
         request.app.state.metrics.rate_limited.labels(rule).inc()
         raise HTTPException(

@@ -207,6 +207,7 @@ def create_app(
         web: serve the Persian web UI.
     """
     settings = settings or Settings()
+    limiter = RateLimiter(rate_rules, settings.ratelimit_url)  # an unreachable Redis stops here
     own_store = store is None
     store = store or Store(settings.db_url)
     registry = (job_registry or default_registry).copy()
@@ -241,7 +242,7 @@ def create_app(
     app.state.worker = worker
     app.state.registry = registry
     app.state.metrics = metrics
-    app.state.limiter = RateLimiter(rate_rules)
+    app.state.limiter = limiter
     _add_routes(app, with_web=web)
     _add_middleware(app, settings, metrics, body_limit, upload_limit)
     return app

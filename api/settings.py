@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # whether cookies are sent over HTTPS only (turn on behind TLS).
     session_secret: str | None = None
     secure_cookies: bool = False
+    # Where rate-limit counters live: memory:// (one process) or redis://host:6379/N, shared by
+    # every API process of one service (api/ratelimit.py).
+    ratelimit_url: str = "memory://"
 
     @cached_property
     def resolved_home(self) -> Path:

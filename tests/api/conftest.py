@@ -207,9 +207,10 @@ def make_env(
     *,
     passwords: bool = False,
     rate_rules: dict[str, Rule] | None = None,
+    ratelimit_url: str = "memory://",
     **app_kwargs: Any,
 ) -> Iterator[Env]:
-    settings = Settings(home=home, database_url=db_url)
+    settings = Settings(home=home, database_url=db_url, ratelimit_url=ratelimit_url)
     fake = FakeRecommender(PROGRAMS)
     if "job_registry" not in app_kwargs:
         # Round jobs run the real round scoring on the round tests' small model over PROGRAMS

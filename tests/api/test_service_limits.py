@@ -4,6 +4,7 @@ text never reaching the logs, the audit log or the job table."""
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -107,13 +108,114 @@ def test_rate_limits_answer_429_with_retry_after(db_url: str, tmp_path: Path):
 
 
 def test_rate_limiter_window_slides():
-    limiter = RateLimiter({"r": Rule(2, 10.0)})
-    assert limiter.hit("r", "k", now=0.0) is None
-    assert limiter.hit("r", "k", now=1.0) is None
-    assert limiter.hit("r", "k", now=2.0) == pytest.approx(8.0)
-    assert limiter.hit("r", "other", now=2.0) is None
-    assert limiter.hit("r", "k", now=10.5) is None  # the first hit left the window
+    import time
+
+    limiter = RateLimiter({"r": Rule(2, 1.0)})
+    assert limiter.hit("r", "k") is None
+    assert limiter.hit("r", "k") is None
+    wait = limiter.hit("r", "k")
+    assert wait is not None and 0.0 < wait <= 1.0
+    assert limiter.hit("r", "other") is None  # counted per key
+    time.sleep(wait + 0.05)
+    assert limiter.hit("r", "k") is None  # the first hits left the window
     assert limiter.hit("unknown-rule", "k") is None
+
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _redis_or_skip() -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("Redis at 127.0.0.1:6379 is not running")
+
+
+_COUNT_IN_ANOTHER_PROCESS = """
+import sys
+from api.ratelimit import RateLimiter, Rule
+limiter = RateLimiter({"login": Rule(3, 60.0)}, sys.argv[1])
+print(limiter.hit("login", sys.argv[2]))
+"""
+
+
+def test_a_limit_in_redis_holds_across_processes():
+    import subprocess
+    import sys
+    import uuid
+
+    _redis_or_skip()
+    key = f"test-{uuid.uuid4()}"
+    here = RateLimiter({"login": Rule(3, 60.0)}, REDIS_URL)
+    assert here.hit("login", key) is None
+    assert here.hit("login", key) is None
+    other = subprocess.run(
+        [sys.executable, "-c", _COUNT_IN_ANOTHER_PROCESS, REDIS_URL, key],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2],
+    )
+    assert other.stdout.strip() == "None"  # the third try, counted by the other process
+    assert here.hit("login", key) is not None  # the fourth is refused here
+    # memory:// is not shared
+    assert RateLimiter({"login": Rule(3, 60.0)}).hit("login", key) is None
+
+
+def test_two_services_on_one_redis_share_the_login_limit(tmp_path: Path):
+    """Two services (each its own app, store and worker; all they share is Redis) count one
+    password guesser's tries together."""
+    from contextlib import ExitStack
+
+    _redis_or_skip()
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    rules = {"login": Rule(4, 60.0)}
+    with ExitStack() as stack:
+        envs = [
+            stack.enter_context(
+                contextmanager(make_env)(
+                    f"sqlite:///{tmp_path / name}.db", tmp_path / name,
+                    passwords=True, rate_rules=rules, ratelimit_url=REDIS_URL,
+                )
+            )
+            for name in ("a", "b")
+        ]
+        codes = []
+        for i in range(5):
+            client = envs[i % 2].client
+            codes.append(
+                client.post(
+                    "/login",
+                    data={"name": "staff", "password": "wrong-password",
+                          "csrf_token": _csrf(client)},
+                    follow_redirects=False,
+                ).status_code
+            )
+    assert codes == [401, 401, 401, 401, 429]
+
+
+def test_rate_store_down_is_a_clear_start_error_and_a_503_during_requests(
+    sqlite_env: Env, monkeypatch: pytest.MonkeyPatch
+):
+    from api.ratelimit import RateStoreUnavailable
+    from recommender.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="پاسخ نمی‌دهد"):
+        RateLimiter(url="redis://127.0.0.1:1/0")
+
+    def down(rule: str, key: str) -> float | None:
+        raise RateStoreUnavailable("ConnectionError")
+
+    monkeypatch.setattr(sqlite_env.client.app.state.limiter, "hit", down)
+    csrf = _csrf(sqlite_env.client)
+    response = sqlite_env.client.post(
+        "/login",
+        data={"name": "staff", "password": "wrong-password", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "Traceback" not in response.text
 
 
 def _csrf(client: TestClient) -> str:
