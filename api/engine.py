@@ -91,6 +91,9 @@ class RecommenderHolder:
         max_concurrent: at most this many `recommend` calls run at once; others wait.
         warm: run `warm_up` on a freshly loaded recommender before it serves (and before
             `/readyz` says ready).
+        stamp: what the shared store and registry hold now, as a digest
+            (`api.follow.service_stamp`); each load records the stamp it was loaded from, so
+            a `Follower` can tell when another process changed them.
     """
 
     def __init__(
@@ -99,9 +102,12 @@ class RecommenderHolder:
         instance: Recommender | None = None,
         max_concurrent: int = 4,
         warm: bool = True,
+        stamp: Callable[[], str] | None = None,
     ) -> None:
         self.loader = loader
         self.warm = warm
+        self.stamp = stamp
+        self.loaded_stamp: str | None = None
         self._instance = instance
         self._state = "ready" if instance is not None else ("loading" if loader else "absent")
         self._reason = "" if instance is not None else "no recommender is configured"
@@ -149,12 +155,19 @@ class RecommenderHolder:
             self._thread.join(timeout)
         return self._state == "ready"
 
+    @property
+    def idle(self) -> bool:
+        """No load or reload is in progress."""
+        return self._settled.is_set()
+
     def load(self) -> None:
         """Load now (in this thread)."""
         assert self.loader is not None
         started = time.monotonic()
         previous = self._instance
         try:
+            # Read before loading: a change made during the load shows as a new stamp later.
+            stamp = self.stamp() if self.stamp is not None else None
             instance = self.loader(previous)
             if self.warm:
                 warm_up(instance)
@@ -172,6 +185,7 @@ class RecommenderHolder:
         with self._lock:
             self._instance = instance
             self._state, self._reason = "ready", ""
+            self.loaded_stamp = stamp
         del instance
         # The replaced model and index are unreachable now (requests still using them hold
         # their own references until they finish); give their memory back.

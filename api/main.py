@@ -10,6 +10,7 @@ the job worker thread starts and the recommender (model + index) loads in the ba
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -24,6 +25,7 @@ from recommender.store.database import Store
 from . import errors
 from .accounts import SESSION_TTL, Accounts
 from .engine import Loader, RecommenderHolder
+from .follow import Follower, service_stamp
 from .jobs import JobRegistry, JobStore, JobWorker, default_registry
 from .metrics import Metrics
 from .middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
@@ -98,12 +100,14 @@ def _lifespan(
     store: Store,
     worker: JobWorker,
     holder: RecommenderHolder,
+    follower: Follower,
     *,
     own_store: bool,
     start_worker: bool,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Start-up and shutdown: migrate the store, start (or only recover) the job worker and
-    load the recommender in the background; stop the worker and close a store the app opened.
+    """Start-up and shutdown: migrate the store, start (or only recover) the job worker, load
+    the recommender in the background and follow changes other processes make
+    (`api.follow`); stop them and close a store the app opened.
     """
     running = 0  # lifespans entered (a test client and a fuzzer may both start one)
 
@@ -118,11 +122,13 @@ def _lifespan(
             else:
                 worker.recover()
             holder.load_in_background()
+            follower.start()
         try:
             yield
         finally:
             running -= 1
             if running == 0:
+                follower.stop()
                 worker.stop()
                 if own_store:
                     store.close()
@@ -220,7 +226,11 @@ def create_app(
         else (recommender_loader or _default_loader(settings)),
         instance=recommender,
         max_concurrent=max_concurrent_matches,
+        stamp=functools.partial(service_stamp, store, settings)
+        if recommender is None and settings.follow_interval > 0
+        else None,
     )
+    follower = Follower(holder, settings.follow_interval)
     job_store = JobStore(store, settings.resolved_home / "jobs")
     worker = _job_worker(settings, job_store, registry, holder, metrics, job_poll_interval)
     app = FastAPI(
@@ -231,7 +241,7 @@ def create_app(
             "Authenticate with `Authorization: Bearer <token>` (see `peyvand users add`)."
         ),
         lifespan=_lifespan(
-            store, worker, holder, own_store=own_store, start_worker=start_worker
+            store, worker, holder, follower, own_store=own_store, start_worker=start_worker
         ),
     )
     app.state.settings = settings

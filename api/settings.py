@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # Where rate-limit counters live: memory:// (one process) or redis://host:6379/N, shared by
     # every API process of one service (api/ratelimit.py).
     ratelimit_url: str = "memory://"
+    # Seconds between checks that another process changed the catalogue or the live model
+    # (api/follow.py); 0 turns following off.
+    follow_interval: float = 5.0
 
     @cached_property
     def resolved_home(self) -> Path:
