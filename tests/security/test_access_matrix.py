@@ -29,6 +29,7 @@ from api.main import create_app
 from api.settings import Settings
 from recommender.store.tenancy import TENANT_ROLE, Scope
 from tests._allocation import pair, write_allocation
+from tests.api._event_houses import EVENT_ID, add_event, scheduled
 from tests.api._houses import (
     HOUSE_A,
     HOUSE_B,
@@ -40,6 +41,7 @@ from tests.api._houses import (
     sign_in,
 )
 from tests.api.conftest import PLAN
+from tests.recommender.events._event_fixtures import payload as event_payload
 
 ACTORS: tuple[str | None, ...] = ("admin", "network", "staff_a", "staff_b", "owner", "other", None)
 
@@ -293,6 +295,29 @@ def _new_referral(status: str, to: str = HOUSE_B) -> Callable[[Houses], dict[str
         return {"referral": made.id, "fresh_app": application_id}
 
     return make
+
+
+def _event_a(h: Houses) -> dict[str, str]:
+    """House A's event `demo-day`, stored anew (the same) for each actor."""
+    return {"event_a": add_event(h)}
+
+
+def _schedule_a(h: Houses) -> dict[str, str]:
+    """House A's event with a finished schedule (run anew for each actor)."""
+    job_id = scheduled(h)
+    return {"event_a": EVENT_ID, "event_job": job_id}
+
+
+def _event_body(actor: str, h: Houses) -> dict[str, Any]:
+    body = event_payload(id=f"event-{actor}")
+    if actor in ("admin", "network"):
+        body["event"]["org_id"] = HOUSE_A
+    return body
+
+
+def _event_participants(actor: str, h: Houses) -> tuple[str, bytes, str]:
+    people = event_payload()["participants"]
+    return ("participants.json", json.dumps(people).encode(), "application/json")
 
 
 ROUTES: list[Row] = [
@@ -702,6 +727,70 @@ ROUTES: list[Row] = [
         "/v1/applications/{application_id}/decisions",
         "/v1/applications/{app_a}/decisions",
         house_a(200),
+    ),
+    # ------------------------------------------------------------------ events
+    # House A's event `demo-day` (tests/api/_event_houses.py); another house gets 404.
+    Row("GET", "/v1/events", "/v1/events", staff(200)),
+    Row("POST", "/v1/events", "/v1/events", staff(201), body=_event_body),
+    Row("GET", "/v1/events/{event_id}", "/v1/events/{event_a}", house_a(200), setup=_event_a),
+    Row(
+        "GET",
+        "/v1/events/{event_id}/participants",
+        "/v1/events/{event_a}/participants",
+        house_a(200),
+        setup=_event_a,
+    ),
+    Row(
+        "POST",
+        "/v1/events/{event_id}/participants",
+        "/v1/events/{event_a}/participants",
+        house_a(200),
+        setup=_event_a,
+        body=_event_participants,
+        send="file",
+    ),
+    Row(
+        "GET",
+        "/v1/events/{event_id}/export",
+        "/v1/events/{event_a}/export?format=xlsx",
+        house_a(200),
+        setup=_event_a,
+    ),
+    Row(
+        "GET",
+        "/v1/events/{event_id}/suggestions",
+        "/v1/events/{event_a}/suggestions",
+        house_a(200),
+        setup=_event_a,
+    ),
+    Row(
+        "POST",
+        "/v1/events/{event_id}/requests",
+        "/v1/events/{event_a}/requests",
+        house_a(201),
+        setup=_event_a,
+        body=_static({"from": "health", "to": "acc"}),
+    ),
+    Row(
+        "POST",
+        "/v1/events/{event_id}/schedule",
+        "/v1/events/{event_a}/schedule",
+        house_a(202),
+        setup=_event_a,
+    ),
+    Row(
+        "GET",
+        "/v1/events/{event_id}/schedule",
+        "/v1/events/{event_a}/schedule",
+        house_a(200),
+        setup=_schedule_a,
+    ),
+    Row(
+        "GET",
+        "/v1/events/{event_id}/schedule/files/{name:path}",
+        "/v1/events/{event_a}/schedule/files/agendas/pay.ics",
+        house_a(200),
+        setup=_schedule_a,
     ),
     # ------------------------------------------------------------------ web: sign-in
     Row("GET", "/", "/", everyone(303, 303)),
