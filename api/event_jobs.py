@@ -2,7 +2,8 @@
 
 - the `event_schedule` background job (params: `event_id`; optional `keep_from`, a previous
   schedule job of the event whose meetings are kept where they can be; `without`, the ids of
-  participants who cancelled; `time_limit_s`). It writes the files of
+  participants who cancelled; `pins`, meetings `[a, b, slot]` that must happen;
+  `time_limit_s`). It writes the files of
   `recommender.events.outputs.write_outputs` into the job's folder (schedule.csv,
   summary.json, schedule.xlsx, agendas/<id>.ics) and agendas.zip (every .ics, so the job's
   file list offers them in one download);
@@ -82,6 +83,7 @@ def event_schedule_job(ctx: JobContext) -> dict[str, Any]:
         keep=keep,
         previous_tables=tables,
         without=_ids(params.get("without")),
+        pins=[tuple(pin) for pin in params.get("pins") or []],
         time_limit_s=time_limit,
     )
     facts = write_outputs(schedule, ctx.output_dir)
@@ -114,6 +116,7 @@ def submit_schedule(
     actor: str,
     keep_from: str | None = None,
     without: list[str] | None = None,
+    pins: list[list[str]] | None = None,
     time_limit_s: float = 60.0,
 ) -> Job:
     """Queue the schedule of `data`'s event (`jobs` scoped to the caller).
@@ -121,23 +124,27 @@ def submit_schedule(
     Re-scheduling (`keep_from`, a finished schedule job of this event) keeps its meetings
     where it can and keeps out those who cancelled then too (its `without`), plus `without`.
 
+    The cancellations and pins (meetings `[a, b, slot]` that must happen) are checked now,
+    by the schedule's own encoder (`recommender.events.problem.build_problem`), so a bad one
+    is refused before anything is queued.
+
     Raises:
-        InvalidInputError: `without` names someone not in the event, or `keep_from` is not a
-            finished schedule of this event (one Persian line naming it).
+        InvalidInputError: `without` or a pin names someone or a slot not in the event, or
+            `keep_from` is not a finished schedule of this event (one Persian line naming it).
+        InfeasibleError: the pins cannot all happen (the culprit named).
     """
-    known = data.by_id()
+    from recommender.events.problem import build_problem
+
     cancelled = _ids(without)
     if keep_from:
         previous = _schedule_job(jobs, data.event.id, keep_from)
         cancelled = list(dict.fromkeys([*_ids(previous.params.get("without")), *cancelled]))
-    for pid in cancelled:
-        if pid not in known:
-            raise InvalidInputError(
-                f"شرکت‌کننده‌ای با شناسهٔ «{pid}» در رویداد «{data.event.id}» نیست"
-            )
+    pinned = [[str(v).strip() for v in pin] for pin in pins or []]
+    build_problem(data, pins=pinned, without=cancelled)
     params: dict[str, Any] = {
         "event_id": data.event.id,
         "without": cancelled,
+        "pins": pinned,
         "time_limit_s": time_limit_s,
     }
     if keep_from:

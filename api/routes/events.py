@@ -72,6 +72,10 @@ class ScheduleIn(RequestBody):
 
     keep_from: Id | None = None
     without: list[Id] = Field(default_factory=list, max_length=10_000)
+    pins: list[Annotated[list[Id], Field(min_length=3, max_length=3)]] = Field(
+        default_factory=list, max_length=10_000,
+        description="meetings that must happen: [participant, participant, slot]",
+    )
     time_limit_s: float = Field(default=60.0, ge=1.0, le=600.0)
 
 
@@ -211,7 +215,9 @@ def run_schedule(
     user: StaffDep,
     body: ScheduleIn | None = None,
 ) -> JobCreated:
-    """Schedule the event's meetings exactly, in the background; poll `GET /v1/jobs/{id}`."""
+    """Schedule the event's meetings exactly, in the background; poll `GET /v1/jobs/{id}`.
+    A cancellation or pin naming an unknown participant or slot is 422, pins that cannot all
+    happen 409 (the culprit named); nothing is queued then."""
     request = body or ScheduleIn()
     data = store.get_event(event_id)
     job = submit_schedule(
@@ -220,6 +226,7 @@ def run_schedule(
         actor=user.actor,
         keep_from=request.keep_from,
         without=list(request.without),
+        pins=[list(p) for p in request.pins],
         time_limit_s=request.time_limit_s,
     )
     store.audit(user.actor, "schedule", "events", event_id, {"job_id": job.id})

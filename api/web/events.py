@@ -21,7 +21,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from recommender.constants import MAX_IMPORT_BYTES
-from recommender.errors import ImportValidationError, InvalidInputError, PeyvandError
+from recommender.errors import (
+    ImportValidationError,
+    InfeasibleError,
+    InvalidInputError,
+    PeyvandError,
+)
 from recommender.events.imports import export_event
 from recommender.events.model import (
     MEETING_KIND_LABELS_FA,
@@ -236,7 +241,7 @@ async def run_schedule(request: Request, event_id: str, user: WebStaffDep) -> Re
     without = [str(v) for v in form.getlist("without")]
     try:
         job = submit_schedule(jobs, data, actor=user.actor, keep_from=keep_from, without=without)
-    except InvalidInputError as exc:
+    except (InvalidInputError, InfeasibleError) as exc:
         errors = [{"field": "زمان‌بندی", "message": persian(str(exc), 422)}]
         return _event_page(request, user, event_id, errors=errors, status_code=422)
     store.audit(user.actor, "schedule", "events", event_id, {"job_id": job.id})

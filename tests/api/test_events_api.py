@@ -189,16 +189,34 @@ def test_rescheduling_without_a_participant_keeps_the_other_meetings(houses: Hou
 
 
 @pytest.mark.parametrize(
-    ("body", "words"),
+    ("body", "code", "words"),
     [
-        ({"without": ["ghost"]}, "«ghost»"),
-        ({"keep_from": "not-a-job"}, "«not-a-job»"),
+        ({"without": ["ghost"]}, 422, "«ghost»"),
+        ({"keep_from": "not-a-job"}, 422, "«not-a-job»"),
+        ({"pins": [["farm", "vc", "s9"]]}, 422, "«s9»"),
+        ({"pins": [["farm", "vc", "s3"]]}, 409, "«farm» در بازهٔ «s3» در دسترس نیست"),
+        ({"pins": [["pay", "vc", "s1"], ["pay", "mentor1", "s1"]]}, 409, "«pay» در بازهٔ «s1»"),
     ],
 )
-def test_bad_schedule_requests_answer_422_and_queue_nothing(houses: Houses, body, words):
+def test_bad_schedule_requests_answer_4xx_naming_the_culprit_and_queue_nothing(
+    houses: Houses, body, code, words
+):
     h = houses
     add_event(h)
     r = h.client.post(f"/v1/events/{EVENT_ID}/schedule", json=body, headers=h.auth("staff_a"))
-    assert r.status_code == 422
+    assert r.status_code == code
     assert words in r.json()["detail"]
     assert h.app.state.jobs.list(subject=f"events/{EVENT_ID}") == []
+
+
+def test_a_pinned_meeting_is_scheduled_in_its_slot(houses: Houses):
+    h = houses
+    add_event(h)
+    r = h.client.post(f"/v1/events/{EVENT_ID}/schedule",
+                      json={"pins": [["health", "mentor1", "s3"]]}, headers=h.auth("staff_a"))
+    assert r.status_code == 202, r.text
+    assert run_job(h, r.json()["job_id"]).status == "succeeded"
+    got = h.client.get(f"/v1/events/{EVENT_ID}/schedule", headers=h.auth("staff_a")).json()
+    pinned = [m for m in got["meetings"] if {m["participant_a"], m["participant_b"]}
+              == {"health", "mentor1"}]
+    assert [(m["slot_id"], m["kind"]) for m in pinned] == [("s3", "pinned")]
