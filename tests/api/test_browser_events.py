@@ -4,12 +4,12 @@ event, runs the schedule and watches it finish, sees the meetings slot by slot a
 the workbook; a participant opens their personal agenda link without an account, requests a
 meeting from a suggestion and sees it recorded. Each page passes an axe-core check (no
 violation of impact serious or critical) and is no wider than the screen. Screenshots:
-artifacts/screenshots/ux/event_*.png (and docs/screenshots/event_page.png at desktop)."""
+artifacts/screenshots/ux/event_*.png (the README's
+docs/screenshots/event_page.png is a copy of event_scheduled_desktop.png)."""
 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,9 @@ from tests.recommender.events._event_fixtures import payload
 from .conftest import Env
 from .test_browser import _sign_in, _watch_console, serve
 from .test_browser import browser as browser  # noqa: F401  (the fixture)
-from .test_browser_ux import SHOTS, WIDTHS, _axe, _page, _shot, _width
+from .test_browser_ux import WIDTHS, _axe, _page, _shot, _width
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-DOCS_SHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "event_page.png"
 
 
 @pytest.fixture
@@ -74,9 +73,6 @@ def test_organiser_schedules_and_a_participant_requests_a_meeting(
     slot = staff.inner_text("#schedule")
     assert "۰۹:۰۰ تا ۰۹:۲۰" in slot and "پرداخت‌یار" in slot and "صندوق نوآوری" in slot
     _check(staff, "scheduled", size)
-    if size == "desktop":
-        DOCS_SHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(SHOTS / f"event_scheduled_{size}.png", DOCS_SHOT)
     with staff.expect_download() as download:
         staff.click("#schedule-files a[href$='schedule.xlsx']")
     assert download.value.suggested_filename == "schedule.xlsx"
