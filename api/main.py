@@ -25,6 +25,7 @@ from recommender.store.database import Store
 from . import errors
 from .accounts import SESSION_TTL, Accounts
 from .engine import Loader, RecommenderHolder
+from .event_jobs import register as register_event_jobs
 from .follow import Follower, service_stamp
 from .jobs import JobRegistry, JobStore, JobWorker, default_registry
 from .metrics import Metrics
@@ -33,6 +34,7 @@ from .ratelimit import RateLimiter, Rule
 from .round_jobs import register as register_round_jobs
 from .routes import (
     applications,
+    events,
     health,
     imports,
     jobs,
@@ -59,7 +61,13 @@ logger = logging.getLogger(__name__)
 API_VERSION = "1"
 DEFAULT_BODY_LIMIT = 1024 * 1024  # JSON bodies; a 50,000-character plan is ~300 KB escaped
 UPLOAD_BODY_LIMIT = MAX_IMPORT_BYTES + 256 * 1024  # file uploads (+ multipart overhead)
-UPLOAD_PREFIXES = ("/v1/imports", "/me/applications", "/staff/imports")
+UPLOAD_PREFIXES = (
+    "/v1/imports",
+    "/me/applications",
+    "/staff/imports",
+    "/v1/events",
+    "/staff/events",
+)
 SESSION_COOKIE = "peyvand_session"
 
 
@@ -154,6 +162,7 @@ def _add_routes(app: FastAPI, *, with_web: bool) -> None:
         network,
         workflow,
         models,
+        events,
     ):
         app.include_router(module.router)
     if with_web:
@@ -219,6 +228,7 @@ def create_app(
     registry = (job_registry or default_registry).copy()
     register_round_jobs(registry)
     register_train_jobs(registry)
+    register_event_jobs(registry)
     metrics = Metrics()
     holder = RecommenderHolder(
         loader=None

@@ -10,7 +10,9 @@ to log.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import os
 import secrets
 import traceback
@@ -73,6 +75,23 @@ def session_secret(home: Path, configured: str | None = None) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(secret)
     return secret
+
+
+def link_token(secret: str, purpose: str, *parts: str) -> str:
+    """An unguessable token for a link that needs no account (e.g. a participant's agenda):
+    HMAC-SHA256 of `purpose` and `parts` under the service's secret (`session_secret`),
+    128 bits, URL-safe. The same inputs always give the same token; a new secret voids them.
+    """
+    message = "\x1f".join((purpose, *parts)).encode("utf-8")
+    digest = hmac.new(secret.encode("utf-8"), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode("ascii").rstrip("=")
+
+
+def check_link_token(secret: str, token: str | None, purpose: str, *parts: str) -> bool:
+    """True when `token` is `link_token(secret, purpose, *parts)` (compared in equal time)."""
+    if not token or len(token) > 64:
+        return False
+    return hmac.compare_digest(link_token(secret, purpose, *parts), token)
 
 
 def safe_traceback(exc: BaseException) -> str:

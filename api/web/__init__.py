@@ -10,6 +10,8 @@ from fastapi.staticfiles import StaticFiles
 from . import (
     admin,
     applicant,
+    event_agenda,
+    events,
     network,
     programs,
     referrals,
@@ -36,6 +38,8 @@ PAGE_ROUTERS = (
     admin.router,
     referrals.router,
     network.router,
+    events.router,
+    event_agenda.router,
 )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from recommender.errors import InvalidInputError
 from recommender.events.problem import MeetingKey, pair_key
-from recommender.events.result import Schedule, summary
+from recommender.events.result import Meeting, Schedule, summary
 from recommender.text.safe_text import unneutralise_cell
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -65,8 +65,8 @@ def write_outputs(schedule: Schedule, out_dir: str | Path) -> dict[str, Any]:
     return facts
 
 
-def read_previous(folder: str | Path) -> tuple[list[MeetingKey], dict[MeetingKey, int]]:
-    """The meetings of a previous schedule.csv and their tables.
+def read_meetings(folder: str | Path) -> list[Meeting]:
+    """The meetings of a schedule.csv written by `write_outputs`, in file order (slot, table).
 
     Raises:
         InvalidInputError: no readable schedule.csv in `folder` (one Persian line).
@@ -79,17 +79,32 @@ def read_previous(folder: str | Path) -> tuple[list[MeetingKey], dict[MeetingKey
             records = list(csv.DictReader(handle))
     except (UnicodeDecodeError, csv.Error):
         raise InvalidInputError(f"{path} خوانا نیست (CSV با کدگذاری UTF-8)") from None
-    meetings: list[MeetingKey] = []
-    tables: dict[MeetingKey, int] = {}
+    meetings: list[Meeting] = []
     for number, record in enumerate(records, start=2):
         try:
             a = unneutralise_cell(record["participant_a"].strip())
             b = unneutralise_cell(record["participant_b"].strip())
             slot = unneutralise_cell(record["slot_id"].strip())
             table = int(record["table"])
+            kind = unneutralise_cell((record.get("kind") or "suggestion").strip())
+            score = float(record.get("score") or 0.0)
         except (KeyError, AttributeError, TypeError, ValueError):
             raise InvalidInputError(f"{path}: ردیف {number} یک جلسهٔ خوانا نیست") from None
         x, y = pair_key(a, b)
-        meetings.append((x, y, slot))
-        tables[(x, y, slot)] = table
+        meetings.append(Meeting(slot, table, x, y, kind, score))
+    return meetings
+
+
+def read_previous(folder: str | Path) -> tuple[list[MeetingKey], dict[MeetingKey, int]]:
+    """The meetings of a previous schedule.csv and their tables (`read_meetings`).
+
+    Raises:
+        InvalidInputError: no readable schedule.csv in `folder` (one Persian line).
+    """
+    meetings: list[MeetingKey] = []
+    tables: dict[MeetingKey, int] = {}
+    for m in read_meetings(folder):
+        key = (m.participant_a, m.participant_b, m.slot_id)
+        meetings.append(key)
+        tables[key] = m.table
     return meetings, tables

@@ -29,6 +29,7 @@ from api.main import create_app
 from api.settings import Settings
 from recommender.store.tenancy import TENANT_ROLE, Scope
 from tests._allocation import pair, write_allocation
+from tests.api._event_houses import EVENT_ID, add_event, scheduled
 from tests.api._houses import (
     HOUSE_A,
     HOUSE_B,
@@ -40,6 +41,7 @@ from tests.api._houses import (
     sign_in,
 )
 from tests.api.conftest import PLAN
+from tests.recommender.events._event_fixtures import payload as event_payload
 
 ACTORS: tuple[str | None, ...] = ("admin", "network", "staff_a", "staff_b", "owner", "other", None)
 
@@ -293,6 +295,46 @@ def _new_referral(status: str, to: str = HOUSE_B) -> Callable[[Houses], dict[str
         return {"referral": made.id, "fresh_app": application_id}
 
     return make
+
+
+def _event_a(h: Houses) -> dict[str, str]:
+    """House A's event `demo-day`, stored anew (the same) for each actor."""
+    return {"event_a": add_event(h)}
+
+
+def _schedule_a(h: Houses) -> dict[str, str]:
+    """House A's event with a finished schedule (run anew for each actor)."""
+    job_id = scheduled(h)
+    return {"event_a": EVENT_ID, "event_job": job_id}
+
+
+def _event_body(actor: str, h: Houses) -> dict[str, Any]:
+    body = event_payload(id=f"event-{actor}")
+    if actor in ("admin", "network"):
+        body["event"]["org_id"] = HOUSE_A
+    return body
+
+
+def _event_participants(actor: str, h: Houses) -> tuple[str, bytes, str]:
+    people = event_payload()["participants"]
+    return ("participants.json", json.dumps(people).encode(), "application/json")
+
+
+def _agenda_link(h: Houses) -> dict[str, str]:
+    """House A's event and the personal-link token of its participant `health`."""
+    from api.event_jobs import agenda_token
+
+    return {"event_a": add_event(h), "token": agenda_token(h.settings, EVENT_ID, "health")}
+
+
+def _agenda_link_scheduled(h: Houses) -> dict[str, str]:
+    return _schedule_a(h) | {"token": _agenda_link(h)["token"]}
+
+
+def _web_event_file(actor: str, h: Houses) -> tuple[str, bytes, str]:
+    body = _event_body(actor, h)
+    body["event"]["id"] = f"web-event-{actor}"
+    return ("event.json", json.dumps(body).encode(), "application/json")
 
 
 ROUTES: list[Row] = [
@@ -703,6 +745,70 @@ ROUTES: list[Row] = [
         "/v1/applications/{app_a}/decisions",
         house_a(200),
     ),
+    # ------------------------------------------------------------------ events
+    # House A's event `demo-day` (tests/api/_event_houses.py); another house gets 404.
+    Row("GET", "/v1/events", "/v1/events", staff(200)),
+    Row("POST", "/v1/events", "/v1/events", staff(201), body=_event_body),
+    Row("GET", "/v1/events/{event_id}", "/v1/events/{event_a}", house_a(200), setup=_event_a),
+    Row(
+        "GET",
+        "/v1/events/{event_id}/participants",
+        "/v1/events/{event_a}/participants",
+        house_a(200),
+        setup=_event_a,
+    ),
+    Row(
+        "POST",
+        "/v1/events/{event_id}/participants",
+        "/v1/events/{event_a}/participants",
+        house_a(200),
+        setup=_event_a,
+        body=_event_participants,
+        send="file",
+    ),
+    Row(
+        "GET",
+        "/v1/events/{event_id}/export",
+        "/v1/events/{event_a}/export?format=xlsx",
+        house_a(200),
+        setup=_event_a,
+    ),
+    Row(
+        "GET",
+        "/v1/events/{event_id}/suggestions",
+        "/v1/events/{event_a}/suggestions",
+        house_a(200),
+        setup=_event_a,
+    ),
+    Row(
+        "POST",
+        "/v1/events/{event_id}/requests",
+        "/v1/events/{event_a}/requests",
+        house_a(201),
+        setup=_event_a,
+        body=_static({"from": "health", "to": "acc"}),
+    ),
+    Row(
+        "POST",
+        "/v1/events/{event_id}/schedule",
+        "/v1/events/{event_a}/schedule",
+        house_a(202),
+        setup=_event_a,
+    ),
+    Row(
+        "GET",
+        "/v1/events/{event_id}/schedule",
+        "/v1/events/{event_a}/schedule",
+        house_a(200),
+        setup=_schedule_a,
+    ),
+    Row(
+        "GET",
+        "/v1/events/{event_id}/schedule/files/{name:path}",
+        "/v1/events/{event_a}/schedule/files/agendas/pay.ics",
+        house_a(200),
+        setup=_schedule_a,
+    ),
     # ------------------------------------------------------------------ web: sign-in
     Row("GET", "/", "/", everyone(303, 303)),
     Row("GET", "/login", "/login", everyone(200, 200)),
@@ -942,6 +1048,121 @@ ROUTES: list[Row] = [
         "/staff/jobs/{job_id}/report.css",
         "/staff/jobs/{job_a}/report.css",
         house_a(200, WEB_ANON),
+    ),
+    # ------------------------------------------------------------------ web: events
+    Row("GET", "/staff/events", "/staff/events", staff(200, WEB_ANON)),
+    Row(
+        "POST",
+        "/staff/events",
+        "/staff/events",
+        staff(303, WEB_ANON),
+        send="file",
+        body=_web_event_file,
+    ),
+    Row(
+        "GET",
+        "/staff/events/{event_id}",
+        "/staff/events/{event_a}",
+        house_a(200, WEB_ANON),
+        setup=_event_a,
+    ),
+    Row(
+        "POST",
+        "/staff/events/{event_id}/participants",
+        "/staff/events/{event_a}/participants",
+        house_a(303, WEB_ANON),
+        send="file",
+        body=_event_participants,
+        setup=_event_a,
+    ),
+    Row(
+        "POST",
+        "/staff/events/{event_id}/schedule",
+        "/staff/events/{event_a}/schedule",
+        house_a(303, WEB_ANON),
+        send="form",
+        body=_static({}),
+        setup=_event_a,
+    ),
+    Row(
+        "GET",
+        "/staff/events/{event_id}/files/{name:path}",
+        "/staff/events/{event_a}/files/schedule.xlsx",
+        house_a(200, WEB_ANON),
+        setup=_schedule_a,
+    ),
+    Row(
+        "GET",
+        "/staff/events/{event_id}/export.{fmt}",
+        "/staff/events/{event_a}/export.csv",
+        house_a(200, WEB_ANON),
+        setup=_event_a,
+    ),
+    Row(
+        "GET",
+        "/staff/events/{event_id}/agenda/{pid}",
+        "/staff/events/{event_a}/agenda/pay",
+        house_a(200, WEB_ANON),
+        setup=_schedule_a,
+    ),
+    Row(
+        "POST",
+        "/staff/events/{event_id}/agenda/{pid}/requests",
+        "/staff/events/{event_a}/agenda/health/requests",
+        house_a(303, WEB_ANON),
+        send="form",
+        body=_static({"to": "acc"}),
+        setup=_event_a,
+    ),
+    Row(
+        "GET",
+        "/staff/events/{event_id}/agenda/{pid}/calendar.ics",
+        "/staff/events/{event_a}/agenda/pay/calendar.ics",
+        house_a(200, WEB_ANON),
+        setup=_schedule_a,
+    ),
+    # A participant's personal link needs no account: its signed token is the key, for
+    # anyone who holds it; a wrong token is 404 for everyone.
+    Row(
+        "GET",
+        "/events/{event_id}/agenda/{pid}",
+        "/events/{event_a}/agenda/health?t={token}",
+        everyone(200, 200),
+        setup=_agenda_link_scheduled,
+    ),
+    Row(
+        "GET",
+        "/events/{event_id}/agenda/{pid}",
+        "/events/{event_a}/agenda/pay?t={token}",
+        everyone(404, 404),
+        setup=_agenda_link,
+        name="GET an agenda with another participant's token",
+    ),
+    Row(
+        "POST",
+        "/events/{event_id}/agenda/{pid}/requests",
+        "/events/{event_a}/agenda/health/requests",
+        everyone(303, 303),
+        send="form",
+        body=lambda actor, h: {"to": "acc", "t": _agenda_link(h)["token"]},
+        setup=_agenda_link,
+    ),
+    Row(
+        "POST",
+        "/events/{event_id}/agenda/{pid}/requests",
+        "/events/{event_a}/agenda/health/requests",
+        everyone(404, 404),
+        send="form",
+        body=_static({"to": "acc", "t": "not-the-token"}),
+        setup=_agenda_link,
+        name="POST a meeting request with a wrong token",
+    ),
+    Row(
+        "GET",
+        "/events/{event_id}/agenda/{pid}/calendar.ics",
+        "/events/{event_a}/agenda/health/calendar.ics?t={token}",
+        everyone(200, 200),
+        setup=_agenda_link_scheduled,
     ),
     # ------------------------------------------------------------------ web: admin
     Row("GET", "/admin", "/admin", admin_only(200, WEB_ANON)),

@@ -10,7 +10,7 @@
   const meter = box.querySelector(".progress");
   const label = box.querySelector(".job-label");
   const files = box.querySelector(".job-files");
-  const button = document.getElementById("run-scoring");
+  const button = document.getElementById("run-scoring") || document.getElementById("run-schedule");
   const row = document.querySelector('#past-runs tr[data-job-id="' + box.dataset.jobId + '"]');
   const fa = (text) => String(text).replace(/\d/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]);
 
