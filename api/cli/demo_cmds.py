@@ -190,9 +190,13 @@ def _demo_people(store: Any, home: Any, open_rounds: list[dict[str, Any]], seed:
     return staff_round
 
 
-def _demo_event(store: Any, home: Any, staff_round: str, seed: int) -> None:
+def _demo_event(
+    store: Any, home: Any, staff_round: str, seed: int, embedder: Any | None = None
+) -> None:
     """The fictional event of demo-staff's house (`data/demo_event.py`): written to the home
-    as an import file and stored through `peyvand events import`'s own checks."""
+    as an import file and stored through `peyvand events import`'s own checks. With the
+    home's `embedder`, its suggestions are computed once, so the profiles' vectors are in
+    the home's vector cache before the event's page is first opened."""
     import contextlib
     import json
 
@@ -211,6 +215,10 @@ def _demo_event(store: Any, home: Any, staff_round: str, seed: int) -> None:
     report = import_event(
         path, open_store=lambda: contextlib.nullcontext(store), actor="demo"
     )
+    if embedder is not None:
+        from recommender.events.suggest import suggest_meetings
+
+        suggest_meetings(store.get_event(report.event_id), embedder)
     _done(
         t,
         f"{report.event_id}: {n(report.participants)} شرکت‌کننده در "
@@ -302,7 +310,7 @@ def demo(
         )
 
         staff_round = _demo_people(store, settings.resolved_home, open_rounds, seed)
-        _demo_event(store, settings.resolved_home, staff_round, seed)
+        _demo_event(store, settings.resolved_home, staff_round, seed, embedder)
     finally:
         store.close()
 
