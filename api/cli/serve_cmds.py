@@ -9,7 +9,7 @@ import typer
 from recommender.constants import ROLE_LABELS_FA as ROLE_FA
 
 from .context import state
-from .say import say
+from .say import n, say
 
 if TYPE_CHECKING:
     from api.accounts import DemoAccount
@@ -19,9 +19,13 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="API processes (each loads its own model).")
+    ] = 1,
 ) -> None:
     """Serve the API (/v1, OpenAPI at /openapi.json) and the web UI until Ctrl+C."""
     import logging
+    import os
 
     import uvicorn
 
@@ -29,6 +33,8 @@ def serve(
     from api.main import create_app
 
     settings = state(ctx).settings
+    # Built here even with several processes: a bad setting (an unreachable Redis) stops
+    # the command with one line before any process starts, and the session key is made once.
     app = create_app(settings)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     say(f"پیوند در {base}  (وب: {base}/login، راهنمای API: {base}/docs)")
@@ -42,7 +48,23 @@ def serve(
     # Our middleware logs each request by route template (api.access, INFO); uvicorn's own
     # access log would print raw paths and query strings, so it is off.
     logging.getLogger("api").setLevel(logging.INFO)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+        return
+    if settings.ratelimit_url.startswith("memory://"):
+        say(
+            "هشدار: با چند فرایند، محدودیت درخواست‌ها در هر فرایند جداست؛ برای یک شمارندهٔ "
+            "مشترک PEYVAND_RATELIMIT_URL=redis://… بدهید",
+            err=True,
+        )
+    say(f"{n(workers)} فرایند API؛ هر کدام مدل را جدا بار می‌کند", err=True)
+    # The processes read their settings from the environment (api.main.create_app()).
+    os.environ["PEYVAND_HOME"] = str(settings.resolved_home)
+    del app
+    uvicorn.run(
+        "api.main:create_app", factory=True, workers=workers, host=host, port=port,
+        access_log=False, log_level="info",
+    )
 
 
 def demo_account_lines(demo: list[DemoAccount]) -> list[str]:

@@ -79,3 +79,25 @@ def test_a_store_that_is_away_for_a_moment_is_tried_again(shared):
     holder.stamp = away
     assert not Follower(holder, interval=5).check()  # logged, no reload, no exception
     assert holder.get().n == 1  # type: ignore[attr-defined]
+
+
+def test_serve_with_several_processes_hands_uvicorn_the_app_factory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    import uvicorn
+
+    from api.cli import main
+
+    calls: list[tuple[tuple, dict]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: calls.append((a, k)))
+    monkeypatch.delenv("PEYVAND_HOME", raising=False)
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "serve", "--workers", "2", "--port", "8799"]) == 0
+    [(args, kwargs)] = calls
+    assert args == ("api.main:create_app",) and kwargs["factory"] and kwargs["workers"] == 2
+    import os
+
+    assert os.environ["PEYVAND_HOME"] == str(home.resolve())  # the processes' settings
+    assert "PEYVAND_RATELIMIT_URL" in capsys.readouterr().err  # one counter per process
+    monkeypatch.delenv("PEYVAND_HOME")
+    assert main(["--home", str(home), "serve", "--workers", "0"]) == 2  # usage error
