@@ -36,6 +36,7 @@ def serve(
     # Built here even with several processes: a bad setting (an unreachable Redis) stops
     # the command with one line before any process starts, and the session key is made once.
     app = create_app(settings)
+    app.state.store.upgrade()  # an unreachable database: one line here, not a traceback later
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     say(f"پیوند در {base}  (وب: {base}/login، راهنمای API: {base}/docs)")
     demo = read_demo_accounts(settings.resolved_home)

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from recommender.errors import ConfigurationError
+from recommender.errors import ConfigurationError, bilingual
 
 
 def normalize_url(url: str) -> str:
@@ -85,4 +85,10 @@ def make_engine(url: str, echo: bool) -> Engine:
 def unreachable(url: str, exc: OperationalError) -> ConfigurationError:
     """The one-line error for a database that cannot be reached (password masked)."""
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unknown error"
-    return ConfigurationError(f"cannot use the database at {display_url(url)}: {reason}")
+    return ConfigurationError(
+        bilingual(
+            f"cannot use the database at {display_url(url)}: {reason}",
+            f"پایگاه داده در {display_url(url)} در دسترس نیست؛ روشن بودن آن و "
+            "PEYVAND_DATABASE_URL را بررسی کنید",
+        )
+    )

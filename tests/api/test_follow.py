@@ -101,3 +101,17 @@ def test_serve_with_several_processes_hands_uvicorn_the_app_factory(
     assert "PEYVAND_RATELIMIT_URL" in capsys.readouterr().err  # one counter per process
     monkeypatch.delenv("PEYVAND_HOME")
     assert main(["--home", str(home), "serve", "--workers", "0"]) == 2  # usage error
+
+
+def test_serve_with_the_database_away_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    import uvicorn
+
+    from api.cli import main
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("must not start"))
+    monkeypatch.setenv("PEYVAND_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/x")
+    assert main(["--home", str(tmp_path / "h"), "serve"]) == 1
+    err = capsys.readouterr().err
+    assert "پایگاه داده" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
