@@ -19,7 +19,8 @@ SERVICE_TABLES = {"users", "api_tokens", "web_sessions", "application_owners", "
 ROUND_TABLES = {"round_scores", "round_runs"}
 NETWORK_TABLES = {"organizations", "referrals"}
 WORKFLOW_TABLES = {"applied_programs", "shortlist_entries", "application_notes", "decisions"}
-# The tables each revision has once it is applied (the chain is 0001 -> ... -> 0006).
+EVENT_TABLES = {"events", "event_participants"}
+# The tables each revision has once it is applied (the chain is 0001 -> ... -> 0007).
 TABLES_AT = {
     "0001": STORE_TABLES,
     "0002": STORE_TABLES | SERVICE_TABLES,
@@ -27,6 +28,8 @@ TABLES_AT = {
     "0004": STORE_TABLES | SERVICE_TABLES | ROUND_TABLES | NETWORK_TABLES,
     "0005": STORE_TABLES | SERVICE_TABLES | ROUND_TABLES | NETWORK_TABLES,  # RLS corrections
     "0006": STORE_TABLES | SERVICE_TABLES | ROUND_TABLES | NETWORK_TABLES | WORKFLOW_TABLES,
+    "0007": STORE_TABLES | SERVICE_TABLES | ROUND_TABLES | NETWORK_TABLES | WORKFLOW_TABLES
+    | EVENT_TABLES,
 }
 
 
@@ -44,6 +47,7 @@ def _downgrade(store: Store, revision: str) -> None:
 def test_every_table_is_in_the_one_chain() -> None:
     assert (
         STORE_TABLES | SERVICE_TABLES | ROUND_TABLES | NETWORK_TABLES | WORKFLOW_TABLES
+        | EVENT_TABLES
         == ALL_TABLES
     )
     assert TABLES_AT[max(TABLES_AT)] == ALL_TABLES
