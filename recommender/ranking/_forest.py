@@ -24,9 +24,10 @@ from scipy.special import expit
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CompiledModels", "compiled_available"]
+__all__ = ["CompiledModels", "compiled_available", "replacement_rows"]
 
 _KERNEL: Any = None
+_REPLACED_KERNEL: Any = None
 _BLOCK = 16
 
 
@@ -68,6 +69,73 @@ def _kernel() -> Any:
 
         _KERNEL = forest_sums
     return _KERNEL
+
+
+def _replaced_kernel() -> Any:
+    """The numba kernel of replacement rows, compiled (or read from numba's cache) on first use."""
+    global _REPLACED_KERNEL
+    if _REPLACED_KERNEL is None:
+        import numba
+
+        @numba.njit(cache=True, nogil=True)
+        def replaced_sums(X, baseline, roots, feature, threshold, child, value, bounds, base,
+                          out):
+            # out[i * f + j, m] = what `forest_sums` gives for X[i] with x_j := baseline[j].
+            # A tree's leaf for that row differs from X[i]'s own leaf only when feature j is
+            # tested on X[i]'s path, so each row's leaves are found once and only the trees
+            # whose path tests j are walked again; the sums add the same leaf values in the
+            # same order as `forest_sums`, so the results are bit-identical.
+            n, f = X.shape
+            n_trees = roots.shape[0]
+            leaf = np.empty(n_trees, dtype=np.float64)
+            on_path = np.zeros((n_trees, f), dtype=np.bool_)
+            row = np.empty(f, dtype=np.float64)
+            for i in range(n):
+                for t in range(n_trees):
+                    node = roots[t]
+                    while child[2 * node] != node:
+                        on_path[t, feature[node]] = True
+                        node = child[2 * node + (X[i, feature[node]] > threshold[node])]
+                    leaf[t] = value[node]
+                for k in range(f):
+                    row[k] = X[i, k]
+                for j in range(f):
+                    row[j] = baseline[j]
+                    for m in range(bounds.shape[0] - 1):
+                        acc = base[m]
+                        for t in range(bounds[m], bounds[m + 1]):
+                            if on_path[t, j]:
+                                node = roots[t]
+                                while child[2 * node] != node:
+                                    node = child[2 * node + (row[feature[node]] > threshold[node])]
+                                acc += value[node]
+                            else:
+                                acc += leaf[t]
+                        out[i * f + j, m] = acc
+                    row[j] = X[i, j]
+                on_path[:, :] = False
+
+        _REPLACED_KERNEL = replaced_sums
+    return _REPLACED_KERNEL
+
+
+def replacement_rows(X: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+    """Each row of X once per feature, with that feature set to its baseline value.
+
+    Args:
+        X: (n, n_features) the rows to explain.
+        baseline: (n_features,) the reference value of each feature.
+
+    Returns:
+        (n * n_features, n_features) float32: row i * n_features + j is X[i] with
+        x_j := baseline_j.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    n, f = X.shape
+    batch = np.repeat(X, f, axis=0).reshape(n, f, f)
+    idx = np.arange(f)
+    batch[:, idx, idx] = np.asarray(baseline, dtype=np.float32).reshape(f)[idx]
+    return batch.reshape(n * f, f)
 
 
 def compiled_available() -> bool:
@@ -183,11 +251,27 @@ class CompiledModels:
                       self.value, self.bounds, self.base, out)
         return out
 
-    def predict(self, X: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """P(class 1) of each classifier and the prediction of each regressor, for X."""
+    def raw_replaced(self, rows: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+        """`raw(replacement_rows(rows, baseline))`, bit for bit, without walking the trees
+        that the replaced feature cannot change (see `replaced_sums`)."""
+        X = np.asarray(rows, dtype=np.float32).astype(np.float64)
+        b = np.asarray(baseline, dtype=np.float32).astype(np.float64).ravel()
+        out = np.empty((X.size, self.n_compiled), dtype=np.float64)
+        if self.n_compiled:
+            _replaced_kernel()(np.ascontiguousarray(X), b, self.roots, self.feature,
+                               self.threshold, self.child, self.value, self.bounds, self.base,
+                               out)
+        return out
+
+    def predict(
+        self, X: np.ndarray, raw: np.ndarray | None = None
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """P(class 1) of each classifier and the prediction of each regressor, for X
+        (`raw`: `self.raw(X)` when already known)."""
         from sklearn.calibration import CalibratedClassifierCV
 
-        raw = self.raw(X)
+        if raw is None:
+            raw = self.raw(X)
         probabilities = []
         for index, model in enumerate(self.classifiers):
             slot = self.slot[index]
