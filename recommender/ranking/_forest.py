@@ -78,42 +78,73 @@ def _replaced_kernel() -> Any:
         import numba
 
         @numba.njit(cache=True, nogil=True)
-        def replaced_sums(X, baseline, roots, feature, threshold, child, value, bounds, base,
-                          out):
+        def replaced_sums(X, baseline, roots, depth, feature, threshold, child, value, bounds,
+                          base, out):
             # out[i * f + j, m] = what `forest_sums` gives for X[i] with x_j := baseline[j].
             # A tree's leaf for that row differs from X[i]'s own leaf only when feature j is
-            # tested on X[i]'s path, so each row's leaves are found once and only the trees
-            # whose path tests j are walked again; the sums add the same leaf values in the
-            # same order as `forest_sums`, so the results are bit-identical.
+            # tested on X[i]'s path, so each row's paths are walked once; for feature j only
+            # the trees whose path tests j are walked again, from the first node testing it.
+            # When no leaf changes the sums are X[i]'s own; else the same leaf values are
+            # added in the same order as `forest_sums`: the results are bit-identical.
             n, f = X.shape
             n_trees = roots.shape[0]
-            leaf = np.empty(n_trees, dtype=np.float64)
-            on_path = np.zeros((n_trees, f), dtype=np.bool_)
+            n_models = bounds.shape[0] - 1
+            leaf = np.empty(n_trees, dtype=np.int64)
+            vals = np.empty(n_trees, dtype=np.float64)
+            own = np.empty(n_models, dtype=np.float64)
+            first = np.full((f, n_trees), -1, dtype=np.int64)  # first node on the path testing j
+            path = np.empty((n_trees, depth.max() + 1), dtype=np.int64)
+            length = np.zeros(n_trees, dtype=np.int64)
+            changed = np.empty(n_trees, dtype=np.int64)
             row = np.empty(f, dtype=np.float64)
             for i in range(n):
                 for t in range(n_trees):
                     node = roots[t]
+                    k = 0
                     while child[2 * node] != node:
-                        on_path[t, feature[node]] = True
+                        if first[feature[node], t] < 0:
+                            first[feature[node], t] = node
+                        path[t, k] = node
+                        k += 1
                         node = child[2 * node + (X[i, feature[node]] > threshold[node])]
-                    leaf[t] = value[node]
+                    length[t] = k
+                    leaf[t] = node
+                    vals[t] = value[node]
+                for m in range(n_models):
+                    acc = base[m]
+                    for t in range(bounds[m], bounds[m + 1]):
+                        acc += vals[t]
+                    own[m] = acc
                 for k in range(f):
                     row[k] = X[i, k]
                 for j in range(f):
                     row[j] = baseline[j]
-                    for m in range(bounds.shape[0] - 1):
-                        acc = base[m]
-                        for t in range(bounds[m], bounds[m + 1]):
-                            if on_path[t, j]:
-                                node = roots[t]
-                                while child[2 * node] != node:
-                                    node = child[2 * node + (row[feature[node]] > threshold[node])]
-                                acc += value[node]
-                            else:
-                                acc += leaf[t]
-                        out[i * f + j, m] = acc
+                    n_changed = 0
+                    for t in range(n_trees):
+                        node = first[j, t]
+                        if node < 0:
+                            continue
+                        while child[2 * node] != node:
+                            node = child[2 * node + (row[feature[node]] > threshold[node])]
+                        if node != leaf[t]:
+                            changed[n_changed] = t
+                            n_changed += 1
+                            vals[t] = value[node]
+                    if n_changed == 0:
+                        for m in range(n_models):
+                            out[i * f + j, m] = own[m]
+                    else:
+                        for m in range(n_models):
+                            acc = base[m]
+                            for t in range(bounds[m], bounds[m + 1]):
+                                acc += vals[t]
+                            out[i * f + j, m] = acc
+                        for c in range(n_changed):
+                            vals[changed[c]] = value[leaf[changed[c]]]
                     row[j] = X[i, j]
-                on_path[:, :] = False
+                for t in range(n_trees):
+                    for k in range(length[t]):
+                        first[feature[path[t, k]], t] = -1
 
         _REPLACED_KERNEL = replaced_sums
     return _REPLACED_KERNEL
@@ -258,7 +289,7 @@ class CompiledModels:
         b = np.asarray(baseline, dtype=np.float32).astype(np.float64).ravel()
         out = np.empty((X.size, self.n_compiled), dtype=np.float64)
         if self.n_compiled:
-            _replaced_kernel()(np.ascontiguousarray(X), b, self.roots, self.feature,
+            _replaced_kernel()(np.ascontiguousarray(X), b, self.roots, self.depth, self.feature,
                                self.threshold, self.child, self.value, self.bounds, self.base,
                                out)
         return out
