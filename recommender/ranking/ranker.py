@@ -414,40 +414,24 @@ class FitRanker(PeyvandEstimator):
         return self._output(X, None)
 
     def predict_replaced(self, rows: np.ndarray, baseline: np.ndarray) -> RankerOutput:
-        """`predict(replacement_rows(rows, baseline))` — each row once per feature, with that
-        feature set to its baseline value (the explanation's rows) — with the same values,
-        bit for bit, but with the compiled trees only the trees whose path for a row tests
-        the replaced feature are walked again (about a fifth of them).
-
-        Args:
-            rows: (n, n_features) the rows to explain.
-            baseline: (n_features,) the reference value of each feature.
-
-        Returns:
-            A `RankerOutput` of arrays (n * n_features,), row i * n_features + j being rows[i]
-            with feature j replaced.
-
-        Raises:
-            NotFittedError: before fit/load.
-            InvalidInputError: on wrong shapes or non-finite values.
-        """
+        """`predict(replacement_rows(rows, baseline))` (each row once per feature, that feature
+        set to `baseline`'s value: the explanation's rows), equal bit for bit, but with compiled
+        trees only those whose path for a row tests the replaced feature are walked again.
+        Raises NotFittedError before fit/load, InvalidInputError on bad shapes or values."""
         self._check_fitted()
         rows = np.asarray(rows, dtype=np.float64)
         baseline = np.asarray(baseline, dtype=np.float64).ravel()
         width = len(self.feature_names_)
         if rows.ndim != 2 or rows.shape[1] != width or baseline.shape != (width,):
-            raise InvalidInputError(
-                f"rows must have {width} feature columns and baseline {width} values, "
-                f"got shapes {rows.shape} and {baseline.shape}"
-            )
+            raise InvalidInputError(f"rows and baseline must have {width} feature columns, "
+                                    f"got shapes {rows.shape} and {baseline.shape}")
         if not (np.isfinite(rows).all() and np.isfinite(baseline).all()):
             raise InvalidInputError("rows or baseline contain NaN or infinite values")
         X = np.asarray(replacement_rows(rows, baseline), dtype=np.float64)
-        if len(X) == 0:
+        compiled = self._compiled() if len(X) else None
+        if compiled is None:
             return self.predict(X)
-        compiled = self._compiled()
-        raw = compiled.raw_replaced(rows, baseline) if compiled is not None else None
-        return self._output(X, raw)
+        return self._output(X, compiled.raw_replaced(rows, baseline))
 
     def _output(self, X: np.ndarray, raw: np.ndarray | None) -> RankerOutput:
         """The outputs for the checked, non-empty rows X (`raw`: the compiled trees' sums for
