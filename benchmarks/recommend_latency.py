@@ -71,6 +71,7 @@ TARGETS_MS = {
     "stored_cached": (20.0, 50.0),
     "stored_first_request": (20.0, 50.0),
     "new_plan": (300.0, None),
+    "ranker_calls": (5.0, None),
 }
 
 
@@ -204,6 +205,42 @@ def _time(fn: Any, items: list[Any], n: int) -> tuple[list[float], list[float]]:
         wall.append((time.perf_counter() - start) * 1000)
         cpu.append((time.process_time() - start_cpu) * 1000)
     return wall, cpu
+
+
+def ranker_calls(ranker: Any, candidates: int, top: int, n_features: int, seed: int,
+                 blocks: int = 6, block: int = 10) -> dict[str, Any]:
+    """{"ranker_calls": the two calls as made now, "ranker_calls_full_replacement": the
+    second call scoring every replacement row in full}, alternated block by block."""
+    from recommender.ranking._forest import replacement_rows
+
+    x50 = np.random.default_rng(seed).random((candidates, n_features))
+    shown, means = x50[:top], ranker.feature_means_
+    x_rep = replacement_rows(shown, means)
+    now = ranker.predict_replaced(shown, means)
+    if not np.array_equal(now.score, ranker.predict(x_rep).score):
+        raise SystemExit("predict_replaced differs from predict(replacement_rows(...))")
+    calls = {
+        "ranker_calls": lambda _: (ranker.predict(x50), ranker.predict_replaced(shown, means)),
+        "ranker_calls_full_replacement": lambda _: (ranker.predict(x50), ranker.predict(x_rep)),
+    }
+    timings: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in calls}
+    parts: dict[str, tuple[list[float], list[float]]] = {"candidates": ([], []),
+                                                         "replaced": ([], [])}
+    for _ in range(blocks):
+        for name, fn in calls.items():
+            fn(0)  # first call after the switch: not timed
+            wall, cpu = _time(fn, [0], block)
+            timings[name][0].extend(wall)
+            timings[name][1].extend(cpu)
+        for name, fn in (("candidates", lambda _: ranker.predict(x50)),
+                         ("replaced", lambda _: ranker.predict_replaced(shown, means))):
+            wall, cpu = _time(fn, [0], block)
+            parts[name][0].extend(wall)
+            parts[name][1].extend(cpu)
+    out: dict[str, Any] = {k: _stats(v) for k, v in timings.items()}
+    out["ranker_calls"]["parts"] = {k: _stats(v) for k, v in parts.items()}
+    out["ranker_calls"]["rows"] = [candidates, top * n_features]
+    return out
 
 
 class NaiveBaseline:
@@ -347,13 +384,13 @@ def main(argv: list[str] | None = None) -> int:
     results["stored_cached_unsupervised"] = _stats(
         _time(lambda a: fallback.recommend(application=a), apps, args.requests)
     )
-    # 1c. the ranker's two calls of a request alone (50 candidates, then 10 x n_features
-    # replacement rows for the contributions)
-    x50 = np.random.default_rng(seed).random((rec.candidates, len(builder.feature_names_)))
-    x_rep = np.random.default_rng(seed).random((rec.top * x50.shape[1], x50.shape[1]))
-    results["ranker_calls"] = _stats(
-        _time(lambda _: (ranker.predict(x50), ranker.predict(x_rep)), [0], 40)
-    )
+    # 1c. the ranker's two calls of a request alone (50 candidates, then the top 10 x
+    # n_features replacement rows for the contributions), as the pipeline makes them
+    # (`predict_replaced`: only the trees a replaced feature can change are walked again),
+    # alternated in blocks of 10 with the previous second call (every replacement row
+    # scored in full) so both see the same load
+    results.update(ranker_calls(ranker, rec.candidates, rec.top, len(builder.feature_names_),
+                                seed))
 
     # 2. stored application, vectors only in the embedder's disk cache
     def disk_only(app: Any) -> None:
@@ -416,6 +453,7 @@ def print_table(results: dict[str, Any]) -> None:
         ("  first request (no pair scored yet)", "stored_first_request"),
         ("  unsupervised (no model)", "stored_cached_unsupervised"),
         ("  the ranker's 2 calls alone", "ranker_calls"),
+        ("  same, replacement rows in full", "ranker_calls_full_replacement"),
         ("stored application, vectors on disk", "stored_disk_cache"),
         ("new one-page plan", "new_plan"),
         ("naive: stored application", "naive_stored"),

@@ -61,7 +61,7 @@ from recommender.errors import (
     NotFittedError,
 )
 from recommender.estimator import PeyvandEstimator
-from recommender.ranking._forest import CompiledModels, compiled_available
+from recommender.ranking._forest import CompiledModels, compiled_available, replacement_rows
 from recommender.ranking.features import FEATURE_NAMES
 
 __all__ = [
@@ -411,9 +411,34 @@ class FitRanker(PeyvandEstimator):
         if len(X) == 0:
             empty = np.zeros(0)
             return RankerOutput(empty, empty, empty, empty, empty)
+        return self._output(X, None)
+
+    def predict_replaced(self, rows: np.ndarray, baseline: np.ndarray) -> RankerOutput:
+        """`predict(replacement_rows(rows, baseline))` (each row once per feature, that feature
+        set to `baseline`'s value: the explanation's rows), equal bit for bit, but with compiled
+        trees only those whose path for a row tests the replaced feature are walked again.
+        Raises NotFittedError before fit/load, InvalidInputError on bad shapes or values."""
+        self._check_fitted()
+        rows = np.asarray(rows, dtype=np.float64)
+        baseline = np.asarray(baseline, dtype=np.float64).ravel()
+        width = len(self.feature_names_)
+        if rows.ndim != 2 or rows.shape[1] != width or baseline.shape != (width,):
+            raise InvalidInputError(f"rows and baseline must have {width} feature columns, "
+                                    f"got shapes {rows.shape} and {baseline.shape}")
+        if not (np.isfinite(rows).all() and np.isfinite(baseline).all()):
+            raise InvalidInputError("rows or baseline contain NaN or infinite values")
+        X = np.asarray(replacement_rows(rows, baseline), dtype=np.float64)
+        compiled = self._compiled() if len(X) else None
+        if compiled is None:
+            return self.predict(X)
+        return self._output(X, compiled.raw_replaced(rows, baseline))
+
+    def _output(self, X: np.ndarray, raw: np.ndarray | None) -> RankerOutput:
+        """The outputs for the checked, non-empty rows X (`raw`: the compiled trees' sums for
+        X when already known)."""
         compiled = self._compiled()
         if compiled is not None:
-            (p_res, p_fund), (log_amount,) = compiled.predict(X)
+            (p_res, p_fund), (log_amount,) = compiled.predict(X, raw)
             amount = np.maximum(np.expm1(log_amount), 0.0)
         else:
             with self._threads():

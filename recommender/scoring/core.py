@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from recommender.eligibility import eligibility
+from recommender.ranking._forest import replacement_rows
 from recommender.ranking.compose import unsupervised_score
 from recommender.ranking.features import FEATURE_NAMES, FeatureBuilder
 from recommender.retrieval.lexical import BM25Index
@@ -153,6 +154,15 @@ def cap_blas(threads: int) -> None:
     _blas_capped = threads
 
 
+def _scores(out: Any) -> tuple[np.ndarray, dict[str, np.ndarray | None]]:
+    """(score, {"p_residency", "p_funding", "expected_funding"}) of a ranker's output."""
+    return np.asarray(out.score, dtype=np.float64), {
+        "p_residency": np.asarray(out.p_residency, dtype=np.float64),
+        "p_funding": np.asarray(out.p_funding, dtype=np.float64),
+        "expected_funding": np.asarray(out.expected_funding, dtype=np.float64),
+    }
+
+
 class ScoringCore:
     """Features and ranker scores of (plan, program) pairs.
 
@@ -200,12 +210,16 @@ class ScoringCore:
             return np.asarray(self.fallback(X), dtype=np.float64), {
                 "p_residency": None, "p_funding": None, "expected_funding": None,
             }
-        out = self.ranker.predict(X)
-        return np.asarray(out.score, dtype=np.float64), {
-            "p_residency": np.asarray(out.p_residency, dtype=np.float64),
-            "p_funding": np.asarray(out.p_funding, dtype=np.float64),
-            "expected_funding": np.asarray(out.expected_funding, dtype=np.float64),
-        }
+        return _scores(self.ranker.predict(X))
+
+    def predict_replaced(
+        self, rows: np.ndarray, baseline: np.ndarray
+    ) -> tuple[np.ndarray, dict[str, np.ndarray | None]]:
+        """`predict(replacement_rows(rows, baseline))`: the trained ranker computes it
+        without re-walking the trees a replaced feature cannot change (same values)."""
+        if self.ranker is None or not hasattr(self.ranker, "predict_replaced"):
+            return self.predict(replacement_rows(rows, baseline))
+        return _scores(self.ranker.predict_replaced(rows, baseline))
 
     def eligible(
         self, X: np.ndarray, applications: Sequence[Application], positions: np.ndarray

@@ -42,6 +42,7 @@ import numpy as np
 
 from recommender.constants import STAGE_LABELS_FA
 from recommender.eligibility import place_key
+from recommender.ranking._forest import replacement_rows
 from recommender.schemas import Program
 from recommender.scoring.applicant_facts import ApplicantFacts
 from recommender.scoring.drawbacks import drawback
@@ -139,25 +140,6 @@ def reason_groups(feature_names: Sequence[str]) -> dict[str, list[int]]:
                 groups[kind].append(j)
                 break
     return groups
-
-
-def replacement_rows(X: np.ndarray, baseline: np.ndarray) -> np.ndarray:
-    """Each row of X once per feature, with that feature set to its baseline value.
-
-    Args:
-        X: (n, n_features) the rows to explain.
-        baseline: (n_features,) the reference value of each feature.
-
-    Returns:
-        (n * n_features, n_features) float32: row i * n_features + j is X[i] with
-        x_j := baseline_j.
-    """
-    X = np.asarray(X, dtype=np.float32)
-    n, f = X.shape
-    batch = np.repeat(X, f, axis=0).reshape(n, f, f)
-    idx = np.arange(f)
-    batch[:, idx, idx] = np.asarray(baseline, dtype=np.float32).reshape(f)[idx]
-    return batch.reshape(n * f, f)
 
 
 def contributions_from(

@@ -15,7 +15,7 @@ import numpy as np
 
 from recommender.schemas import Application
 from recommender.scoring.core import PreparedPlan, ScoringCore
-from recommender.scoring.explain import ApplicantFacts, contributions_from, replacement_rows
+from recommender.scoring.explain import ApplicantFacts, contributions_from
 
 __all__ = ["memo_contributions", "memo_scores", "pair_memo"]
 
@@ -69,7 +69,7 @@ def memo_contributions(
     todo = [j for j, p in enumerate(positions) if memo is None or ("c", int(p)) not in memo]
     if todo:
         rows = shown[todo]
-        replaced, _ = core.predict(replacement_rows(rows, baseline))
+        replaced, _ = core.predict_replaced(rows, baseline)
         out[todo] = contributions_from(scores[todo], replaced, rows, baseline)
     for j, p in enumerate(positions):
         key = ("c", int(p))

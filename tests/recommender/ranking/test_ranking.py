@@ -190,3 +190,63 @@ def test_compiled_trees_after_load_and_for_logistic_models(tmp_path, data, fitte
     np.testing.assert_allclose(out.p_residency, p_res, rtol=0, atol=1e-6)
     np.testing.assert_allclose(out.p_funding, p_fund, rtol=0, atol=1e-6)
     np.testing.assert_allclose(out.amount_if_funded, amount, rtol=1e-12, atol=1e-6)
+
+
+def _assert_same_outputs(a, b, atol: float = 0.0) -> None:
+    for name in ("p_residency", "p_funding", "expected_funding", "score", "amount_if_funded"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=0, atol=atol,
+                                   err_msg=name)
+
+
+@pytest.mark.parametrize("estimator", ["hgb", "logistic"])
+def test_replaced_rows_equal_the_full_prediction_of_every_replacement(data, estimator) -> None:
+    # The explanation's rows (each shown row once per feature, that feature set to the
+    # training mean) are scored by re-walking only the trees whose path tests the replaced
+    # feature; the values must be exactly those of scoring every replacement row in full,
+    # compiled or by scikit-learn, so the contributions and their order are unchanged.
+    from recommender.ranking._forest import replacement_rows
+
+    X, y, train = data
+    ranker = FitRanker(estimator=estimator, max_iter=60).fit(
+        X[train], y["residency"][train], y["funding"][train], y["amount"][train],
+        groups=y["group"][train],
+    )
+    rows = np.vstack([X[~train][:10], X[:3] * 3.0])
+    baseline = ranker.feature_means_
+    fast = ranker.predict_replaced(rows, baseline)
+    # bit for bit with boosted models; the logistic ones are scikit-learn's predict_proba on
+    # both sides (BLAS rounding may move it by a hair between two calls)
+    tolerance = 0.0 if estimator == "hgb" else 1e-6
+    _assert_same_outputs(fast, ranker.predict(replacement_rows(rows, baseline)), tolerance)
+    assert len(fast.score) == len(rows) * X.shape[1]
+    # and the scikit-learn models' own predictions of the full replacement rows
+    p_res, p_fund, amount = _sklearn_outputs(ranker, replacement_rows(rows, baseline))
+    np.testing.assert_allclose(fast.p_residency, p_res, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(fast.p_funding, p_fund, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(fast.amount_if_funded, amount, rtol=1e-12, atol=1e-6)
+    # a row already at the baseline: every replacement is the row itself
+    same = ranker.predict_replaced(baseline[None, :], baseline)
+    np.testing.assert_allclose(same.score, np.full(X.shape[1], same.score[0]), atol=tolerance)
+
+
+def test_replaced_rows_without_compiled_trees_and_bad_input(data, fitted, monkeypatch) -> None:
+    from recommender.ranking._forest import replacement_rows
+
+    X, _, _ = data
+    rows, baseline = X[:4], fitted.feature_means_
+    compiled = fitted.predict_replaced(rows, baseline)
+    monkeypatch.setenv("PEYVAND_RANKER_COMPILED", "0")
+    _assert_same_outputs(
+        fitted.predict_replaced(rows, baseline), fitted.predict(replacement_rows(rows, baseline))
+    )
+    np.testing.assert_allclose(fitted.predict_replaced(rows, baseline).score, compiled.score,
+                               rtol=0, atol=1e-12)
+    with pytest.raises(InvalidInputError):
+        fitted.predict_replaced(rows[:, :5], baseline)
+    with pytest.raises(InvalidInputError):
+        fitted.predict_replaced(rows, baseline[:5])
+    bad = rows.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(InvalidInputError):
+        fitted.predict_replaced(bad, baseline)
+    assert len(fitted.predict_replaced(rows[:0], baseline).score) == 0

@@ -309,3 +309,39 @@ def test_repeat_requests_reuse_scored_pairs_and_answer_the_same():
     fresh = _recommender(ranker=ranker, top=3).recommend(
         application=app.model_copy(update={"province": "فارس"}))
     assert [i.to_dict() for i in moved.items] == [i.to_dict() for i in fresh.items]
+
+
+class FullReplacementRanker:
+    """The same fitted ranker without `predict_replaced`: the explanation's rows are scored
+    in full by `predict` (the reference path)."""
+
+    def __init__(self, ranker) -> None:
+        self._ranker = ranker
+
+    def __getattr__(self, name):
+        if name == "predict_replaced":
+            raise AttributeError(name)
+        return getattr(self._ranker, name)
+
+
+def test_fit_ranker_explains_with_only_the_changed_trees_and_answers_the_same():
+    # A real FitRanker (boosted trees, isotonic calibration): the pipeline scores the shown
+    # items' replacement rows by re-walking only the trees a replaced feature can change;
+    # the ranking, scores and every factor must be those of scoring the rows in full.
+    from recommender.ranking.compose import unsupervised_score
+    from recommender.ranking.ranker import FitRanker
+
+    rng = np.random.default_rng(4)
+    X = rng.random((1500, len(FEATURE_NAMES)))
+    s = unsupervised_score(X)
+    ranker = FitRanker(estimator="hgb", max_iter=40).fit(
+        X, (rng.random(len(X)) < s).astype(int), (rng.random(len(X)) < s**2).astype(int),
+        rng.integers(1, 9, len(X)) * 1e8 * (rng.random(len(X)) < 0.5),
+        groups=np.arange(len(X)) // 10,
+    )
+    app = make_application()
+    fast = _recommender(ranker=ranker, top=4).recommend(application=app)
+    reference = _recommender(ranker=FullReplacementRanker(ranker), top=4).recommend(
+        application=app)
+    assert fast.items and any(item.factors for item in fast.items)
+    assert [i.to_dict() for i in fast.items] == [i.to_dict() for i in reference.items]
