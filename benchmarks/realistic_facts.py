@@ -1,12 +1,15 @@
 """Accuracy of the fact reader (`recommender.text.facts.read_facts`) on the hand-written plans.
 
-    python benchmarks/realistic_facts.py [--out FILE]
+    python benchmarks/realistic_facts.py [--rules-only] [--models-dir DIR] [--out FILE]
 
 Per fact: over the plans that state it, the share read correctly (a money amount within 1%;
 sectors: the first sector read is one of the plan's); over the plans that do not state it,
 the share where the reader still claimed a value with confidence >= 0.5 (false readings).
 Also by register (formal, colloquial, English terms, ...) and by the digit script the plan
-writes its numbers in (Persian, Arabic-Indic, Latin). Writes
+writes its numbers in (Persian, Arabic-Indic, Latin). Sectors are read as the product reads
+them: the keyword rules with the learned sector reader (`training.sector_reader`, trained on
+the synthetic history only; loaded from / built into --models-dir, else built in memory);
+`--rules-only` measures the rules alone. Writes
 benchmarks/results/realistic_facts.json and prints Markdown tables.
 """
 
@@ -45,12 +48,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "realistic_facts.json")
+    parser.add_argument("--rules-only", action="store_true",
+                        help="read sectors with the keyword rules alone (no learned reader)")
+    parser.add_argument("--models-dir", type=Path, default=None,
+                        help="load/build the sector reader in DIR/sector-reader")
     args = parser.parse_args(argv)
 
     from recommender.taxonomy import sector_vocabulary
     from recommender.text.facts import read_facts
 
     _, terms = sector_vocabulary()
+    model = None
+    if not args.rules_only:
+        from training.sector_reader import build_default_sector_model, ensure_sector_model
+
+        model = (ensure_sector_model(args.models_dir) if args.models_dir
+                 else build_default_sector_model())
     plans = [json.loads(line) for line in
              (ROOT / "benchmarks" / "realistic" / "plans.jsonl").read_text("utf-8").splitlines()
              if line.strip()]
@@ -59,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     numeric_by_digits: dict[str, dict[str, int]] = defaultdict(lambda: {"facts": 0, "correct": 0})
     errors: list[dict] = []
     for plan in plans:
-        facts = read_facts(plan["text"], terms)
+        facts = read_facts(plan["text"], terms, model)
         for name in FACTS:
             gold = plan["facts"][name]
             fact = getattr(facts, name)
@@ -96,12 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     by_group = {g: {**v, "accuracy": share(v["correct"], v["facts"])} for g, v in groups.items()}
     numeric = {g: {**v, "accuracy": share(v["correct"], v["facts"])}
                for g, v in numeric_by_digits.items()}
-    payload = {"plans": len(plans), "per_fact": table, "by_group": by_group,
+    payload = {"plans": len(plans), "sector_reader": "rules" if model is None else
+               f"rules + learned ({model.info.get('recipe')})", "per_fact": table, "by_group": by_group,
                "numeric_by_digits": numeric, "errors": errors}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
 
-    print(f"{len(plans)} hand-written plans")
+    print(f"{len(plans)} hand-written plans; sectors: {payload['sector_reader']}")
     print("| fact | stated in | read correctly | not stated in | false readings |")
     print("|---|---|---|---|---|")
     for f, v in table.items():
