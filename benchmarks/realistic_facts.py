@@ -109,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     by_group = {g: {**v, "accuracy": share(v["correct"], v["facts"])} for g, v in groups.items()}
     numeric = {g: {**v, "accuracy": share(v["correct"], v["facts"])}
                for g, v in numeric_by_digits.items()}
-    payload = {"plans": len(plans), "sector_reader": "rules" if model is None else
-               f"rules + learned ({model.info.get('recipe')})", "per_fact": table, "by_group": by_group,
+    reader = "rules" if model is None else f"rules + learned ({model.info.get('recipe')})"
+    payload = {"plans": len(plans), "sector_reader": reader, "per_fact": table,
+               "by_group": by_group,
                "numeric_by_digits": numeric, "errors": errors}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -14,7 +14,9 @@ is measured on (benchmarks/realistic_facts.py).
 
 * the sectors the plan says it is not in (read by the rules) are always removed;
 * when the rules found sectors, they are kept, with their confidence, in the order of the
-  model's probability (the model decides which of two keyword readings comes first);
+  model's probability (the model decides which of two keyword readings comes first); when
+  the model finds every one of them improbable (< `MIN_PROBABILITY`), the confidence is cut
+  to `DOUBTED` (below the 0.5 the matching trusts): a keyword alone is weak evidence;
 * when the rules found none, the model's best sector is read, with its probability as the
   confidence (and its second when that is at least half as likely and >= 0.3);
 * a model probability below `MIN_PROBABILITY` reads nothing.
@@ -39,10 +41,12 @@ from recommender.artifacts import file_sha256, publish_dir
 from recommender.errors import CorruptArtifactError, InvalidInputError, bilingual
 from recommender.text.normalization import normalize
 
-__all__ = ["MIN_PROBABILITY", "SectorModel", "combine", "train_sector_model"]
+__all__ = ["DOUBTED", "MIN_PROBABILITY", "SectorModel", "combine", "train_sector_model"]
 
 #: Below this probability the model reads no sector.
 MIN_PROBABILITY = 0.15
+#: The most confidence a keyword reading keeps when the model finds it improbable.
+DOUBTED = 0.45
 #: Characters of a plan the model reads (plans state their domain early; long synthetic plans
 #: would otherwise dominate training time).
 MAX_CHARS = 2500
@@ -194,6 +198,8 @@ def combine(
     kept = [s for s in found if s not in denied]
     if kept:
         order = sorted(kept, key=lambda s: (-probs.get(s, 0.0), kept.index(s)))
+        if probs.get(order[0], 0.0) < MIN_PROBABILITY:
+            confidence = min(confidence, DOUBTED)
         return tuple(order), confidence
     ranked = sorted(probs, key=lambda s: -probs[s])
     if not ranked or probs[ranked[0]] < MIN_PROBABILITY:
