@@ -7,7 +7,8 @@ the registers hand-written plans use (implied domains, denials, mixed sectors, p
 colloquial and English-heavy plans). So the reader is trained on a fixed synthetic history
 (seed `SEED`, `ROUNDS` x `PER_ROUND` plans) and is the same in every home, a cold one
 included: `ensure_sector_model(models_dir)` loads it from `models_dir/sector-reader`, or
-builds and saves it there when it is missing or was built by another recipe (`RECIPE`).
+builds and saves it there when it is missing, damaged, or was built by another recipe
+(`RECIPE`) or scikit-learn version (its joblib file is a pickle of scikit-learn objects).
 A process builds it at most once (kept in memory by recipe).
 
     python -m training.sector_reader OUT_DIR     # build it into OUT_DIR/sector-reader
@@ -58,6 +59,12 @@ def synthetic_plans(seed: int = SEED, n_rounds: int = ROUNDS,
     return texts, labels
 
 
+def _sklearn_version() -> str:
+    import sklearn
+
+    return str(sklearn.__version__)
+
+
 def build_default_sector_model() -> SectorModel:
     """Train the default reader on the fixed synthetic history (same result every time)."""
     from recommender.taxonomy import sector_slugs
@@ -67,7 +74,8 @@ def build_default_sector_model() -> SectorModel:
         if model is None:
             texts, labels = synthetic_plans()
             model = train_sector_model(texts, labels, list(sector_slugs()), C=C,
-                                       info={"recipe": RECIPE, "plans": len(texts)})
+                                       info={"recipe": RECIPE, "plans": len(texts),
+                                             "sklearn": _sklearn_version()})
             _BUILT[RECIPE] = model
         return model
 
@@ -77,7 +85,7 @@ def ensure_sector_model(models_dir: Path) -> SectorModel:
     folder = Path(models_dir) / DIRNAME
     try:
         model = SectorModel.load(folder)
-        if model.info.get("recipe") == RECIPE:
+        if model.info.get("recipe") == RECIPE and model.info.get("sklearn") == _sklearn_version():
             return model
     except FileNotFoundError:
         pass

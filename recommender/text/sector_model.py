@@ -157,7 +157,7 @@ def train_sector_model(
                                  min_df=2 if len(texts) >= 20 else 1, dtype=np.float32)
     matrix = vectorizer.fit_transform([normalize(t or "")[:MAX_CHARS] for t in texts])
     present = y.any(axis=0)
-    base = LogisticRegression(C=C, solver="liblinear", max_iter=1000)
+    base = LogisticRegression(C=C, solver="liblinear", max_iter=1000, random_state=0)
     classifier = _PartialOneVsRest(OneVsRestClassifier(base).fit(matrix, y[:, present]),
                                    present)
     return SectorModel(tuple(slugs), vectorizer, classifier, dict(info or {}))

@@ -128,7 +128,8 @@ def test_the_default_reader_is_built_once_and_kept_in_the_models_folder(
     def build() -> SectorModel:
         built.append(1)
         return SectorModel(model.slugs, model.vectorizer, model.classifier,
-                           {"recipe": sector_reader.RECIPE})
+                           {"recipe": sector_reader.RECIPE,
+                            "sklearn": sector_reader._sklearn_version()})
 
     monkeypatch.setattr(sector_reader, "build_default_sector_model", build)
     first = sector_reader.ensure_sector_model(tmp_path)
