@@ -309,3 +309,16 @@ def test_repeat_requests_reuse_scored_pairs_and_answer_the_same():
     fresh = _recommender(ranker=ranker, top=3).recommend(
         application=app.model_copy(update={"province": "فارس"}))
     assert [i.to_dict() for i in moved.items] == [i.to_dict() for i in fresh.items]
+
+
+def test_a_learned_sector_reader_reads_the_facts_sectors_and_leaves_the_ranking_alone():
+    class OneSector:  # a SectorModel stand-in: sure the plan is about agritech
+        def probabilities(self, text: str, normalized: bool = False) -> dict[str, float]:
+            return {"agritech": 0.8, "fintech": 0.01, "health": 0.01, "edtech": 0.01}
+
+    plan = "ما یه سامانه برای مدیریت مزرعه و دام داریم و دنبال همکاریم."
+    plain = _recommender(top=3).recommend(text=plan)
+    learned = _recommender(top=3, sector_model=OneSector()).recommend(text=plan)
+    assert plain.facts["sectors"] == {"value": [], "confidence": 0.0}
+    assert learned.facts["sectors"] == {"value": ["agritech"], "confidence": 0.8}
+    assert [i.program_id for i in learned.items] == [i.program_id for i in plain.items]
