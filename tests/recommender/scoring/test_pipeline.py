@@ -345,3 +345,16 @@ def test_fit_ranker_explains_with_only_the_changed_trees_and_answers_the_same():
         application=app)
     assert fast.items and any(item.factors for item in fast.items)
     assert [i.to_dict() for i in fast.items] == [i.to_dict() for i in reference.items]
+
+
+def test_a_learned_sector_reader_reads_the_facts_sectors_and_leaves_the_ranking_alone():
+    class OneSector:  # a SectorModel stand-in: sure the plan is about agritech
+        def probabilities(self, text: str, normalized: bool = False) -> dict[str, float]:
+            return {"agritech": 0.8, "fintech": 0.01, "health": 0.01, "edtech": 0.01}
+
+    plan = "ما یه سامانه برای مدیریت مزرعه و دام داریم و دنبال همکاریم."
+    plain = _recommender(top=3).recommend(text=plan)
+    learned = _recommender(top=3, sector_model=OneSector()).recommend(text=plan)
+    assert plain.facts["sectors"] == {"value": [], "confidence": 0.0}
+    assert learned.facts["sectors"] == {"value": ["agritech"], "confidence": 0.8}
+    assert [i.program_id for i in learned.items] == [i.program_id for i in plain.items]
