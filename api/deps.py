@@ -24,6 +24,7 @@ from .accounts import Accounts, User
 from .engine import RecommenderHolder
 from .jobs import JobStore, JobWorker
 from .metrics import Metrics
+from .queue import QueueDispatcher
 from .ratelimit import RateLimiter
 from .security import client_ip
 from .settings import Settings
@@ -55,7 +56,7 @@ def get_recommender(request: Request) -> RecommenderHolder:
 
 
 
-def get_worker(request: Request) -> JobWorker:
+def get_worker(request: Request) -> JobWorker | QueueDispatcher:
     return request.app.state.worker
 
 
@@ -67,7 +68,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServiceStoreDep = Annotated[Store, Depends(get_service_store)]
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 RecommenderDep = Annotated[RecommenderHolder, Depends(get_recommender)]
-WorkerDep = Annotated[JobWorker, Depends(get_worker)]
+WorkerDep = Annotated[JobWorker | QueueDispatcher, Depends(get_worker)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 

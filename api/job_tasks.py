@@ -168,3 +168,14 @@ class TaskStore:
                 )
             ).all()
         return {task: dict(result or {}) for task, result in rows}
+
+    def delete(self, job_id: str, task: str) -> None:
+        """Forget a queued task whose message could not be sent (a later send makes it anew)."""
+        with self.store.session() as s:
+            s.execute(
+                sa.delete(JobTaskRow).where(
+                    JobTaskRow.job_id == job_id,
+                    JobTaskRow.task == task,
+                    JobTaskRow.status == "queued",
+                )
+            )

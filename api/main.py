@@ -27,6 +27,7 @@ from .engine import Loader, RecommenderHolder
 from .jobs import JobRegistry, JobStore, JobWorker, default_registry
 from .metrics import Metrics
 from .middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
+from .queue import QueueDispatcher, make_broker
 from .ratelimit import RateLimiter, Rule
 from .round_jobs import register as register_round_jobs
 from .routes import (
@@ -96,7 +97,7 @@ def _job_worker(
 
 def _lifespan(
     store: Store,
-    worker: JobWorker,
+    worker: JobWorker | QueueDispatcher,
     holder: RecommenderHolder,
     *,
     own_store: bool,
@@ -221,7 +222,12 @@ def create_app(
         max_concurrent=max_concurrent_matches,
     )
     job_store = JobStore(store, settings.resolved_home / "jobs")
-    worker = _job_worker(settings, job_store, registry, holder, metrics, job_poll_interval)
+    worker: JobWorker | QueueDispatcher
+    if settings.queue_url:
+        # Jobs go to `peyvand worker` processes through Redis (api.queue).
+        worker = QueueDispatcher(job_store, make_broker(settings), settings.queue_heartbeat_s)
+    else:
+        worker = _job_worker(settings, job_store, registry, holder, metrics, job_poll_interval)
     app = FastAPI(
         title="Peyvand",
         version=API_VERSION,

@@ -27,9 +27,18 @@ def serve(
 
     from api.accounts import read_demo_accounts
     from api.main import create_app
+    from api.queue import QueueUnavailableError, queue_place
 
     settings = state(ctx).settings
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except QueueUnavailableError:
+        say(
+            f"خطا: صف کارها (Redis در {queue_place(settings.queue_url or '')}) در دسترس "
+            "نیست؛ Redis را راه‌اندازی کنید یا PEYVAND_QUEUE_URL را درست کنید.",
+            err=True,
+        )
+        raise typer.Exit(1) from None
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     say(f"پیوند در {base}  (وب: {base}/login، راهنمای API: {base}/docs)")
     demo = read_demo_accounts(settings.resolved_home)

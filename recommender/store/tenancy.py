@@ -12,8 +12,9 @@ PostgreSQL row-level-security policies (written out in SQL by migration 0004, th
 log's and the referrals' replaced by 0005, the applications' by 0006, which also adds the
 workflow's, 0007 the events', 0008 the job tasks'; a change of a rule here needs a migration
 that replaces its policy). On PostgreSQL a scoped transaction also switches to the
-`peyvand_tenant` role and sets `peyvand.org_id` / `peyvand.user_id`, so the database itself hides other houses' rows even
-from a query that forgot the store's filter (a second wall; SQLite relies on the store).
+`peyvand_tenant` role and sets `peyvand.org_id` / `peyvand.user_id`, so the database itself
+hides other houses' rows even from a query that forgot the store's filter (a second wall;
+SQLite relies on the store).
 
 Rules (DESIGN.md):
 
