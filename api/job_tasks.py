@@ -114,7 +114,7 @@ class TaskStore:
                 )
                 .values(
                     status="running",
-                    workers=t.workers + " " + worker,
+                    workers=sa.case((t.workers == "", worker), else_=t.workers + " " + worker),
                     attempts=t.attempts + 1,
                     heartbeat_at=now,
                 )
