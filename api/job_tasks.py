@@ -96,7 +96,7 @@ class TaskStore:
             return True
         t = JobTaskRow
         with self.store.session() as s:
-            taken = s.execute(
+            taken = s.execute(  # type: ignore[attr-defined]
                 sa.update(t)
                 .where(
                     t.job_id == job_id,

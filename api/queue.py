@@ -111,8 +111,8 @@ def make_broker(settings: Settings) -> Any:
         raise QueueUnavailableError(
             f"Redis is not reachable at {queue_place(settings.queue_url)}: {type(exc).__name__}"
         ) from exc
-    dramatiq.actor(
-        _perform, actor_name=ACTOR_NAME, queue_name=QUEUE_NAME, broker=broker, max_retries=0
+    dramatiq.actor(actor_name=ACTOR_NAME, queue_name=QUEUE_NAME, broker=broker, max_retries=0)(
+        _perform
     )
     return broker
 
