@@ -261,3 +261,30 @@ def test_worker_refuses_to_start_without_redis_or_database(
         "خطا: صف کارها (Redis در 127.0.0.1:1/0) در دسترس نیست؛ Redis را راه‌اندازی کنید یا "
         "PEYVAND_QUEUE_URL را درست کنید."
     ]
+
+
+def test_a_houses_job_tasks_are_hidden_from_other_houses(pg_url: str, tmp_path: Path) -> None:
+    """job_workers reads through the caller's scope, and PostgreSQL's row-level security
+    (migration 0008) hides another house's task rows even from a raw SELECT."""
+    import datetime as dt
+
+    from api.job_tasks import TaskStore, job_workers
+    from api.jobs import JobStore
+    from recommender.store.tenancy import Scope
+
+    with Store(pg_url) as store:
+        store.upgrade()
+        jobs = JobStore(store, tmp_path / "jobs")
+        tasks = TaskStore(store, dt.timedelta(seconds=30))
+        ids = {}
+        for house in ("house-a", "house-b"):
+            job = jobs.submit("selftest", {}, created_by="test", org_id=house)
+            assert tasks.claim(job.id, "start", f"vm:1:{house}", house)
+            assert not tasks.claim(job.id, "start", "vm:2:late", house)  # a live worker has it
+            ids[house] = job.id
+        a = store.scoped(Scope.house("house-a"))
+        assert job_workers(a, ids["house-a"]) == ["vm:1:house-a"]
+        assert job_workers(a, ids["house-b"]) == []
+        with a.session() as s:
+            raw = set(s.execute(sa.text("SELECT job_id FROM job_tasks")).scalars())
+        assert raw == {ids["house-a"]}
