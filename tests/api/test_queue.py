@@ -250,7 +250,10 @@ def test_a_worker_killed_mid_round_loses_nothing(
 
 
 def test_worker_refuses_to_start_without_redis_or_database(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    redis_namespace: str,
 ) -> None:
     home = str(tmp_path / "home")
     monkeypatch.delenv("PEYVAND_QUEUE_URL", raising=False)
@@ -263,6 +266,12 @@ def test_worker_refuses_to_start_without_redis_or_database(
         "خطا: صف کارها (Redis در 127.0.0.1:1/0) در دسترس نیست؛ Redis را راه‌اندازی کنید یا "
         "PEYVAND_QUEUE_URL را درست کنید."
     ]
+    monkeypatch.setenv("PEYVAND_QUEUE_URL", REDIS)
+    monkeypatch.setenv("PEYVAND_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/none")
+    assert main(["--home", home, "worker"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("خطا: پایگاه داده (postgresql) در دسترس نیست")
+    assert "Traceback" not in err[0]
 
 
 def test_a_houses_job_tasks_are_hidden_from_other_houses(pg_url: str, tmp_path: Path) -> None:
