@@ -25,7 +25,7 @@ from .engine import RecommenderHolder
 from .jobs import JobStore, JobWorker
 from .metrics import Metrics
 from .queue import QueueDispatcher
-from .ratelimit import RateLimiter
+from .ratelimit import LimiterUnavailableError, RateLimiter, RedisRateLimiter
 from .security import client_ip
 from .settings import Settings
 
@@ -136,8 +136,14 @@ ApplicantDep = Annotated[User, Depends(require_role("applicant"))]
 
 def check_rate(request: Request, rule: str, key: str) -> None:
     """Count one request against `rule`; 429 with Retry-After when over the limit."""
-    limiter: RateLimiter = request.app.state.limiter
-    wait = limiter.hit(rule, key)
+    limiter: RateLimiter | RedisRateLimiter = request.app.state.limiter
+    try:
+        wait = limiter.hit(rule, key)
+    except LimiterUnavailableError as exc:
+        raise HTTPException(
+            503, "the service is briefly unavailable; try again shortly",
+            headers={"Retry-After": "5"},
+        ) from exc
     if wait is not None:
         request.app.state.metrics.rate_limited.labels(rule).inc()
         raise HTTPException(

@@ -28,7 +28,7 @@ from .jobs import JobRegistry, JobStore, JobWorker, default_registry
 from .metrics import Metrics
 from .middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
 from .queue import QueueDispatcher, make_broker
-from .ratelimit import RateLimiter, Rule
+from .ratelimit import RateLimiter, RedisRateLimiter, Rule
 from .round_jobs import register as register_round_jobs
 from .routes import (
     applications,
@@ -247,7 +247,11 @@ def create_app(
     app.state.worker = worker
     app.state.registry = registry
     app.state.metrics = metrics
-    app.state.limiter = RateLimiter(rate_rules)
+    app.state.limiter = (
+        RedisRateLimiter(settings.queue_url, rate_rules, settings.queue_namespace)
+        if settings.queue_url
+        else RateLimiter(rate_rules)
+    )
     _add_routes(app, with_web=web)
     _add_middleware(app, settings, metrics, body_limit, upload_limit)
     return app

@@ -2,8 +2,10 @@
 applicant endpoints.
 
 Why not slowapi: the limits here are few and keyed by account or client address, and an
-in-memory window per process is enough for one server; behind several replicas put the
-limit in the proxy (nginx `limit_req`) as well. Refused requests get 429 with `Retry-After`.
+in-memory window per process is enough for one server. Several API processes share their
+counters in Redis instead (`RedisRateLimiter`, on the `limits` library's moving window; the
+app uses it when `PEYVAND_QUEUE_URL` names a Redis), so a limit holds across processes and
+machines. Refused requests get 429 with `Retry-After`.
 """
 
 from __future__ import annotations
@@ -73,3 +75,52 @@ class RateLimiter:
         stale = [k for k, w in self._hits.items() if not w or now - w[-1] >= longest]
         for key in stale:
             del self._hits[key]
+
+
+class LimiterUnavailableError(RuntimeError):
+    """The shared counters (Redis) do not answer: the request is refused with 503."""
+
+
+class RedisRateLimiter:
+    """The same rules as `RateLimiter`, counted in Redis (a moving window per rule and key,
+    `limits.strategies.MovingWindowRateLimiter`) so every API process shares them.
+
+    Args:
+        url: the Redis URL (`PEYVAND_QUEUE_URL`).
+        rules: limits by rule name (unknown rule names are not limited).
+        namespace: key prefix (several homes may share one Redis).
+    """
+
+    def __init__(
+        self, url: str, rules: dict[str, Rule] | None = None, namespace: str = "peyvand"
+    ) -> None:
+        from limits import RateLimitItemPerSecond
+        from limits.storage import RedisStorage
+        from limits.strategies import MovingWindowRateLimiter
+
+        self.rules = dict(DEFAULT_RULES if rules is None else rules)
+        self.storage = RedisStorage(url, key_prefix=f"{namespace}:limits")
+        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.items = {
+            name: RateLimitItemPerSecond(rule.limit, max(1, round(rule.window)))
+            for name, rule in self.rules.items()
+        }
+
+    def hit(self, rule: str, key: str, now: float | None = None) -> float | None:
+        """Count one request; None when allowed, else the seconds to wait."""
+        import redis
+
+        item = self.items.get(rule)
+        if item is None:
+            return None
+        try:
+            if self.limiter.hit(item, rule, key):
+                return None
+            stats = self.limiter.get_window_stats(item, rule, key)
+        except redis.RedisError as exc:
+            raise LimiterUnavailableError(type(exc).__name__) from exc
+        return max(0.0, stats.reset_time - time.time())
+
+    def reset(self) -> None:
+        """Forget every count (all keys under this limiter's prefix)."""
+        self.storage.reset()

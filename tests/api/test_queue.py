@@ -299,3 +299,28 @@ def test_a_houses_job_tasks_are_hidden_from_other_houses(pg_url: str, tmp_path: 
         with a.session() as s:
             raw = set(s.execute(sa.text("SELECT job_id FROM job_tasks")).scalars())
         assert raw == {ids["house-a"]}
+
+
+def test_a_rate_limit_holds_across_two_processes(redis_namespace: str) -> None:
+    """Two API processes with PEYVAND_QUEUE_URL count one limit in Redis: hits in this process
+    and in another one add up (api/ratelimit.py, RedisRateLimiter)."""
+    from api.ratelimit import RedisRateLimiter, Rule
+
+    rules = {"login": Rule(3, 60.0)}
+    here = RedisRateLimiter(REDIS, rules, redis_namespace)
+    assert here.hit("login", "1.2.3.4|ali") is None
+    assert here.hit("login", "1.2.3.4|ali") is None
+    other = subprocess.run(
+        [sys.executable, "-c",
+         "from api.ratelimit import RedisRateLimiter, Rule\n"
+         f"l = RedisRateLimiter({REDIS!r}, {{'login': Rule(3, 60.0)}}, {redis_namespace!r})\n"
+         "print(l.hit('login', '1.2.3.4|ali'), l.hit('login', '1.2.3.4|ali') is not None)"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert other.stdout.split() == ["None", "True"], other.stderr  # 3rd allowed, 4th refused
+    wait = here.hit("login", "1.2.3.4|ali")
+    assert wait is not None and 0 < wait <= 60
+    assert here.hit("login", "5.6.7.8|ali") is None  # another key has its own count
+    here.reset()
+    assert here.hit("login", "1.2.3.4|ali") is None
