@@ -9,7 +9,7 @@ import typer
 from recommender.constants import ROLE_LABELS_FA as ROLE_FA
 
 from .context import state
-from .say import say
+from .say import n, say
 
 if TYPE_CHECKING:
     from api.accounts import DemoAccount
@@ -19,9 +19,18 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64,
+            help="API processes (uvicorn workers); with more than one, set PEYVAND_QUEUE_URL "
+            "so jobs and rate limits are shared.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API (/v1, OpenAPI at /openapi.json) and the web UI until Ctrl+C."""
     import logging
+    import os
 
     import uvicorn
 
@@ -51,7 +60,20 @@ def serve(
     # Our middleware logs each request by route template (api.access, INFO); uvicorn's own
     # access log would print raw paths and query strings, so it is off.
     logging.getLogger("api").setLevel(logging.INFO)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+        return
+    if not settings.queue_url:
+        say(
+            f"توجه: {n(workers)} فرایند بدون PEYVAND_QUEUE_URL؛ هر فرایند کارها را خودش اجرا "
+            "می‌کند و محدودیت‌های نرخ را جدا می‌شمارد."
+        )
+    # Each process builds its own app from the environment (the same home and settings).
+    os.environ["PEYVAND_HOME"] = str(settings.resolved_home)
+    uvicorn.run(
+        "api.main:create_app", factory=True, workers=workers, host=host, port=port,
+        access_log=False, log_level="info",
+    )
 
 
 def demo_account_lines(demo: list[DemoAccount]) -> list[str]:
