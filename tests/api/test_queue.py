@@ -190,6 +190,7 @@ def assert_scored_once(job: dict[str, Any]) -> None:
     assert job["result"]["allocation"]["n_placed"] > 0
 
 
+@pytest.mark.slow  # each worker process takes ~3 s CPU to import, far longer on a busy machine
 def test_a_round_scored_by_two_workers(
     queue_env: Env, workers: Workers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -213,6 +214,7 @@ def test_a_round_scored_by_two_workers(
     assert_same_scores_as_in_process(queue_env.store, monkeypatch)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_round_loses_nothing(
     queue_env: Env, workers: Workers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
