@@ -30,6 +30,7 @@ from .follow import Follower, service_stamp
 from .jobs import JobRegistry, JobStore, JobWorker, default_registry
 from .metrics import Metrics
 from .middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
+from .queue import QueueDispatcher, make_broker
 from .ratelimit import RateLimiter, Rule
 from .round_jobs import register as register_round_jobs
 from .routes import (
@@ -106,7 +107,7 @@ def _job_worker(
 
 def _lifespan(
     store: Store,
-    worker: JobWorker,
+    worker: JobWorker | QueueDispatcher,
     holder: RecommenderHolder,
     follower: Follower,
     *,
@@ -242,7 +243,12 @@ def create_app(
     )
     follower = Follower(holder, settings.follow_interval)
     job_store = JobStore(store, settings.resolved_home / "jobs")
-    worker = _job_worker(settings, job_store, registry, holder, metrics, job_poll_interval)
+    worker: JobWorker | QueueDispatcher
+    if settings.queue_url:
+        # Jobs go to `peyvand worker` processes through Redis (api.queue).
+        worker = QueueDispatcher(job_store, make_broker(settings), settings.queue_heartbeat_s)
+    else:
+        worker = _job_worker(settings, job_store, registry, holder, metrics, job_poll_interval)
     app = FastAPI(
         title="Peyvand",
         version=API_VERSION,

@@ -455,6 +455,10 @@ class JobPublic(BaseModel):
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+    workers: list[str] = Field(
+        default_factory=list,
+        description="The worker processes (host:pid:id) that ran the job's tasks.",
+    )
 
 
 class JobCreated(BaseModel):

@@ -30,6 +30,15 @@ class Settings(BaseSettings):
     # Seconds between checks that another process changed the catalogue or the live model
     # (api/follow.py); 0 turns following off.
     follow_interval: float = 5.0
+    # The job queue (api.queue): a Redis URL, e.g. redis://127.0.0.1:6379/0. Unset: jobs run
+    # in a thread of the API process. Set: `peyvand worker` processes run them.
+    queue_url: str | None = None
+    # Redis key prefix (several homes may share one Redis).
+    queue_namespace: str = "peyvand"
+    # A worker silent this long is taken for dead: its tasks go to the next worker.
+    queue_heartbeat_s: float = 30.0
+    # Applications per task when a round is scored by queue workers.
+    queue_chunk_size: int = 200
 
     @cached_property
     def resolved_home(self) -> Path:

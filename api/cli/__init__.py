@@ -56,6 +56,7 @@ def _register() -> None:
         serve_cmds,
         train_cmds,
         users_cmds,
+        worker_cmds,
     )
 
     for module in (
@@ -69,6 +70,7 @@ def _register() -> None:
         events_cmds,
         demo_cmds,
         serve_cmds,
+        worker_cmds,
     ):
         module.register(app)
 

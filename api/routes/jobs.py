@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 from recommender.errors import NotFoundError
 
 from ..deps import AdminDep, JobsDep, StaffDep, WorkerDep
+from ..job_tasks import job_workers
 from ..jobs import Job
 from ..schemas import JobCreated, JobFile, JobPublic, SelftestRequest
 
@@ -22,7 +23,7 @@ _MEDIA = {
 }
 
 
-def job_public(job: Job) -> JobPublic:
+def job_public(job: Job, workers: list[str] | None = None) -> JobPublic:
     return JobPublic(
         id=job.id,
         kind=job.kind,
@@ -37,6 +38,7 @@ def job_public(job: Job) -> JobPublic:
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
+        workers=workers if workers is not None else ([job.worker] if job.worker else []),
     )
 
 
@@ -46,8 +48,10 @@ def job_created(job: Job) -> JobCreated:
 
 @router.get("/{job_id}", response_model=JobPublic)
 def get_job(job_id: str, jobs: JobsDep, user: StaffDep) -> JobPublic:
-    """A job's status (queued, running, succeeded, failed), progress 0..1 and result links."""
-    return job_public(jobs.get(job_id))
+    """A job's status (queued, running, succeeded, failed), progress 0..1, result links and
+    the worker processes that ran it."""
+    job = jobs.get(job_id)
+    return job_public(job, job_workers(jobs.store, job.id, job.worker))
 
 
 @router.get("/{job_id}/files/{name}", response_class=FileResponse)

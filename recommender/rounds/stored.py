@@ -37,6 +37,7 @@ __all__ = [
     "start_run",
     "upsert_scores",
     "write_batch",
+    "write_scores",
 ]
 
 RUN_STATES: tuple[str, ...] = ("running", "succeeded", "failed", "interrupted")
@@ -268,20 +269,44 @@ def write_batch(
     """One transaction: a batch's score rows, the removal of its applications' rows for
     programs no longer in the round, and the run's progress (`n_done`)."""
     with store.session() as s:
-        upsert_scores(s, rows)
-        t = _SCORES
-        s.execute(
-            sa.delete(t).where(
-                t.c.round_id == round_id,
-                t.c.application_id.in_(list(application_ids)),
-                t.c.program_id.not_in(list(program_ids)),
-            )
-        )
+        _write_scores(s, round_id, rows, application_ids, program_ids)
         s.execute(
             sa.update(RoundRunRow)
             .where(RoundRunRow.id == run_id)
             .values(n_done=n_done, updated_at=utcnow())
         )
+
+
+def write_scores(
+    store: Store,
+    round_id: str,
+    rows: list[dict[str, Any]],
+    *,
+    application_ids: Sequence[str],
+    program_ids: Sequence[str],
+) -> None:
+    """`write_batch` without a run (a chunk scored by a queue worker): one transaction,
+    idempotent (the rows are upserted by round, application and program)."""
+    with store.session() as s:
+        _write_scores(s, round_id, rows, application_ids, program_ids)
+
+
+def _write_scores(
+    session: Session,
+    round_id: str,
+    rows: list[dict[str, Any]],
+    application_ids: Sequence[str],
+    program_ids: Sequence[str],
+) -> None:
+    upsert_scores(session, rows)
+    t = _SCORES
+    session.execute(
+        sa.delete(t).where(
+            t.c.round_id == round_id,
+            t.c.application_id.in_(list(application_ids)),
+            t.c.program_id.not_in(list(program_ids)),
+        )
+    )
 
 
 def finish_run(store: Store, round_id: str, run_id: int, keep: set[str]) -> None:

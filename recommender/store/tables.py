@@ -447,3 +447,26 @@ class JobRow(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class JobTaskRow(Base):
+    """One task of a job run by queue workers (`api.job_tasks`): the job's start, each chunk
+    of a round's applications, its finish. A task is claimed by one worker at a time; a
+    worker that stops beating loses it to the next worker its message is re-delivered to.
+    `workers` lists every worker process that took the task (space-separated)."""
+
+    __tablename__ = "job_tasks"
+
+    job_id: Mapped[str] = mapped_column(
+        sa.String(32), sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    task: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    workers: Mapped[str] = mapped_column(sa.Text, default="")
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The job's house (row-level security reads it without a look into `jobs`).
+    org_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))

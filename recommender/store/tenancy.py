@@ -10,10 +10,11 @@ Each tenant table has one visibility rule here, as a SQLAlchemy expression the s
 every query it runs for that table (`Store.scoped(scope)`), and the same rule in SQL for the
 PostgreSQL row-level-security policies (written out in SQL by migration 0004, the audit
 log's and the referrals' replaced by 0005, the applications' by 0006, which also adds the
-workflow's, 0007 the events'; a change of a rule here needs a migration that replaces its
-policy). On PostgreSQL a scoped transaction also switches to the `peyvand_tenant` role and sets
-`peyvand.org_id` / `peyvand.user_id`, so the database itself hides other houses' rows even
-from a query that forgot the store's filter (a second wall; SQLite relies on the store).
+workflow's, 0007 the events', 0008 the job tasks'; a change of a rule here needs a migration
+that replaces its policy). On PostgreSQL a scoped transaction also switches to the
+`peyvand_tenant` role and sets `peyvand.org_id` / `peyvand.user_id`, so the database itself
+hides other houses' rows even from a query that forgot the store's filter (a second wall;
+SQLite relies on the store).
 
 Rules (DESIGN.md):
 
@@ -24,7 +25,8 @@ Rules (DESIGN.md):
 - outcomes: a house those at its programs; an applicant those of their applications;
 - referrals: a house those it sent, and those sent to it once opened (consented: open,
   accepted, declined); an applicant those of their applications;
-- audit entries and jobs: a house those its staff made; applicants none;
+- audit entries and jobs (and the jobs' tasks): a house those its staff made; applicants
+  none;
 - applied programs: a house the applications to its programs; an applicant their own;
 - shortlist entries and decisions: a house those at its programs; an applicant those of
   their applications;
@@ -61,6 +63,7 @@ from recommender.store.tables import (
     EventRow,
     IntakeRoundRow,
     JobRow,
+    JobTaskRow,
     NoteRow,
     OutcomeRow,
     ProgramRow,
@@ -285,6 +288,15 @@ def jobs_visible(scope: Scope) -> ColumnElement[bool]:
     return sa.false()
 
 
+def job_tasks_visible(scope: Scope) -> ColumnElement[bool]:
+    """A job's tasks: seen by whoever sees the job (the row repeats the job's house)."""
+    if scope.is_everything:
+        return sa.true()
+    if scope.is_house:
+        return JobTaskRow.org_id == scope.org_id
+    return sa.false()
+
+
 VISIBLE: dict[type[Any], Any] = {
     ApplicationRow: applications_visible,
     IntakeRoundRow: rounds_visible,
@@ -292,6 +304,7 @@ VISIBLE: dict[type[Any], Any] = {
     ReferralRow: referrals_visible,
     AuditLogRow: audit_visible,
     JobRow: jobs_visible,
+    JobTaskRow: job_tasks_visible,
     AppliedProgramRow: applied_visible,
     ShortlistRow: shortlist_visible,
     DecisionRow: decisions_visible,
