@@ -17,7 +17,9 @@ from recommender.embedding.models import ModelSpec, model_fingerprint
 from recommender.embedding.onnx_build import RECIPE_VERSION, build_onnx_int8
 from recommender.errors import ConfigurationError
 
-__all__ = ["OnnxInt8Runtime"]
+__all__ = ["MAX_RUN_BATCH", "OnnxInt8Runtime"]
+
+MAX_RUN_BATCH = 8
 
 
 class OnnxInt8Runtime:
@@ -26,8 +28,8 @@ class OnnxInt8Runtime:
     Args:
         spec: the model's spec (its prefixes are added to the texts).
         path: the sentence-transformers model directory (tokenizer.json, onnx/).
-        batch_size: texts per session run (texts are sorted by length first, as
-            sentence-transformers does, so a batch pads little).
+        batch_size: texts per session run, at most `MAX_RUN_BATCH` (texts are sorted by
+            length first, as sentence-transformers does, so a batch pads little).
         num_threads: intra-op threads (None: all cores).
 
     Attributes:
@@ -68,7 +70,10 @@ class OnnxInt8Runtime:
         self._run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         self._tok = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.spec = spec
-        self.batch_size = batch_size
+        # At most 8 texts a session run: ONNX Runtime's arena peaks with the batch's attention
+        # (16 one-page plans: ~1.5 GB process peak, 8: ~1.27 GB, as torch's 1.25 GB), and 8
+        # plans a run cost no more CPU per plan than 16.
+        self.batch_size = max(1, min(batch_size, MAX_RUN_BATCH))
         self.identity = f"onnx-int8.r{RECIPE_VERSION}"
         self.dim = int(self.session.get_outputs()[0].shape[-1])
         self.max_seq_length = _max_seq_length(path, spec.max_tokens)
