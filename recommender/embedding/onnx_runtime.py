@@ -15,6 +15,7 @@ import numpy as np
 
 from recommender.embedding.models import ModelSpec, model_fingerprint
 from recommender.embedding.onnx_build import RECIPE_VERSION, build_onnx_int8
+from recommender.embedding.untruncated import UntruncatedTokenizer
 from recommender.errors import ConfigurationError
 
 __all__ = ["MAX_RUN_BATCH", "OnnxInt8Runtime"]
@@ -101,11 +102,9 @@ class OnnxInt8Runtime:
         return out
 
     def tokenizer(self) -> Any:
-        from recommender.embedding.runtimes import _UntruncatedTokenizer
-
         # One copy of the 250k-piece tokenizer (~300 MB): chunking and encoding share it;
         # the Embedder's lock keeps their truncation settings apart.
-        return _UntruncatedTokenizer(self._tok)
+        return UntruncatedTokenizer(self._tok)
 
 
 def _max_seq_length(path: Path, default: int) -> int:

