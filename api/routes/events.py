@@ -37,17 +37,10 @@ from ..event_jobs import (
     submit_schedule,
 )
 from ..schemas import JobCreated, RequestBody, RowProblem
-from .jobs import job_created
+from .jobs import download, job_created
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
-_MEDIA = {
-    ".csv": "text/csv; charset=utf-8",
-    ".json": "application/json",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".zip": "application/zip",
-    ".ics": "text/calendar; charset=utf-8",
-}
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 
 
@@ -171,12 +164,7 @@ def export(
     folder = Path(tempfile.mkdtemp(prefix="peyvand-export-"))
     path = folder / f"{event_id}.{format}"
     export_event(store, event_id, path)
-    return FileResponse(
-        path,
-        media_type=_MEDIA[f".{format}"],
-        filename=path.name,
-        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
-    )
+    return download(path, background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
 
 @router.get("/{event_id}/suggestions")
@@ -280,6 +268,4 @@ def get_schedule_file(
     or agendas/<participant>.ics)."""
     store.get_event(event_id)
     path = schedule_file(latest_schedule(jobs, event_id), name)
-    return FileResponse(
-        path, media_type=_MEDIA.get(path.suffix, "application/octet-stream"), filename=path.name
-    )
+    return download(path)

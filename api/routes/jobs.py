@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from fastapi import APIRouter, status
 from fastapi.responses import FileResponse
 
@@ -20,7 +23,16 @@ _MEDIA = {
     ".html": "text/html; charset=utf-8",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".txt": "text/plain; charset=utf-8",
+    ".zip": "application/zip",
+    ".ics": "text/calendar; charset=utf-8",
 }
+
+
+def download(path: Path, **kwargs: Any) -> FileResponse:
+    """A file people download (job outputs, event exports and schedules), with its media
+    type by suffix and its own name."""
+    media = _MEDIA.get(path.suffix.lower(), "application/octet-stream")
+    return FileResponse(path, media_type=media, filename=path.name, **kwargs)
 
 
 def job_public(job: Job, workers: list[str] | None = None) -> JobPublic:
@@ -63,10 +75,7 @@ def job_file(job_id: str, name: str, jobs: JobsDep, user: StaffDep) -> FileRespo
     path = jobs.output_dir(job_id) / name
     if not path.is_file():
         raise NotFoundError(f"the file '{name}' of job '{job_id}' is gone")
-    suffix = path.suffix.lower()
-    return FileResponse(
-        path, media_type=_MEDIA.get(suffix, "application/octet-stream"), filename=name
-    )
+    return download(path)
 
 
 @router.post("/selftest", status_code=status.HTTP_202_ACCEPTED, response_model=JobCreated)

@@ -48,7 +48,7 @@ from ..event_jobs import (
 )
 from ..messages import persian
 from ..routes.events import import_file
-from ..routes.jobs import job_public
+from ..routes.jobs import download, job_public
 from .staff_rounds import FILE_LABELS, JOB_STATES_FA, file_links
 from .views import WebStaffDep, form_data, render
 
@@ -56,13 +56,6 @@ router = APIRouter(prefix="/staff", tags=["web"], include_in_schema=False)
 
 EXPORT_FORMATS = {"json": "رویداد کامل (JSON)", "csv": "فهرست شرکت‌کنندگان (CSV)",
                   "xlsx": "فهرست شرکت‌کنندگان (Excel)"}
-_MEDIA = {
-    ".csv": "text/csv; charset=utf-8",
-    ".json": "application/json",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".zip": "application/zip",
-    ".ics": "text/calendar; charset=utf-8",
-}
 LABELS = {"kinds": PARTICIPANT_KIND_LABELS_FA, "meeting_kinds": MEETING_KIND_LABELS_FA}
 
 
@@ -250,9 +243,7 @@ async def run_schedule(request: Request, event_id: str, user: WebStaffDep) -> Re
 
 
 def _file(path: Path) -> FileResponse:
-    return FileResponse(
-        path, media_type=_MEDIA.get(path.suffix, "application/octet-stream"), filename=path.name
-    )
+    return download(path)
 
 
 @router.get("/events/{event_id}/files/{name:path}")
