@@ -35,13 +35,6 @@ KIND_HELP = {
     "export or list.",
 }
 
-KIND_FA = {
-    "programs": "برنامه‌ها",
-    "applications": "درخواست‌ها",
-    "rounds": "دوره‌ها",
-    "outcomes": "نتیجه‌ها",
-    "orgs": "خانه‌ها",
-}
 
 
 def open_store(settings: Settings) -> Store:
@@ -83,7 +76,7 @@ def _make_group(kind: str) -> typer.Typer:
         ] = False,
     ) -> None:
         """Add or update records from FILE; any bad row stops the whole import."""
-        from recommender.io.imports import import_file
+        from recommender.io.imports import KIND_FA, import_file
 
         settings = state(ctx).settings
         report = import_file(
@@ -106,6 +99,7 @@ def _make_group(kind: str) -> typer.Typer:
         file: Annotated[Path, typer.Argument(help="A .json, .csv or .xlsx file (overwritten).")],
     ) -> None:
         """Write every stored record to FILE (the format follows the extension)."""
+        from recommender.io.imports import KIND_FA
         from recommender.io.reading import detect_format
         from recommender.io.writing import write_records
 

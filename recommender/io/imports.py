@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from recommender.constants import DEFAULT_ORG_ID, MAX_IMPORT_BYTES
-from recommender.errors import InvalidInputError, RowError
+from recommender.errors import ConflictError, InvalidInputError, RowError, bilingual
 from recommender.io.reading import check_references, detect_format, read_records
 from recommender.store.database import Store
 
@@ -30,6 +30,15 @@ _REFERENCES: dict[str, tuple[str, ...]] = {
     "rounds": ("programs", "orgs"),
     "programs": ("orgs",),
     "applications": ("orgs",),
+}
+
+#: The kinds in Persian, for messages.
+KIND_FA = {
+    "programs": "برنامه‌ها",
+    "applications": "درخواست‌ها",
+    "rounds": "دوره‌ها",
+    "outcomes": "نتیجه‌ها",
+    "orgs": "خانه‌ها",
 }
 
 
@@ -91,6 +100,8 @@ def import_file(
         InvalidInputError: the file cannot be used at all.
         ImportValidationError: some rows are bad (every one listed) and not `skip_invalid`;
             nothing is imported.
+        ConflictError: another import of the same kind for the same house is writing now
+            (another request, process or machine); nothing is imported.
     """
     path = Path(path)
     source = source or path.name
@@ -99,6 +110,7 @@ def import_file(
     if not skip_invalid and not references:
         result.raise_for_errors(source)
     with open_store() as store, store.session() as session:
+        _claim(store, kind, session)
         if references:  # listed together with the file's other bad rows
             known = {name: _known_ids(store, name, session) for name in references}
             result = check_references(result, known, skip_invalid=skip_invalid, source=source)
@@ -114,6 +126,21 @@ def import_file(
         )
         store.audit(actor, "import", kind, source, detail=report.counts(), session=session)
     return report
+
+
+def _claim(store: Store, kind: str, session: Any) -> None:
+    """One import of a kind per house at a time: two at once (two API processes, or the CLI
+    beside the service) would interleave their upserts and both report counts that are no
+    longer true. The second is refused before it writes anything."""
+    house = store.scope.org_id or "*"
+    if not store.try_exclusive(f"import:{kind}:{house}", session):
+        raise ConflictError(
+            bilingual(
+                f"another import of {kind} is being written now; try again when it has finished",
+                f"ورود دیگری از {KIND_FA.get(kind, kind)} هم‌اکنون در حال ثبت است؛"
+                " پس از پایان آن دوباره بفرستید.",
+            )
+        )
 
 
 def _known_ids(store: Store, kind: str, session: Any) -> set[str]:

@@ -21,6 +21,7 @@ is an `ImportValidationError` with row numbers, not a database error.
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -222,6 +223,21 @@ class Store(NetworkRecords, WorkflowRecords, EventRecords, AuditLog):
             session.execute(sa.select(sa.func.set_config(name, value, True)))
         if self._tenant_role[0]:
             session.execute(sa.text(f"SET LOCAL ROLE {TENANT_ROLE}"))
+
+    def try_exclusive(self, name: str, session: Session) -> bool:
+        """Take the lock `name` until `session`'s transaction ends, without waiting: False
+        when another transaction holds it (another process's, on any machine).
+
+        PostgreSQL: a transaction-level advisory lock (`pg_try_advisory_xact_lock`), freed at
+        commit or rollback, and by the server when a process dies mid-transaction. SQLite lets
+        one transaction write at a time anyway, so there it is always True: a second writer
+        waits for the first (up to the connection's busy timeout) and then runs after it."""
+        if self.dialect != "postgresql":
+            return True
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        return bool(
+            session.execute(sa.select(sa.func.pg_try_advisory_xact_lock(key))).scalar_one()
+        )
 
     @contextmanager
     def every_house(self, session: Session) -> Iterator[Session | sa.Connection]:

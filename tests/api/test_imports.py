@@ -109,3 +109,26 @@ def test_web_import_page(web_env: Env):
     assert good.status_code == 200
     assert "۲ ردیف تازه" in good.text
     assert web_env.store.get_program("new-1").name == "برنامهٔ یک"
+
+
+def test_an_import_while_another_process_imports_the_same_kind_is_a_409(env: Env):
+    """Another API process (here: another database session) is writing an import of programs
+    for the same house: the request is refused with 409 in plain words, nothing stored; the
+    same file goes through once that import has ended. (PostgreSQL; SQLite queues writers.)"""
+    import pytest
+
+    if env.store.dialect != "postgresql":
+        pytest.skip("SQLite lets one transaction write at a time: the second import waits")
+    staff = env.auth("staff")
+    from api.accounts import Accounts
+
+    house = Accounts(env.store).get_user(env.user_ids["staff"]).org_id
+    upload = {"file": ("programs.json", json.dumps(GOOD).encode(), "application/json")}
+    with env.store.session() as other:
+        assert env.store.try_exclusive(f"import:programs:{house}", other)
+        refused = env.client.post("/v1/imports/programs", files=upload, headers=staff)
+    assert refused.status_code == 409
+    assert "ورود دیگری از برنامه‌ها" in refused.json()["detail"]
+    assert not env.store.existing_ids("programs", ["new-1", "new-2"])
+    ok = env.client.post("/v1/imports/programs", files=upload, headers=staff)
+    assert ok.status_code == 200 and ok.json()["created"] == 2

@@ -365,3 +365,36 @@ def test_import_file_lists_every_bad_row_and_opens_no_store_for_a_bad_file(
         (1, "application_id"), (2, "funded_amount")
     ]
     assert store.count("outcomes") == 0
+
+
+def test_a_second_import_of_the_same_kind_at_once_is_refused_and_writes_nothing(
+    store: Any, tmp_path: Path
+) -> None:
+    """Two API processes (or the CLI beside the service) importing programs at once: while one
+    import's transaction is open, the other is refused with a conflict, in both languages,
+    and stores nothing; once the first has committed, the same import goes through. SQLite
+    serializes writers itself (the second waits and runs after), so this is PostgreSQL's."""
+    from contextlib import nullcontext
+
+    from recommender.errors import ConflictError, status_of
+    from recommender.io.imports import import_file
+
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite lets one transaction write at a time: the second import waits")
+
+    def opener() -> Any:
+        return nullcontext(store)
+
+    with store.session() as first:  # the first import, still writing
+        assert store.try_exclusive("import:programs:*", first)
+        with pytest.raises(ConflictError) as info:
+            import_file(FIXTURES / "programs.json", "programs", open_store=opener, actor="t")
+        # another kind, or the same kind for another house, is not held up
+        assert store.try_exclusive("import:outcomes:*", first)
+    assert status_of(info.value) == 409
+    assert "another import of programs" in str(info.value)
+    assert "ورود دیگری از برنامه‌ها" in str(info.value)
+    assert store.count("programs") == 0
+    assert [e for e in store.list_audit(limit=5) if e.action == "import"] == []
+    report = import_file(FIXTURES / "programs.json", "programs", open_store=opener, actor="t")
+    assert report.created == 4 and store.count("programs") == 4
