@@ -195,6 +195,92 @@ def test_two_services_on_one_redis_share_the_login_limit(tmp_path: Path):
     assert codes == [401, 401, 401, 401, 429]
 
 
+def test_the_login_limit_holds_across_two_api_processes(tmp_path: Path):
+    """Two `peyvand serve` processes of one service (one home, one Redis for the counters):
+    a password guesser alternating between them meets one counter — the default 10 tries a
+    minute per address and name — and the 11th try, on either process, is 429 with
+    Retry-After."""
+    import os
+    import re
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    import redis
+
+    from api.accounts import Accounts
+    from api.settings import Settings
+    from recommender.store.database import Store
+
+    _redis_or_skip()
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    home = tmp_path / "home"
+    home.mkdir()
+    with Store(Settings(home=home).db_url) as store:
+        store.upgrade()
+        Accounts(store).add_user("guessed", "admin", "the-right-password-1")
+    environ = {
+        **os.environ,
+        "PEYVAND_RATELIMIT_URL": REDIS_URL,
+        "PEYVAND_FOLLOW_INTERVAL": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    environ.pop("PEYVAND_DATABASE_URL", None)
+    peyvand = str(Path(sys.executable).parent / "peyvand")
+    ports = [_free_port(), _free_port()]
+    servers = [
+        subprocess.Popen(
+            [peyvand, "--home", str(home), "serve", "--port", str(port)],
+            env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{p}", timeout=30) for p in ports]
+        deadline = time.monotonic() + 120
+        for client, server in zip(clients, servers, strict=True):
+            while True:
+                assert server.poll() is None, "a server process stopped"
+                assert time.monotonic() < deadline, "the servers did not start"
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.3)
+        codes, retry_after = [], []
+        for attempt in range(12):
+            client = clients[attempt % 2]
+            page = client.get("/login").text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+            assert token
+            response = client.post(
+                "/login",
+                data={"name": "guessed", "password": "wrong", "csrf_token": token.group(1)},
+                follow_redirects=False,
+            )
+            codes.append(response.status_code)
+            retry_after.append(response.headers.get("Retry-After"))
+        for client in clients:
+            client.close()
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(30)
+    assert codes == [401] * 10 + [429, 429], codes
+    assert retry_after[-1] and int(retry_after[-1]) > 0 and retry_after[-2]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def test_rate_store_down_is_a_clear_start_error_and_a_503_during_requests(
     sqlite_env: Env, monkeypatch: pytest.MonkeyPatch
 ):
