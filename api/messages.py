@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from recommender.errors import BILINGUAL_SEPARATOR
+from recommender.text.field_errors import field_reason
 from recommender.text.persian import format_number
 
 FSI, PDI = "\u2068", "\u2069"  # first-strong isolate: a Latin id inside a Persian sentence
@@ -307,43 +308,26 @@ def persian(text: Any, status: int = 400) -> str:
 
 
 # ---------------------------------------------------------------------- pydantic errors
-def _limit(ctx: Mapping[str, Any], key: str) -> str:
-    value = ctx.get(key)
-    if isinstance(value, int | float):
-        return format_number(value)
-    return str(value)
-
-
 def _field_message(error: Mapping[str, Any]) -> str:
+    """A form field's error: what to do in the form for an empty box, a choice or a number
+    typed wrong; otherwise the one wording of `recommender.text.field_errors`."""
     kind = str(error.get("type", ""))
     ctx = error.get("ctx") or {}
-    if kind in ("missing", "string_too_short") and ctx.get("min_length", 1) <= 1:
+    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length", 1) <= 1):
         return "این بخش را پر کنید."
-    if kind == "string_too_short":
-        return f"دست‌کم {_limit(ctx, 'min_length')} نویسه لازم است."
-    if kind == "string_too_long":
-        return f"حداکثر {_limit(ctx, 'max_length')} نویسه پذیرفته می‌شود."
-    if kind == "too_long":
-        return f"حداکثر {_limit(ctx, 'max_length')} مورد پذیرفته می‌شود."
-    if kind == "greater_than_equal":
-        return f"باید دست‌کم {_limit(ctx, 'ge')} باشد."
-    if kind == "greater_than":
-        return f"باید بیشتر از {_limit(ctx, 'gt')} باشد."
-    if kind == "less_than_equal":
-        return f"باید حداکثر {_limit(ctx, 'le')} باشد."
-    if kind == "less_than":
-        return f"باید کمتر از {_limit(ctx, 'lt')} باشد."
-    if kind.startswith("int_") or kind.startswith("float_") or kind.startswith("decimal"):
+    if kind.startswith(("int_", "float_", "decimal")):
         return "یک عدد درست (با رقم‌های فارسی یا لاتین) بنویسید."
     if kind in ("literal_error", "enum"):
         return "یکی از گزینه‌های فهرست را انتخاب کنید."
+    if kind.startswith("bool"):
+        return "بله یا خیر را انتخاب کنید."
     if kind == "string_pattern_mismatch":
         return "نویسه‌هایی دارد که پذیرفته نیست."
     if kind.startswith("date"):
         return "تاریخ درست نیست."
-    if kind.startswith("bool"):
-        return "بله یا خیر را انتخاب کنید."
-    return persian(error.get("msg", ""), 422) if kind == "value_error" else "مقدار درست نیست."
+    if kind == "value_error":
+        return persian(error.get("msg", ""), 422)
+    return field_reason(error) + "."
 
 
 def _field(loc: Iterable[Any]) -> str:

@@ -17,7 +17,7 @@ applications and programs. Messages never quote profile text.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from recommender.constants import MAX_IMPORT_BYTES
 from recommender.errors import EventImportError, InvalidInputError, RowError
 from recommender.events.model import Event, EventData, Participant
+from recommender.text.field_errors import field_reason
 from recommender.text.persian import to_persian_digits
 
 #: RowError.row of a problem of the event itself (not of a participant).
@@ -67,45 +68,6 @@ def raise_for(errors: Sequence[RowError], source: str | None) -> None:
     raise EventImportError(ordered, [head] + [describe(e) for e in ordered[:200]])
 
 
-# --------------------------------------------------------------------------- pydantic reasons
-_REASONS: dict[str, str] = {
-    "missing": "لازم است",
-    "extra_forbidden": "فیلد شناخته‌شده‌ای نیست",
-    "int_parsing": "باید عدد صحیح باشد",
-    "int_type": "باید عدد صحیح باشد",
-    "int_from_float": "باید عدد صحیح باشد",
-    "string_type": "باید متن باشد",
-    "string_too_short": "نباید خالی باشد",
-    "list_type": "باید فهرست باشد",
-    "too_short": "نباید خالی باشد",
-    "dict_type": "باید یک شیء (با نام فیلدها) باشد",
-    "model_type": "باید یک شیء (با نام فیلدها) باشد",
-    "model_attributes_type": "باید یک شیء (با نام فیلدها) باشد",
-    "string_pattern_mismatch": "فقط حروف و رقم‌های لاتین، خط تیره، نقطه و زیرخط",
-}
-
-
-def _reason(error: Mapping[str, Any]) -> str:
-    kind = str(error["type"])
-    ctx = error.get("ctx") or {}
-    if kind in _REASONS:
-        return _REASONS[kind]
-    if kind.startswith("date_"):
-        return "باید تاریخی مثل 2026-03-21 (سال-ماه-روز میلادی) باشد"
-    if kind == "string_too_long":
-        return f"بیش از اندازه بلند است (حداکثر {to_persian_digits(ctx.get('max_length'))} نویسه)"
-    if kind == "too_long":
-        return f"بیش از اندازه بلند است (حداکثر {to_persian_digits(ctx.get('max_length'))} مورد)"
-    if kind == "greater_than_equal":
-        return f"باید دست‌کم {to_persian_digits(ctx.get('ge'))} باشد"
-    if kind == "less_than_equal":
-        return f"باید حداکثر {to_persian_digits(ctx.get('le'))} باشد"
-    if kind in ("value_error", "assertion_error"):
-        text = str(ctx.get("error") or error["msg"])
-        return text.removeprefix("Value error, ")
-    return "مقدار پذیرفتنی نیست"
-
-
 def _field(loc: Sequence[Any], prefix: str = "") -> str:
     name = prefix
     for part in loc:
@@ -118,7 +80,7 @@ def _field(loc: Sequence[Any], prefix: str = "") -> str:
 
 def _errors(row: int, exc: ValidationError, prefix: str = "") -> list[RowError]:
     return [
-        RowError(row, _field(tuple(e["loc"]), prefix), _reason(e))
+        RowError(row, _field(tuple(e["loc"]), prefix), field_reason(e))
         for e in exc.errors(include_input=False, include_url=False)
     ]
 
