@@ -11,6 +11,9 @@ from recommender.constants import ROLE_LABELS_FA as ROLE_FA
 from .context import state
 from .say import n, say
 
+# Seconds an API process may take to answer its supervisor's health check (see `serve`).
+HEALTHCHECK_TIMEOUT_S = 60
+
 if TYPE_CHECKING:
     from api.accounts import DemoAccount
 
@@ -62,9 +65,13 @@ def serve(
     # The processes read their settings from the environment (api.main.create_app()).
     os.environ["PEYVAND_HOME"] = str(settings.resolved_home)
     del app
+    # uvicorn's supervisor pings each process and restarts one that has not answered within
+    # `timeout_worker_healthcheck` (default 5 s). A process loading the embedding model and
+    # the index on a busy 2-core machine can hold the GIL longer than that: measured, with the
+    # default one of two processes was killed and restarted mid-load ("Child process died").
     uvicorn.run(
         "api.main:create_app", factory=True, workers=workers, host=host, port=port,
-        access_log=False, log_level="info",
+        access_log=False, log_level="info", timeout_worker_healthcheck=HEALTHCHECK_TIMEOUT_S,
     )
 
 

@@ -95,6 +95,7 @@ def test_serve_with_several_processes_hands_uvicorn_the_app_factory(
     assert main(["--home", str(home), "serve", "--workers", "2", "--port", "8799"]) == 0
     [(args, kwargs)] = calls
     assert args == ("api.main:create_app",) and kwargs["factory"] and kwargs["workers"] == 2
+    assert kwargs["timeout_worker_healthcheck"] >= 30  # a process loading its model is alive
     import os
 
     assert os.environ["PEYVAND_HOME"] == str(home.resolve())  # the processes' settings
