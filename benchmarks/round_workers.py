@@ -40,6 +40,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _services import fresh_database  # noqa: E402
+
 from api.jobs import JobStore  # noqa: E402
 from api.queue import QueueDispatcher, make_broker  # noqa: E402
 from api.settings import Settings  # noqa: E402
@@ -67,25 +69,6 @@ def long_plans(n: int) -> list[Any]:
         plan = " ".join(sentences[i] for i in picked) + f" {app.business_plan}"
         out.append(app.model_copy(update={"business_plan": plan}))
     return out
-
-
-def fresh_database(server: str) -> tuple[str, Any]:
-    import psycopg
-    from psycopg import sql
-    from sqlalchemy.engine import make_url
-
-    name = f"peyvand_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = psycopg.connect(server, autocommit=True, connect_timeout=3)
-    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(server).set(drivername="postgresql+psycopg", database=name)
-
-    def drop() -> None:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        admin.close()
-
-    return url.render_as_string(hide_password=False), drop
 
 
 def start_workers(n: int, settings: Settings) -> list[subprocess.Popen[str]]:
