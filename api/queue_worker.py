@@ -208,12 +208,6 @@ class TaskRunner:
                 logger.warning("beat of job %s failed: %s", job_id, type(exc).__name__)
 
 
-def check_store(store: Store) -> None:
-    """Raises whatever the database raises when it does not answer."""
-    with store.engine.connect() as connection:
-        connection.execute(sa.text("SELECT 1"))
-
-
 # ---------------------------------------------------------------------- processes
 def worker_services(
     settings: Any, scoring_model: Callable[[], Any] | None = None
@@ -264,7 +258,7 @@ def serve(
 
     store = Store(settings.db_url)
     try:
-        check_store(store)
+        store.require_current_schema()
         broker = make_broker(settings)
     except BaseException:
         store.close()

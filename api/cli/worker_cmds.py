@@ -19,9 +19,8 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _check(settings: Any) -> None:
-    """Redis and the database answer, or one Persian line and exit 1."""
+    """Redis and the database answer (its schema current), or one Persian line and exit 1."""
     from api.queue import QueueUnavailableError, make_broker, queue_place
-    from api.queue_worker import check_store
     from recommender.store.database import Store
 
     try:
@@ -31,16 +30,8 @@ def _check(settings: Any) -> None:
             f"صف کارها (Redis در {queue_place(settings.queue_url)}) در دسترس نیست؛ Redis را "
             "راه‌اندازی کنید یا PEYVAND_QUEUE_URL را درست کنید."
         )
-    store = Store(settings.db_url)
-    try:
-        check_store(store)
-    except Exception as exc:
-        _fail(
-            f"پایگاه داده ({store.engine.dialect.name}) در دسترس نیست "
-            f"({type(exc).__name__})؛ PEYVAND_DATABASE_URL و روشن بودن آن را بررسی کنید."
-        )
-    finally:
-        store.close()
+    with Store(settings.db_url) as store:  # the store's own errors: the CLI's one error path
+        store.require_current_schema()
 
 
 def _child(settings: Any) -> None:

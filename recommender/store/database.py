@@ -33,10 +33,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from recommender import schemas
 from recommender.errors import (
+    ConfigurationError,
     ImportValidationError,
     InvalidInputError,
     NotFoundError,
     RowError,
+    bilingual,
 )
 from recommender.store.audit import AuditLog
 from recommender.store.engine import display_url, make_engine, normalize_url, unreachable
@@ -200,6 +202,25 @@ class Store(NetworkRecords, WorkflowRecords, EventRecords, AuditLog):
                 return MigrationContext.configure(connection).get_current_revision()
         except OperationalError as exc:
             raise unreachable(self.url, exc) from exc
+
+    def require_current_schema(self) -> None:
+        """The database answers and its schema is this code's newest (what a process that
+        does not migrate, a queue worker, checks before it takes work).
+
+        Raises:
+            ConfigurationError: the database cannot be reached (`unreachable`), or its schema
+                is at another revision (one line naming the command that brings it up).
+        """
+        revision, head = self.schema_revision(), self.head_revision()
+        if revision != head:
+            raise ConfigurationError(
+                bilingual(
+                    f"the database at {display_url(self.url)} has schema {revision}, this code"
+                    f" needs {head}; run `peyvand init` (or start `peyvand serve`) first",
+                    f"طرح پایگاه داده در {display_url(self.url)} با این نسخهٔ پیوند هم‌خوان"
+                    " نیست؛ نخست `peyvand init` را اجرا کنید (یا `peyvand serve` را آغاز کنید)",
+                )
+            )
 
     # ----------------------------------------------------------- transactions
     @contextmanager
