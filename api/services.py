@@ -95,7 +95,7 @@ def load_embedder(settings: Settings) -> Any:
         model=settings.embedding_model,
         runtime=settings.embedding_runtime,
         models_dir=settings.models_dir,
-        cache_path=settings.vector_cache_path,
+        cache_path=settings.vector_cache,
         num_threads=settings.embedding_threads,
     )
     return embedder.fit()

@@ -65,5 +65,10 @@ class Settings(BaseSettings):
         return self.resolved_home / "registry"
 
     @property
-    def vector_cache_path(self) -> Path:
+    def vector_cache(self) -> str | Path:
+        """Where embeddings are cached: on PostgreSQL the store itself (one cache for every
+        API process and queue worker of the service, on every machine); otherwise a SQLite
+        file in the home."""
+        if self.db_url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres"):
+            return self.db_url
         return self.resolved_home / "vectors.sqlite"

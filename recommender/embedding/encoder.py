@@ -14,8 +14,9 @@
 - long texts: cut by `chunking.chunk_text` into sentence-aligned chunks that fit the model,
   each embedded; the document vector is the token-weighted mean of its chunk vectors,
   re-normalized. Nothing is truncated; `len(doc.chunks)` says how many chunks there were;
-- a cache: with `cache_path`, document embeddings are kept in a SQLite file keyed by
-  (`model_id_`, sha256 of the text, role), so unchanged text is never embedded again.
+- a cache: with `cache_path`, document embeddings are kept (a SQLite file, or the store's
+  table on PostgreSQL) keyed by (`model_id_`, sha256 of the text, role), so unchanged text is
+  never embedded again.
 
 Bad input never crashes and never yields a silent zero vector (`documents.prepare_text`): an
 empty, whitespace-, punctuation- or symbol-only text raises `EmptyTextError`; invalid
@@ -52,7 +53,7 @@ from recommender.embedding.models import (
     spec_for,
 )
 from recommender.embedding.runtimes import RUNTIMES, runtime_identity
-from recommender.embedding.vector_cache import VectorCache
+from recommender.embedding.vector_cache import open_vector_cache
 from recommender.errors import ConfigurationError, InvalidInputError
 from recommender.estimator import PeyvandEstimator
 from recommender.text.chunking import chunk_text
@@ -74,7 +75,9 @@ class Embedder(PeyvandEstimator):
             model's default).
         models_dir: where built/local models live; None: $PEYVAND_MODEL_CACHE, else
             .peyvand/models.
-        cache_path: SQLite file for cached document embeddings; None: no cache.
+        cache_path: where document embeddings are cached (`vector_cache.open_vector_cache`):
+            a SQLite file, or the store's database URL (shared by a service's processes);
+            None: no cache.
         batch_size: chunks per forward pass.
         num_threads: torch/OpenMP threads; None: the library default.
         max_chars: texts longer than this are refused (`MAX_EMBED_CHARS`).
@@ -165,7 +168,7 @@ class Embedder(PeyvandEstimator):
         self._special_tokens = len(self.tokenizer_.encode("", add_special_tokens=True).ids)
         self.cache_ = None
         if self.cache_path is not None:
-            self.cache_ = VectorCache(self.cache_path)
+            self.cache_ = open_vector_cache(self.cache_path)
         self.n_encoded_ = 0
         self._lock = threading.RLock()  # one model call or tokenization at a time
         with self._lock:

@@ -470,3 +470,25 @@ class JobTaskRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class DocumentVectorRow(Base):
+    """The embeddings of one text (a plan, a program's description) for one model and role,
+    shared by every process of a service on PostgreSQL (`recommender.embedding.vector_cache`;
+    a SQLite home keeps them in its own file instead). Keyed by the text's SHA-256: the text
+    is never stored. No house column and no rights for the tenant role: only the service's
+    own connection reads it, never a query made for a house."""
+
+    __tablename__ = "document_vectors"
+
+    model_id: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+    text_sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    dim: Mapped[int] = mapped_column(sa.Integer)
+    n_chunks: Mapped[int] = mapped_column(sa.Integer)
+    n_tokens: Mapped[int] = mapped_column(sa.Integer)
+    chunks: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    pooled: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    spans: Mapped[str] = mapped_column(sa.Text)
+    chunk_tokens: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[float] = mapped_column(sa.Float)

@@ -21,7 +21,8 @@ NETWORK_TABLES = {"organizations", "referrals"}
 WORKFLOW_TABLES = {"applied_programs", "shortlist_entries", "application_notes", "decisions"}
 EVENT_TABLES = {"events", "event_participants"}
 QUEUE_TABLES = {"job_tasks"}
-# The tables each revision has once it is applied (the chain is 0001 -> ... -> 0008).
+VECTOR_TABLES = {"document_vectors"}
+# The tables each revision has once it is applied (the chain is 0001 -> ... -> 0009).
 TABLES_AT = {
     "0001": STORE_TABLES,
     "0002": STORE_TABLES | SERVICE_TABLES,
@@ -33,6 +34,8 @@ TABLES_AT = {
     | EVENT_TABLES,
     "0008": STORE_TABLES | SERVICE_TABLES | ROUND_TABLES | NETWORK_TABLES | WORKFLOW_TABLES
     | EVENT_TABLES | QUEUE_TABLES,
+    "0009": STORE_TABLES | SERVICE_TABLES | ROUND_TABLES | NETWORK_TABLES | WORKFLOW_TABLES
+    | EVENT_TABLES | QUEUE_TABLES | VECTOR_TABLES,
 }
 
 
@@ -50,7 +53,7 @@ def _downgrade(store: Store, revision: str) -> None:
 def test_every_table_is_in_the_one_chain() -> None:
     assert (
         STORE_TABLES | SERVICE_TABLES | ROUND_TABLES | NETWORK_TABLES | WORKFLOW_TABLES
-        | EVENT_TABLES | QUEUE_TABLES
+        | EVENT_TABLES | QUEUE_TABLES | VECTOR_TABLES
         == ALL_TABLES
     )
     assert TABLES_AT[max(TABLES_AT)] == ALL_TABLES

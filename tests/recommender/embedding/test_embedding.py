@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -200,6 +201,43 @@ def test_unchanged_text_is_never_embedded_twice(fake_model: str, tmp_path: Path)
     assert fresh.n_encoded_ == 0
     fresh.embed_documents(texts, role="query")  # another role is another key
     assert fresh.n_encoded_ > 0
+
+
+def test_the_store_holds_one_cache_for_every_process_of_a_service(
+    fake_model: str, store: Any
+) -> None:
+    """With the store's URL as the cache (a service on PostgreSQL: `Settings.vector_cache`),
+    what one process embedded is found by another (another API process, a queue worker on
+    another machine); no text is stored; a house's tenant role cannot read the vectors."""
+    import sqlalchemy as sa
+
+    texts = [" ".join(PASSAGES[:3]), PASSAGES[4]]
+    first = Embedder(model=fake_model, cache_path=store.url).fit()
+    made = first.embed_documents(texts)
+    other = Embedder(model=fake_model, cache_path=store.url).fit()
+    again = other.embed_documents(texts + [PASSAGES[5]])
+    assert other.n_encoded_ == len(again[2].chunks)  # only the new text was embedded
+    for a, b in zip(made, again[:2], strict=True):
+        np.testing.assert_array_equal(a.chunks, b.chunks)
+        assert a.chunk_spans == b.chunk_spans and a.n_tokens == b.n_tokens
+    # two processes writing the same text at once: the second write is no error
+    assert first.cache_.put_many(first.model_id_, "passage", [("x" * 64, made[0])]) == 1
+    assert other.cache_.put_many(first.model_id_, "passage", [("x" * 64, made[1])]) == 1
+    assert first.cache_.count(first.model_id_) == 4
+    with store.engine.connect() as connection:
+        stored = connection.execute(sa.text("SELECT * FROM document_vectors")).all()
+        assert not any(PASSAGES[4] in str(value) for row in stored for value in row)
+        if store.dialect == "postgresql":
+            can_read = connection.execute(
+                sa.text(
+                    "SELECT has_table_privilege(rolname, 'document_vectors', 'SELECT') "
+                    "FROM pg_roles WHERE rolname = 'peyvand_tenant'"
+                )
+            ).scalar()
+            assert can_read in (None, False)
+    assert first.cache_.purge("another-model") == 4 and other.cache_.count() == 0
+    first.close()
+    other.close()
 
 
 def test_another_model_never_gets_cached_vectors(
