@@ -188,7 +188,7 @@ class SqlVectorCache:
 
         self.url = url
         self._sa = sa
-        self._table = DocumentVectorRow.__table__
+        self._table: sa.Table = DocumentVectorRow.__table__  # type: ignore[assignment]
         self._engine = make_engine(normalize_url(url), echo=False)
 
     def get_many(
