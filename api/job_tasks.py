@@ -21,15 +21,60 @@ Every worker that took a task is kept in its `workers` column: a job's workers
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from recommender.store.database import Store
 from recommender.store.tables import JobTaskRow, utcnow
+from recommender.text.persian import format_number
 
-__all__ = ["TaskStore", "job_workers"]
+if TYPE_CHECKING:
+    from .jobs import JobContext
+
+__all__ = ["CHUNK_PREFIX", "SplitJob", "TaskStore", "chunk_task", "job_workers"]
+
+CHUNK_PREFIX = "chunk-"
+
+
+def chunk_task(index: int) -> str:
+    """The name of a job's `index`-th chunk task."""
+    return f"{CHUNK_PREFIX}{index:04d}"
+
+
+@dataclass(frozen=True)
+class SplitJob:
+    """A job kind that queue workers run as tasks rather than whole (`api.queue_worker`):
+
+    - `start(ctx)` checks the params and returns the chunk tasks `[(chunk_task(i), payload)]`
+      (each payload carries `n_chunks`);
+    - `chunk(ctx, payload)` does one chunk, idempotently (a re-delivered chunk may run
+      twice), and returns its small JSON result (kept on the task);
+    - `finish(ctx, chunk_results)` runs once every chunk is in and returns the job's result.
+
+    `chunks_done` words the progress (`progress_text`).
+    """
+
+    start: Callable[[JobContext], list[tuple[str, dict[str, Any]]]]
+    chunk: Callable[[JobContext, dict[str, Any]], dict[str, Any]]
+    finish: Callable[[JobContext, list[dict[str, Any]]], dict[str, Any]]
+    chunks_done: str = "{done} از {total} بخش انجام شد"
+
+    def progress_text(self, done: int, total: int) -> str:
+        """«۳ از ۱۲ بخش ...» in Persian digits."""
+        return self.chunks_done.format(done=format_number(done), total=format_number(total))
+
+    def run_whole(self, ctx: JobContext) -> dict[str, Any]:
+        """The job in one process (no queue): start, every chunk in turn, finish."""
+        tasks = self.start(ctx)
+        results = []
+        for done, (_, payload) in enumerate(tasks):
+            ctx.progress(done, len(tasks), self.progress_text(done, len(tasks)))
+            results.append(self.chunk(ctx, payload))
+        return self.finish(ctx, results)
 
 
 def _split(workers: str | None) -> list[str]:

@@ -25,14 +25,13 @@ from recommender.store.database import Store
 from . import errors
 from .accounts import SESSION_TTL, Accounts
 from .engine import Loader, RecommenderHolder
-from .event_jobs import register as register_event_jobs
 from .follow import Follower, service_stamp
+from .job_kinds import register_all as register_job_kinds
 from .jobs import JobRegistry, JobStore, JobWorker, default_registry
 from .metrics import Metrics
 from .middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
 from .queue import QueueDispatcher, make_broker
 from .ratelimit import RateLimiter, Rule
-from .round_jobs import register as register_round_jobs
 from .routes import (
     applications,
     events,
@@ -53,7 +52,6 @@ from .routes import (
 from .security import session_secret
 from .services import load_recommender
 from .settings import Settings
-from .train_jobs import register as register_train_jobs
 from .web import install as install_web
 from .web.views import render_error
 
@@ -226,10 +224,7 @@ def create_app(
     limiter = RateLimiter(rate_rules, settings.ratelimit_url)  # an unreachable Redis stops here
     own_store = store is None
     store = store or Store(settings.db_url)
-    registry = (job_registry or default_registry).copy()
-    register_round_jobs(registry)
-    register_train_jobs(registry)
-    register_event_jobs(registry)
+    registry = register_job_kinds((job_registry or default_registry).copy())
     metrics = Metrics()
     holder = RecommenderHolder(
         loader=None

@@ -34,8 +34,8 @@ from recommender.errors import NotFoundError, PeyvandError
 from recommender.store.database import Store
 from recommender.store.tables import JobRow, utcnow
 
-from . import round_tasks
-from .job_tasks import TaskStore
+from . import embed_tasks, round_tasks
+from .job_tasks import CHUNK_PREFIX, SplitJob, TaskStore
 from .jobs import FAILED_REASON, Job, JobContext, JobRegistry, JobStore, JobWorker
 from .queue import START_TASK, send
 from .security import safe_traceback
@@ -43,6 +43,11 @@ from .security import safe_traceback
 logger = logging.getLogger(__name__)
 
 FINISH_TASK = "finish"
+#: The job kinds queue workers split into tasks; every other kind runs whole in one task.
+SPLIT_JOBS: dict[str, SplitJob] = {
+    round_tasks.JOB_KIND: round_tasks.SPLIT,
+    embed_tasks.JOB_KIND: embed_tasks.SPLIT,
+}
 
 
 class TaskRunner:
@@ -101,7 +106,7 @@ class TaskRunner:
             self._fail(job_id, task, FAILED_REASON.format(error=type(exc).__name__))
         else:
             self.tasks.end(job_id, task, "done", result)
-            if task.startswith(round_tasks.CHUNK_PREFIX):
+            if task.startswith(CHUNK_PREFIX):
                 self._after_chunk(job, int(payload.get("n_chunks", 0)))
         finally:
             done.set()
@@ -112,22 +117,24 @@ class TaskRunner:
         if task == START_TASK:
             return self._start(job)
         ctx = self._context(job)
-        if task.startswith(round_tasks.CHUNK_PREFIX):
-            return round_tasks.chunk(ctx, payload)
-        if task == FINISH_TASK:
+        split = SPLIT_JOBS.get(job.kind)
+        if split is not None and task.startswith(CHUNK_PREFIX):
+            return split.chunk(ctx, payload)
+        if split is not None and task == FINISH_TASK:
             return self._finish(job, ctx)
         raise NotFoundError(f"unknown task '{task}' of job '{job.id}'")
 
     def _start(self, job: Job) -> dict[str, Any]:
         self._claim_job(job.id)
-        if job.kind != round_tasks.JOB_KIND:
+        split = SPLIT_JOBS.get(job.kind)
+        if split is None:
             self.whole.run_one(self.jobs.get(job.id))
             return {}
         out = self.jobs.output_dir(job.id)
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True, exist_ok=True)
-        chunks = round_tasks.start(self._context(job))
-        self.jobs.report(job.id, 0.0, f"۰ از {len(chunks)} بخش")
+        chunks = split.start(self._context(job))
+        self.jobs.report(job.id, 0.0, split.progress_text(0, len(chunks)))
         org = self._org(job.id)
         for task, payload in chunks:
             # A start taken over from a killed worker sends the chunks it left unsent (and
@@ -139,10 +146,10 @@ class TaskRunner:
 
     def _after_chunk(self, job: Job, n_chunks: int) -> None:
         """Report the chunks done; the worker that completes the set sends the finish."""
-        results = self.tasks.results(job.id, round_tasks.CHUNK_PREFIX)
+        results = self.tasks.results(job.id, CHUNK_PREFIX)
         if n_chunks:
             self.jobs.report(job.id, 0.9 * len(results) / n_chunks,
-                             f"{len(results)} از {n_chunks} بخش امتیازدهی شد")
+                             SPLIT_JOBS[job.kind].progress_text(len(results), n_chunks))
         if len(results) < n_chunks:
             return
         made = self.tasks.insert_queued(job.id, FINISH_TASK, self._org(job.id))
@@ -152,8 +159,8 @@ class TaskRunner:
             send(self.broker, job.id, FINISH_TASK)
 
     def _finish(self, job: Job, ctx: JobContext) -> dict[str, Any]:
-        chunk_results = list(self.tasks.results(job.id, round_tasks.CHUNK_PREFIX).values())
-        result = round_tasks.finish(ctx, chunk_results)
+        chunk_results = list(self.tasks.results(job.id, CHUNK_PREFIX).values())
+        result = SPLIT_JOBS[job.kind].finish(ctx, chunk_results)
         out = self.jobs.output_dir(job.id)
         result["files"] = sorted(p.name for p in out.iterdir() if p.is_file())
         started = self.jobs.get(job.id).started_at
@@ -251,10 +258,9 @@ def serve(
 
     import dramatiq
 
+    from .job_kinds import register_all
     from .jobs import default_registry, worker_identity
     from .queue import make_broker, set_handler
-    from .round_jobs import register as register_round_jobs
-    from .train_jobs import register as register_train_jobs
 
     store = Store(settings.db_url)
     try:
@@ -263,9 +269,7 @@ def serve(
     except BaseException:
         store.close()
         raise
-    registry = default_registry.copy()
-    register_round_jobs(registry)
-    register_train_jobs(registry)
+    registry = register_all(default_registry.copy())
     identity = worker_identity()
     runner = TaskRunner(
         JobStore(store, settings.resolved_home / "jobs"), registry,

@@ -19,16 +19,11 @@ from recommender.errors import InvalidInputError
 from recommender.rounds.chunks import DEFAULT_CHUNK_SIZE, score_chunk, split_round
 from recommender.rounds.scoring import ScoringModel
 
+from .job_tasks import SplitJob, chunk_task
 from .jobs import JobContext
 from .round_jobs import JOB_KIND, round_score_job
 
-__all__ = ["CHUNK_PREFIX", "JOB_KIND", "chunk", "chunk_task", "finish", "start"]
-
-CHUNK_PREFIX = "chunk-"
-
-
-def chunk_task(index: int) -> str:
-    return f"{CHUNK_PREFIX}{index:04d}"
+__all__ = ["JOB_KIND", "SPLIT", "chunk", "finish", "start"]
 
 
 def model_of(ctx: JobContext) -> ScoringModel:
@@ -81,3 +76,7 @@ def finish(ctx: JobContext, chunk_results: list[dict[str, Any]]) -> dict[str, An
     scoring["n_chunks"] = len(chunk_results)
     scoring["chunk_seconds"] = round(sum(float(r.get("seconds", 0)) for r in chunk_results), 3)
     return result
+
+
+#: How queue workers run a round's scoring (in-process it runs whole: `round_score_job`).
+SPLIT = SplitJob(start, chunk, finish, chunks_done="{done} از {total} بخش امتیازدهی شد")

@@ -18,11 +18,15 @@ from recommender.store.listing import ApplicationFilters
 from ..deps import (
     AccountsDep,
     CurrentUserDep,
+    JobsDep,
     MetricsDep,
     RecommenderDep,
+    StaffDep,
     StoreDep,
+    WorkerDep,
     rate_limited,
 )
+from ..embed_tasks import JOB_KIND as PLANS_EMBED_KIND
 from ..matching import run_match, visible_application
 from ..schemas import (
     ApplicationCreate,
@@ -30,8 +34,10 @@ from ..schemas import (
     ApplicationPublic,
     ApplicationSummary,
     ApplicationUpdate,
+    JobCreated,
     SuggestionsResponse,
 )
+from .jobs import job_created
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 
@@ -122,6 +128,31 @@ def submit(
     """Submit a business plan. Applicants own what they submit; staff may enter one for
     someone."""
     return ApplicationCreated(id=create_application(store, accounts, user, body))
+
+
+@router.post("/embed", status_code=status.HTTP_202_ACCEPTED, response_model=JobCreated)
+def embed_plans(
+    store: StoreDep,
+    jobs: JobsDep,
+    worker: WorkerDep,
+    user: StaffDep,
+    round_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> JobCreated:
+    """Embed the business plans of the house's applications (or of one round's: `round_id`)
+    in the background, so matches and round scoring find them ready; with queue workers the
+    chunks are shared among them. Poll `GET /v1/jobs/{job_id}`."""
+    if round_id:
+        store.get_round(round_id)  # another house's round: 404 like a missing one
+    job = jobs.submit(
+        PLANS_EMBED_KIND,
+        {"org_id": user.org_id, "round_id": round_id},
+        created_by=user.actor,
+        subject=f"rounds/{round_id}" if round_id else "applications",
+        org_id=user.org_id,
+    )
+    store.audit(user.actor, "embed", "applications", round_id or "*", {"job_id": job.id})
+    worker.wake()
+    return job_created(job)
 
 
 @router.get("", response_model=list[ApplicationSummary])

@@ -24,26 +24,23 @@ import copy
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from recommender import schemas
 from recommender.errors import (
-    ConfigurationError,
     ImportValidationError,
     InvalidInputError,
     NotFoundError,
     RowError,
-    bilingual,
 )
 from recommender.store.audit import AuditLog
-from recommender.store.engine import display_url, make_engine, normalize_url, unreachable
+from recommender.store.engine import display_url, make_engine, normalize_url
 from recommender.store.events import EventRecords
 from recommender.store.network import NetworkRecords
+from recommender.store.schema import SchemaMigrations
 from recommender.store.tables import (
     ApplicationRow,
     AuditLogRow,
@@ -56,7 +53,6 @@ from recommender.store.tables import (
 from recommender.store.tenancy import EVERYTHING, TENANT_ROLE, Scope, programs_writable, visible
 from recommender.store.workflow import WorkflowRecords
 
-MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 KINDS: tuple[str, ...] = ("programs", "applications", "rounds", "outcomes", "audit")
 _CHUNK = 500  # ids per IN (...) clause
 
@@ -107,7 +103,7 @@ def _to_round(row: IntakeRoundRow) -> schemas.IntakeRound:
     )
 
 
-class Store(NetworkRecords, WorkflowRecords, EventRecords, AuditLog):
+class Store(SchemaMigrations, NetworkRecords, WorkflowRecords, EventRecords, AuditLog):
     """The database of one Peyvand installation.
 
     `store.scoped(scope)` is the same database seen by one caller (`tenancy.Scope`): every
@@ -160,67 +156,6 @@ class Store(NetworkRecords, WorkflowRecords, EventRecords, AuditLog):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # ---------------------------------------------------------------- schema
-    def alembic_config(self) -> Any:
-        """An `alembic.config.Config` for this database (no alembic.ini needed)."""
-        from alembic.config import Config
-
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
-        return config
-
-    def upgrade(self, revision: str = "head") -> None:
-        """Run the Alembic migrations up to `revision` (idempotent).
-
-        Raises:
-            ConfigurationError: the database cannot be reached.
-        """
-        from alembic import command
-
-        config = self.alembic_config()
-        try:
-            with self.engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, revision)
-        except OperationalError as exc:
-            raise unreachable(self.url, exc) from exc
-
-    def head_revision(self) -> str | None:
-        """The newest migration revision shipped with this code."""
-        from alembic.script import ScriptDirectory
-
-        return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
-
-    def schema_revision(self) -> str | None:
-        """The Alembic revision the database is at (None before the first upgrade)."""
-        from alembic.runtime.migration import MigrationContext
-
-        try:
-            with self.engine.connect() as connection:
-                return MigrationContext.configure(connection).get_current_revision()
-        except OperationalError as exc:
-            raise unreachable(self.url, exc) from exc
-
-    def require_current_schema(self) -> None:
-        """The database answers and its schema is this code's newest (what a process that
-        does not migrate, a queue worker, checks before it takes work).
-
-        Raises:
-            ConfigurationError: the database cannot be reached (`unreachable`), or its schema
-                is at another revision (one line naming the command that brings it up).
-        """
-        revision, head = self.schema_revision(), self.head_revision()
-        if revision != head:
-            raise ConfigurationError(
-                bilingual(
-                    f"the database at {display_url(self.url)} has schema {revision}, this code"
-                    f" needs {head}; run `peyvand init` (or start `peyvand serve`) first",
-                    f"طرح پایگاه داده در {display_url(self.url)} با این نسخهٔ پیوند هم‌خوان"
-                    " نیست؛ نخست `peyvand init` را اجرا کنید (یا `peyvand serve` را آغاز کنید)",
-                )
-            )
 
     # ----------------------------------------------------------- transactions
     @contextmanager

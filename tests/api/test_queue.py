@@ -251,6 +251,19 @@ def test_a_worker_killed_mid_round_loses_nothing(
     assert_same_scores_as_in_process(queue_env.store, monkeypatch)
 
 
+@pytest.mark.slow
+def test_plans_embedded_ahead_by_two_workers(queue_env: Env, workers: Workers) -> None:
+    """`POST /v1/applications/embed` with queue workers: the applications' chunks are shared
+    between both workers; every plan once."""
+    (_, first), (_, second) = workers.start(0.4, 0.4)
+    response = queue_env.client.post("/v1/applications/embed", headers=queue_env.auth("admin"))
+    assert response.status_code == 202
+    job = wait_done(queue_env, response.json()["job_id"])
+    assert job["status"] == "succeeded", job
+    assert job["result"]["n_plans"] == N_APPS and job["result"]["n_chunks"] == N_APPS // CHUNK
+    assert set(job["workers"]) == {first, second}
+
+
 def test_worker_refuses_to_start_without_redis_or_database(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -397,6 +397,14 @@ ROUTES: list[Row] = [
         "/v1/applications/{app_a}/suggestions",
         expect(200, 200, 200, 404, 200, 404, 401),
     ),
+    Row("POST", "/v1/applications/embed", "/v1/applications/embed", staff(202)),
+    Row(
+        "POST",
+        "/v1/applications/embed",
+        "/v1/applications/embed?round_id=round-a",
+        house_a(202),
+        name="POST /v1/applications/embed for house A's round",
+    ),
     # ------------------------------------------------------------------ matching
     Row(
         "POST",

@@ -1,0 +1,88 @@
+"""The `plans_embed` job: embed the business plans of stored applications ahead of use
+(`recommender.scoring.warm`), so staff matches, applicants' suggestions and a round's
+scoring find their vectors ready — after a call's thousands of plans are imported, say.
+
+Params (JSON): `org_id` (the house whose applications; none: every house's, for the network
+operator and admin — set by the route from the caller, never from the body), `round_id`
+(optional: only that round's applications), `chunk_size` (optional).
+
+With a queue (`PEYVAND_QUEUE_URL`) queue workers run it as tasks (`SPLIT`): the chunks of
+applications go to any worker, so the time falls with the number of workers; on PostgreSQL
+the vectors land in the store's shared cache, where every API process finds them. Without a
+queue it runs whole in the API's job thread (`plans_embed_job`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from recommender.errors import InvalidInputError
+from recommender.rounds.chunks import DEFAULT_CHUNK_SIZE
+from recommender.scoring.warm import application_ids, embed_stored_plans
+from recommender.store.database import Store
+from recommender.store.tenancy import Scope
+
+from .job_tasks import SplitJob, chunk_task
+from .jobs import JobContext, JobRegistry
+from .round_tasks import model_of
+
+__all__ = ["JOB_KIND", "JOB_TITLE", "SPLIT", "plans_embed_job", "register"]
+
+JOB_KIND = "plans_embed"
+JOB_TITLE = "آماده‌سازی بردار طرح‌ها"
+
+
+def _store(ctx: JobContext) -> Store:
+    """The job's store as its caller sees it: the house's applications only."""
+    org_id = ctx.params.get("org_id")
+    return ctx.store.scoped(Scope.house(str(org_id))) if org_id else ctx.store
+
+
+def start(ctx: JobContext) -> list[tuple[str, dict[str, Any]]]:
+    """The chunk tasks: the applications (of the house, or of one round) in chunks."""
+    default = int(ctx.services.get("chunk_size") or DEFAULT_CHUNK_SIZE)
+    try:
+        size = int(ctx.params.get("chunk_size", default))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError("chunk_size must be a number") from exc
+    if size < 1:
+        raise InvalidInputError(f"chunk_size must be >= 1, got {size}")
+    ids = application_ids(_store(ctx), ctx.params.get("round_id") or None)
+    chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
+    return [
+        (chunk_task(i), {"application_ids": chunk, "n_chunks": len(chunks)})
+        for i, chunk in enumerate(chunks)
+    ]
+
+
+def chunk(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Embed one chunk's plans with the embedder a round's scoring uses (`model_of`: the
+    live recommender's), so a round scored later finds them."""
+    model = model_of(ctx)
+    result = embed_stored_plans(
+        _store(ctx), list(payload.get("application_ids", [])), model.embedder, model.plan_role
+    )
+    return result.to_dict()
+
+
+def finish(ctx: JobContext, chunk_results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The job's result: the chunks' counts added up."""
+    keys = ("n_plans", "n_empty", "n_embedded_chunks")
+    result: dict[str, Any] = {key: sum(int(r.get(key, 0)) for r in chunk_results) for key in keys}
+    result["n_chunks"] = len(chunk_results)
+    result["chunk_seconds"] = round(sum(float(r.get("seconds", 0)) for r in chunk_results), 3)
+    return result
+
+
+SPLIT = SplitJob(start, chunk, finish, chunks_done="{done} از {total} بخش از طرح‌ها آماده شد")
+
+
+def plans_embed_job(ctx: JobContext) -> dict[str, Any]:
+    """The whole job in one process (no queue)."""
+    return SPLIT.run_whole(ctx)
+
+
+def register(registry: JobRegistry) -> None:
+    """Give `registry` the `plans_embed` kind unless it has one."""
+    if registry.get(JOB_KIND) is None:
+        registry.register(JOB_KIND, plans_embed_job, JOB_TITLE)
