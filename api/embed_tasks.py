@@ -14,19 +14,22 @@ queue it runs whole in the API's job thread (`plans_embed_job`).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from typing import Any
 
 from recommender.errors import InvalidInputError
 from recommender.rounds.chunks import DEFAULT_CHUNK_SIZE
+from recommender.rounds.scoring import ScoringModel
 from recommender.scoring.warm import application_ids, embed_stored_plans
 from recommender.store.database import Store
 from recommender.store.tenancy import Scope
 
 from .job_tasks import SplitJob, chunk_task
-from .jobs import JobContext, JobRegistry
+from .jobs import Job, JobContext, JobRegistry, JobStore
 from .round_tasks import model_of
 
-__all__ = ["JOB_KIND", "JOB_TITLE", "SPLIT", "plans_embed_job", "register"]
+__all__ = ["JOB_KIND", "JOB_TITLE", "SPLIT", "plans_embed_job", "register", "submit"]
 
 JOB_KIND = "plans_embed"
 JOB_TITLE = "آماده‌سازی بردار طرح‌ها"
@@ -77,12 +80,45 @@ def finish(ctx: JobContext, chunk_results: list[dict[str, Any]]) -> dict[str, An
 SPLIT = SplitJob(start, chunk, finish, chunks_done="{done} از {total} بخش از طرح‌ها آماده شد")
 
 
-def plans_embed_job(ctx: JobContext) -> dict[str, Any]:
-    """The whole job in one process (no queue)."""
+def plans_embed_job(ctx: JobContext, model: ScoringModel | None = None) -> dict[str, Any]:
+    """The whole job in one process (no queue); `model` as for `register`."""
+    if model is not None:
+        ctx = dataclasses.replace(ctx, services={**ctx.services, "scoring_model": model})
     return SPLIT.run_whole(ctx)
 
 
-def register(registry: JobRegistry) -> None:
-    """Give `registry` the `plans_embed` kind unless it has one."""
+def register(registry: JobRegistry, model: ScoringModel | None = None) -> None:
+    """Give `registry` the `plans_embed` kind unless it has one.
+
+    Args:
+        registry: the job registry.
+        model: embed with this model's embedder instead of the live recommender's (tests,
+            and services that load the model their own way).
+    """
     if registry.get(JOB_KIND) is None:
-        registry.register(JOB_KIND, plans_embed_job, JOB_TITLE)
+        function = plans_embed_job if model is None else functools.partial(
+            plans_embed_job, model=model
+        )
+        registry.register(JOB_KIND, function, JOB_TITLE)
+
+
+def submit(store: Store, jobs: JobStore, *, actor: str, org_id: str | None,
+           round_id: str | None = None) -> Job:
+    """Queue the job for the caller's house (`store` and `jobs` scoped to the caller; `org_id`
+    their house, None for the network operator and admin); audited. The API route and the
+    staff web page both submit through here.
+
+    Raises:
+        NotFoundError: `round_id` is not a round the caller sees (another house's: 404 too).
+    """
+    if round_id:
+        store.get_round(round_id)
+    job = jobs.submit(
+        JOB_KIND,
+        {"org_id": org_id, "round_id": round_id},
+        created_by=actor,
+        subject=f"rounds/{round_id}" if round_id else "applications",
+        org_id=org_id,
+    )
+    store.audit(actor, "embed", "applications", round_id or "*", {"job_id": job.id})
+    return job

@@ -26,7 +26,7 @@ from ..deps import (
     WorkerDep,
     rate_limited,
 )
-from ..embed_tasks import JOB_KIND as PLANS_EMBED_KIND
+from ..embed_tasks import submit as submit_plans_embed
 from ..matching import run_match, visible_application
 from ..schemas import (
     ApplicationCreate,
@@ -141,16 +141,9 @@ def embed_plans(
     """Embed the business plans of the house's applications (or of one round's: `round_id`)
     in the background, so matches and round scoring find them ready; with queue workers the
     chunks are shared among them. Poll `GET /v1/jobs/{job_id}`."""
-    if round_id:
-        store.get_round(round_id)  # another house's round: 404 like a missing one
-    job = jobs.submit(
-        PLANS_EMBED_KIND,
-        {"org_id": user.org_id, "round_id": round_id},
-        created_by=user.actor,
-        subject=f"rounds/{round_id}" if round_id else "applications",
-        org_id=user.org_id,
+    job = submit_plans_embed(
+        store, jobs, actor=user.actor, org_id=user.org_id, round_id=round_id
     )
-    store.audit(user.actor, "embed", "applications", round_id or "*", {"job_id": job.id})
     worker.wake()
     return job_created(job)
 

@@ -18,14 +18,21 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from recommender import schemas as contracts
 from recommender.constants import MAX_IMPORT_BYTES, PROGRAM_KINDS, STAGES
-from recommender.errors import ImportValidationError, InvalidInputError
+from recommender.errors import (
+    ConflictError,
+    ImportValidationError,
+    InvalidInputError,
+    NotFoundError,
+)
 
 from ..accounts import User
-from ..deps import store_for
+from ..deps import jobs_for, store_for
+from ..embed_tasks import submit as submit_plans_embed
 from ..messages import persian
 from ..routes.imports import import_uploaded_file
 from ..routes.programs import patch_program
 from .forms import labelled_errors, latin_digits
+from .staff_rounds import JOB_STATES_FA
 from .views import WebStaffDep, form_data, render
 
 router = APIRouter(prefix="/staff", tags=["web"], include_in_schema=False)
@@ -224,11 +231,33 @@ IMPORT_KINDS = {
 }
 
 
+def _embed_job(request: Request, user: User, job_id: str | None) -> Any:
+    """The plans_embed job shown on the imports page (None: none asked or not the caller's)."""
+    if not job_id:
+        return None
+    try:
+        return jobs_for(request, user).get(job_id)
+    except NotFoundError:
+        return None
+
+
 @router.get("/imports", response_class=HTMLResponse)
-def imports_page(request: Request, user: WebStaffDep) -> Response:
+def imports_page(request: Request, user: WebStaffDep, embed_job: str | None = None) -> Response:
     return render(
-        request, "staff_imports.html", user=user, kinds=IMPORT_KINDS, result=None, errors=[]
+        request, "staff_imports.html", user=user, kinds=IMPORT_KINDS, result=None, errors=[],
+        embed_job=_embed_job(request, user, embed_job), job_states=JOB_STATES_FA,
     )
+
+
+@router.post("/applications/embed")
+async def embed_plans(request: Request, user: WebStaffDep) -> Response:
+    """Prepare the house's plans for matching in the background (the `plans_embed` job)."""
+    await form_data(request)  # the CSRF check
+    job = submit_plans_embed(
+        store_for(request, user), jobs_for(request, user), actor=user.actor, org_id=user.org_id
+    )
+    request.app.state.worker.wake()
+    return RedirectResponse(f"/staff/imports?embed_job={job.id}", status_code=303)
 
 
 @router.post("/imports", response_class=HTMLResponse)
@@ -239,6 +268,7 @@ async def upload(request: Request, user: WebStaffDep) -> Response:
     upload_file = form.get("file")
     errors: list[dict[str, Any]] = []
     result = None
+    status = 422
     if kind not in IMPORT_KINDS:
         errors.append({"field": "نوع", "message": "نوع داده را انتخاب کنید."})
     elif not isinstance(upload_file, StarletteUpload) or not upload_file.filename:
@@ -262,14 +292,19 @@ async def upload(request: Request, user: WebStaffDep) -> Response:
             ]
         except InvalidInputError as exc:
             errors.append({"field": "فایل", "message": persian(str(exc), 422)})
+        except ConflictError as exc:  # another import of this kind is being written now
+            errors.append({"field": "فایل", "message": persian(str(exc), 409)})
+            status = 409
         if result is not None and kind == "programs":
             request.app.state.recommender.reload_in_background()
     return render(
         request,
         "staff_imports.html",
-        status_code=422 if errors else 200,
+        status_code=status if errors else 200,
         user=user,
         kinds=IMPORT_KINDS,
         result=result,
         errors=errors,
+        embed_job=None,
+        job_states=JOB_STATES_FA,
     )

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.accounts import Accounts
+from api.embed_tasks import register as register_embed_jobs
 from api.jobs import default_registry
 from api.main import create_app
 from api.ratelimit import Rule
@@ -216,7 +217,9 @@ def make_env(
         # Round jobs run the real round scoring on the round tests' small model over PROGRAMS
         # (the fake recommender answers single requests only).
         registry = default_registry.copy()
-        register_round_jobs(registry, model=make_model(programs=PROGRAMS))
+        model = make_model(programs=PROGRAMS)
+        register_round_jobs(registry, model=model)
+        register_embed_jobs(registry, model=model)
         app_kwargs["job_registry"] = registry
     app = create_app(
         settings,

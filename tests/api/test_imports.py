@@ -132,3 +132,34 @@ def test_an_import_while_another_process_imports_the_same_kind_is_a_409(env: Env
     assert not env.store.existing_ids("programs", ["new-1", "new-2"])
     ok = env.client.post("/v1/imports/programs", files=upload, headers=staff)
     assert ok.status_code == 200 and ok.json()["created"] == 2
+
+
+def test_web_prepares_the_houses_plans_in_the_background(web_env: Env):
+    """«آماده‌سازی طرح‌ها» on the imports page: the plans_embed job for the staff's house,
+    its progress on the page, and how many plans are ready once it ends."""
+    import time
+
+    web_env.client.post("/v1/applications", json=application_body(), headers=web_env.auth("staff"))
+    client = sign_in(web_env, "staff")
+    token = csrf(client, "/staff/imports")
+    started = client.post(
+        "/staff/applications/embed", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert started.status_code == 303
+    page_url = started.headers["location"]
+    assert page_url.startswith("/staff/imports?embed_job=")
+    job_id = page_url.rsplit("=", 1)[1]
+    deadline = time.monotonic() + 30
+    while (job := web_env.app.state.jobs.get(job_id)).status in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert job.status == "succeeded" and job.result["n_plans"] >= 1, job
+    from api.accounts import Accounts
+
+    house = Accounts(web_env.store).get_user(web_env.user_ids["staff"]).org_id
+    assert house and job.params["org_id"] == house  # the staff's own house's plans
+    page = client.get(page_url)
+    assert page.status_code == 200 and 'id="job-progress"' in page.text
+    assert "طرح آماده است" in page.text and "/static/job.js" in page.text
+    refused = client.post("/staff/applications/embed", data={}, follow_redirects=False)
+    assert refused.status_code in (400, 403)  # no CSRF token: nothing queued

@@ -1004,6 +1004,14 @@ ROUTES: list[Row] = [
         send="file",
         body=_import_programs,
     ),
+    Row(
+        "POST",
+        "/staff/applications/embed",
+        "/staff/applications/embed",
+        staff(303, WEB_ANON),
+        send="form",
+        body=_static({}),
+    ),
     Row("GET", "/staff/rounds", "/staff/rounds", staff(200, WEB_ANON)),
     Row("GET", "/staff/rounds/{round_id}", "/staff/rounds/{round_a}", house_a(200, WEB_ANON)),
     Row(

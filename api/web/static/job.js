@@ -10,7 +10,8 @@
   const meter = box.querySelector(".progress");
   const label = box.querySelector(".job-label");
   const files = box.querySelector(".job-files");
-  const button = document.getElementById("run-scoring") || document.getElementById("run-schedule");
+  const button = document.getElementById("run-scoring") || document.getElementById("run-schedule")
+    || document.getElementById("run-embed");
   const row = document.querySelector('#past-runs tr[data-job-id="' + box.dataset.jobId + '"]');
   const fa = (text) => String(text).replace(/\d/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]);
 
