@@ -73,6 +73,7 @@ def test_run_the_schedule_then_see_meetings_and_download(houses: Houses):
         assert f"/staff/events/{EVENT_ID}/files/{name}" in page.text
         assert web.get(f"/staff/events/{EVENT_ID}/files/{name}").status_code == 200
     assert web.get(f"/staff/events/{EVENT_ID}/export.xlsx").status_code == 200
+    assert page.text.count("برنامهٔ جلسه‌ها (Excel)<") == 1 and 'class="job-files"' not in page.text
     # re-schedule without the mentor: nobody meets them, the rest stays
     r = web.post(f"/staff/events/{EVENT_ID}/schedule",
                  data={"csrf_token": csrf_of(web), "keep": "on", "without": "mentor1"},

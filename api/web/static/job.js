@@ -52,7 +52,7 @@
         window.location.reload();
         return;
       }
-      files.replaceChildren();
+      if (files) files.replaceChildren();
       const cell = row ? row.querySelector(".job-links") : null;
       if (cell) cell.replaceChildren();
       job.files.forEach(function (f, i) {
@@ -62,7 +62,7 @@
         about.className = "muted";
         about.textContent = " — " + f.about;
         li.appendChild(about);
-        files.appendChild(li);
+        if (files) files.appendChild(li);
         if (cell) {
           if (i) cell.appendChild(document.createTextNode("، "));
           cell.appendChild(link(f));
