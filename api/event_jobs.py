@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,8 @@ from recommender.events.model import EventData
 from .jobs import Job, JobContext, JobRegistry, JobStore
 from .security import check_link_token, link_token, session_secret
 from .settings import Settings
+
+logger = logging.getLogger(__name__)
 
 JOB_KIND = "event_schedule"
 JOB_TITLE = "زمان‌بندی جلسه‌های رویداد"
@@ -261,3 +265,26 @@ def named_suggestions(
             item.update(other_id=other.id, other_name=other.name, other_kind=other.kind)
         out.append(item)
     return out
+
+
+def warm_suggestions(holder: Any, store: Any, event_id: str) -> threading.Thread:
+    """Compute the event's suggestions once, in the background, right after an import: the
+    participants' profiles are embedded then (into the vector cache, shared by the service's
+    processes on PostgreSQL), so the event's page and agendas open at once instead of taking
+    the embedding time of every profile on the first view.
+
+    Args:
+        holder: the app's `RecommenderHolder` (its live recommender's embedder is used).
+        store: the store as the importing caller sees it.
+        event_id: the event just imported.
+    """
+
+    def run() -> None:
+        try:
+            named_suggestions(store.get_event(event_id), embedder_of(holder.get()))
+        except Exception as exc:  # the page computes them itself then; never the profiles' text
+            logger.info("event suggestions not warmed: %s", type(exc).__name__)
+
+    thread = threading.Thread(target=run, name="peyvand-event-warm", daemon=True)
+    thread.start()
+    return thread

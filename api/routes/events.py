@@ -35,6 +35,7 @@ from ..event_jobs import (
     named_suggestions,
     schedule_file,
     submit_schedule,
+    warm_suggestions,
 )
 from ..schemas import JobCreated, RequestBody, RowProblem
 from .jobs import download, job_created
@@ -113,15 +114,18 @@ def list_events(store: StoreDep, user: StaffDep) -> list[dict[str, Any]]:
 async def create_event(
     store: StoreDep,
     user: StaffDep,
+    recommender: RecommenderDep,
     body: Annotated[dict[str, Any], Body(description='{"event": {...}, "participants": [...]}')],
     skip_invalid: Annotated[bool, Query()] = False,
 ) -> EventImported:
     """Add (or replace) an event and its participants from the import file's JSON object.
     Bad rows: 422 listing each, nothing stored (unless `skip_invalid`)."""
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    return await run_in_threadpool(
+    result = await run_in_threadpool(
         import_file, store, user.actor, "event.json", data, skip_invalid
     )
+    warm_suggestions(recommender, store, result.event_id)
+    return result
 
 
 @router.get("/{event_id}")
@@ -143,14 +147,17 @@ async def import_participants(
     event_id: str,
     store: StoreDep,
     user: StaffDep,
+    recommender: RecommenderDep,
     file: Annotated[UploadFile, File(description="participants as .csv, .xlsx or a .json list")],
     skip_invalid: Annotated[bool, Query()] = False,
 ) -> EventImported:
     """Replace the event's participant list. Bad rows: 422 listing each, nothing stored."""
     data = await file.read(MAX_IMPORT_BYTES + 1)
-    return await run_in_threadpool(
+    result = await run_in_threadpool(
         import_file, store, user.actor, file.filename or "", data, skip_invalid, event_id
     )
+    warm_suggestions(recommender, store, event_id)
+    return result
 
 
 @router.get("/{event_id}/export", response_class=FileResponse)

@@ -45,6 +45,7 @@ from ..event_jobs import (
     schedule_file,
     subject_of,
     submit_schedule,
+    warm_suggestions,
 )
 from ..messages import persian
 from ..routes.events import import_file
@@ -173,6 +174,7 @@ async def _import(request: Request, user: Any, event_id: str | None) -> tuple[An
         ]
     except InvalidInputError as exc:
         return None, [{"field": "فایل", "message": persian(str(exc), 422)}]
+    warm_suggestions(request.app.state.recommender, store_for(request, user), result.event_id)
     return result, []
 
 

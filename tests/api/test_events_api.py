@@ -45,6 +45,23 @@ def test_staff_import_an_event_and_read_it_back(houses: Houses):
         assert "رویدادی با شناسهٔ «investor-day» پیدا نشد" in r.json()["detail"]
 
 
+def test_an_import_warms_the_suggestions_before_anyone_opens_the_event(houses: Houses):
+    """Right after an import the participants' profiles are embedded in the background, so
+    the event's page does not pay for them on its first view."""
+    import time
+
+    h = houses
+    add_event(h)  # the embedder
+    embedder = h.app.state.recommender.get().embedder
+    before = embedder.calls
+    r = h.client.post("/v1/events", json=payload(id="warm-day"), headers=h.auth("staff_a"))
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 60
+    while embedder.calls - before < 6:  # the six profiles; nobody asked for suggestions yet
+        assert time.monotonic() < deadline, "the import did not warm the suggestions"
+        time.sleep(0.02)
+
+
 @pytest.mark.parametrize(
     ("change", "culprit"),
     [
