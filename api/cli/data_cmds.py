@@ -27,12 +27,11 @@ if TYPE_CHECKING:  # the store and io modules load SQLAlchemy: imported when a c
     from recommender.store.database import Store
 
 KIND_HELP = {
-    "programs": "Programs (accelerators, funds, creative houses, ...): import or export.",
-    "applications": "Applications (startups' business plans): import or export.",
-    "rounds": "Intake rounds with their programs, seats and budgets: import or export.",
-    "outcomes": "Outcomes (who got residency or funding where): import or export.",
-    "orgs": "Houses of the network (creative houses, innovation centers, ...): import, "
-    "export or list.",
+    "programs": "برنامه‌ها (شتاب‌دهنده، صندوق، خانهٔ خلاق و ...): درون‌ریزی و خروجی.",
+    "applications": "درخواست‌ها (طرح‌های کسب‌وکار استارتاپ‌ها): درون‌ریزی و خروجی.",
+    "rounds": "دوره‌های پذیرش با برنامه‌ها، ظرفیت‌ها و بودجه‌هایشان: درون‌ریزی و خروجی.",
+    "outcomes": "نتیجه‌ها (چه کسی کجا اقامت یا تأمین مالی گرفت): درون‌ریزی و خروجی.",
+    "orgs": "خانه‌های شبکه (خانهٔ خلاق، مرکز نوآوری و ...): درون‌ریزی، خروجی و فهرست.",
 }
 
 
@@ -69,13 +68,13 @@ def _make_group(kind: str) -> typer.Typer:
     @group.command("import")
     def import_command(
         ctx: typer.Context,
-        file: Annotated[Path, typer.Argument(help="A .json, .csv or .xlsx file.")],
+        file: Annotated[Path, typer.Argument(help="پرونده‌ای با پسوند .json، .csv یا .xlsx.")],
         skip_invalid: Annotated[
             bool,
-            typer.Option("--skip-invalid", help="Import the good rows and list the bad ones."),
+            typer.Option("--skip-invalid", help="ردیف‌های درست وارد و ردیف‌های نادرست فهرست شوند."),
         ] = False,
     ) -> None:
-        """Add or update records from FILE; any bad row stops the whole import."""
+        """افزودن یا به‌روزکردن داده‌ها از پرونده؛ با یک ردیف نادرست هیچ ردیفی وارد نمی‌شود."""
         from recommender.io.imports import KIND_FA, import_file
 
         settings = state(ctx).settings
@@ -96,9 +95,11 @@ def _make_group(kind: str) -> typer.Typer:
     @group.command("export")
     def export_command(
         ctx: typer.Context,
-        file: Annotated[Path, typer.Argument(help="A .json, .csv or .xlsx file (overwritten).")],
+        file: Annotated[
+            Path, typer.Argument(help="پرونده‌ای با پسوند .json، .csv یا .xlsx (رونویسی می‌شود).")
+        ],
     ) -> None:
-        """Write every stored record to FILE (the format follows the extension)."""
+        """نوشتن همهٔ داده‌های ثبت‌شده در پرونده (قالب از پسوند پیدا می‌شود)."""
         from recommender.io.imports import KIND_FA
         from recommender.io.reading import detect_format
         from recommender.io.writing import write_records
@@ -119,9 +120,11 @@ def _make_group(kind: str) -> typer.Typer:
 
 def list_orgs(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="A JSON list, one object each.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="خروجی به شکل فهرست JSON، یک شیء برای هر کدام.")
+    ] = False,
 ) -> None:
-    """Every house: id, kind, province, city, name (and whether it is active)."""
+    """همهٔ خانه‌ها: شناسه، نوع، استان، شهر، نام (و فعال بودن یا نبودن)."""
     import json
 
     from recommender.constants import ORG_KIND_LABELS_FA
@@ -141,7 +144,7 @@ def list_orgs(
 
 
 def init(ctx: typer.Context) -> None:
-    """Create the home folder and the database (or bring its schema up to date)."""
+    """ساختن پوشهٔ پیوند و پایگاه داده (یا به‌روزکردن طرح‌وارهٔ آن)."""
     from recommender.store.engine import display_url
 
     settings = state(ctx).settings

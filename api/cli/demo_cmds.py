@@ -229,12 +229,12 @@ def _demo_event(
 
 def demo(
     ctx: typer.Context,
-    rounds: Annotated[int, typer.Option(help="Past intake rounds (with outcomes).")] = 8,
-    per_round: Annotated[int, typer.Option(help="Applications per round.")] = 80,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic history.")] = SEED,
-    top: Annotated[int, typer.Option(help="Programs shown for the sample plan.")] = 5,
+    rounds: Annotated[int, typer.Option(help="شمار دوره‌های پذیرش گذشته (با نتیجه).")] = 8,
+    per_round: Annotated[int, typer.Option(help="شمار درخواست‌های هر دوره.")] = 80,
+    seed: Annotated[int, typer.Option(help="بذر تصادفی تاریخچهٔ ساختگی.")] = SEED,
+    top: Annotated[int, typer.Option(help="شمار برنامه‌های پیشنهادی برای طرح نمونه.")] = 5,
 ) -> None:
-    """Build a demo home: sample catalogue + synthetic history -> trained, indexed home."""
+    """ساختن یک پوشهٔ نمونه: شبکه و تاریخچهٔ ساختگی، نمایه و مدل آموزش‌دیده، آمادهٔ کار."""
     from api.cli.model_cmds import DEFAULT_MODEL_DIRNAME
     from api.services import (
         build_index,

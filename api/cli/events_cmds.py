@@ -31,8 +31,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 group = typer.Typer(
-    help="Events (demo days, investor days): participants, suggested meetings, an exact "
-    "meeting schedule.",
+    help="رویدادها (دمو دی، روز سرمایه‌گذاری): شرکت‌کنندگان، پیشنهاد دیدار، برنامهٔ جلسه‌ها.",
     no_args_is_help=True,
 )
 
@@ -60,15 +59,20 @@ def _embedder(ctx: typer.Context) -> Any:
 @group.command("import")
 def import_command(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="An event .json, or a participant .csv/.xlsx.")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="پروندهٔ .json رویداد، یا فهرست شرکت‌کنندگان با پسوند .csv یا .xlsx."),
+    ],
     event: Annotated[
-        str | None, typer.Option("--event", help="The stored event of a participant list.")
+        str | None, typer.Option("--event", help="رویداد ثبت‌شده‌ای که فهرست شرکت‌کنندگان از آن است.")
     ] = None,
     skip_invalid: Annotated[
-        bool, typer.Option("--skip-invalid", help="Import the good rows and list the bad ones.")
+        bool, typer.Option(
+            "--skip-invalid", help="ردیف‌های درست وارد و ردیف‌های نادرست فهرست شوند."
+        )
     ] = False,
 ) -> None:
-    """Add or replace an event (or its participant list); any bad row stops the import."""
+    """افزودن یا جایگزینی رویداد (یا فهرست شرکت‌کنندگانش)؛ با یک ردیف نادرست چیزی وارد نمی‌شود."""
     from recommender.events.imports import import_event
     from recommender.events.validation import describe
     from recommender.text.persian import to_persian_digits as fa
@@ -93,10 +97,12 @@ def import_command(
 @group.command("export")
 def export_command(
     ctx: typer.Context,
-    event: Annotated[str, typer.Argument(help="The event id.")],
-    file: Annotated[Path, typer.Argument(help=".json (the whole event) or .csv/.xlsx.")],
+    event: Annotated[str, typer.Argument(help="شناسهٔ رویداد.")],
+    file: Annotated[
+        Path, typer.Argument(help="پسوند .json (کل رویداد) یا .csv و .xlsx (شرکت‌کنندگان).")
+    ],
 ) -> None:
-    """Write a stored event (.json) or its participant list (.csv, .xlsx)."""
+    """نوشتن رویداد ثبت‌شده (.json) یا فهرست شرکت‌کنندگانش (.csv، .xlsx) در پرونده."""
     from recommender.events.imports import export_event
     from recommender.text.persian import to_persian_digits as fa
 
@@ -108,9 +114,11 @@ def export_command(
 @group.command("list")
 def list_command(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="A JSON list, one object each.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="خروجی به شکل فهرست JSON، یک شیء برای هر کدام.")
+    ] = False,
 ) -> None:
-    """Every event: id, Jalali date, house, participants, name."""
+    """همهٔ رویدادها: شناسه، تاریخ شمسی، خانه، شمار شرکت‌کنندگان، نام."""
     from recommender.text.persian import format_jalali
     from recommender.text.persian import to_persian_digits as fa
 
@@ -132,13 +140,15 @@ def list_command(
 @group.command("suggest")
 def suggest_command(
     ctx: typer.Context,
-    event: Annotated[str, typer.Argument(help="The event id.")],
-    as_json: Annotated[bool, typer.Option("--json", help="A JSON list, best first.")] = False,
+    event: Annotated[str, typer.Argument(help="شناسهٔ رویداد.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="خروجی به شکل فهرست JSON، بهترین‌ها اول.")
+    ] = False,
     top: Annotated[
-        int | None, typer.Option("--top", min=1, max=50, help="Suggestions per startup.")
+        int | None, typer.Option("--top", min=1, max=50, help="شمار پیشنهادها برای هر استارتاپ.")
     ] = None,
 ) -> None:
-    """For each startup, the mentors, investors and programs that fit it best, with reasons."""
+    """برای هر استارتاپ، منتورها، سرمایه‌گذاران و برنامه‌های مناسب‌تر، با دلیل."""
     from recommender.events.model import PARTICIPANT_KIND_LABELS_FA
     from recommender.events.suggest import suggest_meetings
     from recommender.text.persian import format_percent
@@ -187,23 +197,23 @@ def _pins(values: list[str]) -> list[tuple[str, str, str]]:
 @group.command("schedule")
 def schedule_command(
     ctx: typer.Context,
-    event: Annotated[str, typer.Argument(help="The event id.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the schedule files.")],
+    event: Annotated[str, typer.Argument(help="شناسهٔ رویداد.")],
+    out: Annotated[Path, typer.Option("--out", help="پوشهٔ پرونده‌های برنامهٔ جلسه‌ها.")],
     keep_from: Annotated[
         Path | None,
-        typer.Option("--keep-from", help="A previous schedule folder: keep its meetings."),
+        typer.Option("--keep-from", help="پوشهٔ برنامهٔ قبلی: جلسه‌هایش حفظ شود."),
     ] = None,
     without: Annotated[
-        list[str] | None, typer.Option("--without", help="A participant who cancelled.")
+        list[str] | None, typer.Option("--without", help="شناسهٔ شرکت‌کننده‌ای که نمی‌آید.")
     ] = None,
     pin: Annotated[
-        list[str] | None, typer.Option("--pin", help="A meeting that must happen: A,B,SLOT.")
+        list[str] | None, typer.Option("--pin", help="جلسه‌ای که باید برگزار شود: A,B,SLOT.")
     ] = None,
     time_limit: Annotated[
-        float, typer.Option("--time-limit", min=1.0, help="Seconds for the whole solve.")
+        float, typer.Option("--time-limit", min=1.0, help="مهلت کل حل، به ثانیه.")
     ] = 60.0,
 ) -> None:
-    """Schedule the meetings exactly: schedule.csv, schedule.xlsx, summary.json, agendas/."""
+    """چیدن دقیق جلسه‌ها: schedule.csv، schedule.xlsx، summary.json و پوشهٔ agendas/."""
     from recommender.events.outputs import read_previous, write_outputs
     from recommender.events.planner import schedule_event
     from recommender.text.persian import to_persian_digits as fa

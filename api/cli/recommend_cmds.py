@@ -239,51 +239,55 @@ def recommend(
     ctx: typer.Context,
     text_file: Annotated[
         Path | None,
-        typer.Option("--text-file", help="A business plan (.txt as UTF-8, .docx or .pdf)."),
+        typer.Option("--text-file", help="پروندهٔ طرح کسب‌وکار (.txt با UTF-8، .docx یا .pdf)."),
     ] = None,
     text_dir: Annotated[
         Path | None,
-        typer.Option("--text-dir", help="A folder of plans (.txt, .docx, .pdf): rank each."),
+        typer.Option(
+            "--text-dir", help="پوشه‌ای از طرح‌ها (.txt، .docx، .pdf)؛ هر طرح جدا رتبه‌بندی می‌شود."
+        ),
     ] = None,
     fact: Annotated[
         list[str] | None,
-        typer.Option("--fact", help="Correct a fact read from the plan: NAME=VALUE."),
+        typer.Option("--fact", help="اصلاح ویژگی خوانده‌شده از طرح: NAME=VALUE."),
     ] = None,
     application: Annotated[
-        str | None, typer.Option("--application", help="The id of a stored application.")
+        str | None, typer.Option("--application", help="شناسهٔ درخواست ثبت‌شده.")
     ] = None,
-    top: Annotated[int, typer.Option("--top", min=1, max=200, help="How many programs.")] = 10,
+    top: Annotated[int, typer.Option("--top", min=1, max=200, help="شمار برنامه‌ها.")] = 10,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print a JSON list instead of a table.")
+        bool, typer.Option("--json", help="فهرست JSON به جای جدول.")
     ] = False,
     province: Annotated[
-        list[str] | None, typer.Option("--province", help="Only programs in this province.")
+        list[str] | None, typer.Option("--province", help="فقط برنامه‌های این استان.")
     ] = None,
     kind: Annotated[
-        list[str] | None, typer.Option("--kind", help="Only programs of this kind.")
+        list[str] | None, typer.Option("--kind", help="فقط برنامه‌های این نوع.")
     ] = None,
     sector: Annotated[
-        list[str] | None, typer.Option("--sector", help="Only programs covering this sector.")
+        list[str] | None, typer.Option("--sector", help="فقط برنامه‌های این حوزه.")
     ] = None,
     stage: Annotated[
-        str | None, typer.Option("--stage", help="Only programs accepting this stage.")
+        str | None, typer.Option("--stage", help="فقط برنامه‌هایی که این مرحله را می‌پذیرند.")
     ] = None,
     min_seats: Annotated[
-        int | None, typer.Option("--min-seats", min=0, help="At least this many open seats.")
+        int | None, typer.Option("--min-seats", min=0, help="دست‌کم این شمار جای خالی.")
     ] = None,
     funding_ask: Annotated[
         int | None,
-        typer.Option("--funding-ask", min=0, help="Only programs funding this amount (rial)."),
+        typer.Option(
+            "--funding-ask", min=0, help="فقط برنامه‌هایی که این مبلغ را تأمین می‌کنند (ریال)."
+        ),
     ] = None,
     remote: Annotated[
-        bool, typer.Option("--remote", help="Only programs accepting remote participants.")
+        bool, typer.Option("--remote", help="فقط برنامه‌هایی که شرکت از راه دور را می‌پذیرند.")
     ] = False,
     org: Annotated[
         str | None,
-        typer.Option("--org", help="Only the programs of this house (see `peyvand orgs list`)."),
+        typer.Option("--org", help="فقط برنامه‌های این خانه (فهرست: peyvand orgs list)."),
     ] = None,
 ) -> None:
-    """Rank the programs for one business plan, with reasons in Persian."""
+    """رتبه‌بندی برنامه‌ها برای یک طرح کسب‌وکار، با دلیل."""
     from recommender.errors import EmptyTextError, InvalidInputError
 
     if sum(x is not None for x in (text_file, text_dir, application)) != 1:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 round_app = typer.Typer(
     name="round",
-    help="Intake rounds: score every application, allocate seats and budgets, report.",
+    help="دوره‌های پذیرش: امتیازدهی به درخواست‌ها، تخصیص ظرفیت و بودجه، گزارش.",
     no_args_is_help=True,
 )
 
@@ -163,58 +163,68 @@ def _print_outcome(outcome: RoundOutcome, out: Path, seconds_taken: float) -> No
 @round_app.command("score")
 def score_command(
     ctx: typer.Context,
-    round_id: Annotated[str, typer.Argument(help="The intake round's id.")],
+    round_id: Annotated[str, typer.Argument(help="شناسهٔ دورهٔ پذیرش.")],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Folder for the committee files (default HOME/rounds/ID)."),
+        typer.Option("--out", help="پوشهٔ پرونده‌های کمیته (پیش‌فرض HOME/rounds/ID)."),
     ] = None,
     allocate: Annotated[
-        bool, typer.Option("--allocate", help="Allocate seats and budgets (MILP).")
+        bool, typer.Option("--allocate", help="تخصیص ظرفیت و بودجه (MILP).")
     ] = False,
     what_if: Annotated[
         str | None,
         typer.Option(
             "--what-if",
-            help="Re-solve with other capacities, e.g. 'P-12:seats=5,budget=2000000000;"
-            "P-3:seats=0', and show the difference from the allocation saved in --out.",
+            help="حل دوباره با ظرفیت‌های دیگر و نمایش تفاوت با تخصیص ذخیره‌شده در --out؛ "
+            "نمونه: 'P-12:seats=5,budget=2000000000;P-3:seats=0'.",
         ),
     ] = None,
     top: Annotated[
-        int, typer.Option("--top", min=1, help="Shortlist / top-list length.")
+        int, typer.Option("--top", min=1, help="طول فهرست کوتاه و فهرست برترها.")
     ] = 10,
     time_limit: Annotated[
-        float, typer.Option("--time-limit", min=0.1, help="Allocation time limit, seconds.")
+        float, typer.Option("--time-limit", min=0.1, help="مهلت تخصیص، به ثانیه.")
     ] = 30.0,
     pins: Annotated[
         Path | None,
-        typer.Option("--pins", help="JSON/CSV of (application_id, program_id) to allocate."),
+        typer.Option(
+            "--pins",
+            help="پروندهٔ JSON یا CSV از جفت‌های (application_id, program_id) که باید "
+            "تخصیص یابند.",
+        ),
     ] = None,
     vetoes: Annotated[
         Path | None,
-        typer.Option("--vetoes", help="JSON/CSV of (application_id, program_id) to exclude."),
+        typer.Option(
+            "--vetoes",
+            help="پروندهٔ JSON یا CSV از جفت‌های (application_id, program_id) که نباید "
+            "تخصیص یابند.",
+        ),
     ] = None,
     province_min: Annotated[
         Path | None,
         typer.Option(
             "--province-min",
-            help="JSON/CSV of minimum residencies per province (province, program_id, min_seats).",
+            help="پروندهٔ JSON یا CSV از کمینهٔ اقامت هر استان (province, program_id, min_seats).",
         ),
     ] = None,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Applications per stored batch.")
+        int, typer.Option("--batch-size", min=1, help="شمار درخواست‌های هر دستهٔ ذخیره‌شده.")
     ] = 100,
     workers: Annotated[
         int | None,
         typer.Option(
-            "--workers", min=1, help="Processes for text normalization (default: CPUs, max 4)."
+            "--workers",
+            min=1,
+            help="شمار فرایندهای یکدست‌سازی متن (پیش‌فرض: شمار پردازنده‌ها، حداکثر ۴).",
         ),
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Score again even where stored scores are current.")
+        bool, typer.Option("--force", help="امتیازدهی دوباره، حتی اگر امتیازهای ذخیره‌شده به‌روزند.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="بی‌نمایش پیشرفت کار.")] = False,
 ) -> None:
-    """Score every application of ROUND_ID against the round's programs; write the reports."""
+    """امتیازدهی به همهٔ درخواست‌های یک دورهٔ پذیرش برای برنامه‌های آن و نوشتن گزارش‌ها."""
     from recommender.rounds.staff_files import (
         parse_what_if,
         read_pairs,

@@ -20,13 +20,13 @@ if TYPE_CHECKING:
 
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help="نشانی‌ای که سرور به آن گوش می‌دهد.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="درگاهی که سرور به آن گوش می‌دهد.")] = 8000,
     workers: Annotated[
-        int, typer.Option(min=1, max=64, help="API processes (each loads its own model).")
+        int, typer.Option(min=1, max=64, help="شمار فرایندهای API (هر کدام مدل را جدا بار می‌کند).")
     ] = 1,
 ) -> None:
-    """Serve the API (/v1, OpenAPI at /openapi.json) and the web UI until Ctrl+C."""
+    """اجرای API (/v1، OpenAPI در /openapi.json) و رابط وب تا Ctrl+C."""
     import logging
     import os
 

@@ -100,29 +100,37 @@ def _metrics_lines(metrics: dict[str, Any]) -> list[str]:
 def train_command(
     ctx: typer.Context,
     holdout_rounds: Annotated[
-        int, typer.Option("--holdout-rounds", help="Last intake rounds held out for evaluation.")
+        int, typer.Option(
+            "--holdout-rounds", help="شمار دوره‌های پذیرش آخر که برای ارزیابی کنار گذاشته می‌شوند."
+        )
     ] = 2,
     estimator: Annotated[
-        str, typer.Option(help="auto (chosen by validation), hgb or logistic.")
+        str, typer.Option(help="مدل رتبه‌بند: auto (انتخاب با اعتبارسنجی)، hgb یا logistic.")
     ] = "auto",
-    calibration: Annotated[str, typer.Option(help="isotonic, sigmoid or none.")] = "isotonic",
+    calibration: Annotated[
+        str, typer.Option(help="واسنجی احتمال‌ها: isotonic، sigmoid یا none.")
+    ] = "isotonic",
     weights: Annotated[
         str | None,
-        typer.Option(help="Fit score weights, e.g. residency=0.5,funding=0.5,coverage=0."),
+        typer.Option(help="وزن‌های امتیاز تناسب؛ نمونه: residency=0.5,funding=0.5,coverage=0."),
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Make the new model live even if it is not better.")
+        bool, typer.Option("--force", help="مدل تازه زنده شود، حتی اگر بهتر نیست.")
     ] = False,
     min_outcomes: Annotated[
         int | None,
         typer.Option(
             "--min-outcomes",
-            help="Fewest training outcomes to go live (default: measured, see models list).",
+            help="کمترین شمار نتیجه‌های آموزشی برای زنده شدن (پیش‌فرض: مقدار سنجیده؛ "
+            "models list را ببینید).",
         ),
     ] = None,
 ) -> None:
-    """Train the rankers on every outcome in the store (imported or decided), evaluate,
-    register; go live when better and trained on enough outcomes."""
+    """آموزش، ارزیابی و ثبت رتبه‌بندها روی همهٔ نتیجه‌های ثبت‌شده.
+
+    نتیجه‌ها درون‌ریزی‌شده‌اند یا کارشناسان تصمیمشان را گرفته‌اند. مدل تازه وقتی زنده می‌شود
+    که از مدل زنده بهتر باشد و روی نتیجه‌های کافی آموزش دیده باشد.
+    """
     from api.services import load_embedder, open_store
     from recommender.errors import InvalidInputError
     from recommender.ranking.registry import MIN_TRAINING_OUTCOMES, ModelRegistry
@@ -165,16 +173,16 @@ def train_command(
 def evaluate_command(
     ctx: typer.Context,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Folder for metrics.json and report.html.")
+        Path | None, typer.Option("--out", help="پوشهٔ metrics.json و report.html.")
     ] = None,
     version: Annotated[
-        str | None, typer.Option("--version", help="A registered version (default: live).")
+        str | None, typer.Option("--version", help="نسخهٔ ثبت‌شده (پیش‌فرض: نسخهٔ زنده).")
     ] = None,
     holdout_rounds: Annotated[
-        int, typer.Option("--holdout-rounds", help="Last intake rounds held out.")
+        int, typer.Option("--holdout-rounds", help="شمار دوره‌های پذیرش آخر که کنار گذاشته می‌شوند.")
     ] = 2,
 ) -> None:
-    """Evaluate the ranker and the baselines on the held-out rounds; write the report."""
+    """ارزیابی رتبه‌بند و روش‌های پایه روی دوره‌های کنارگذاشته و نوشتن گزارش."""
     from api.services import load_embedder, open_store
     from recommender.ranking.registry import ModelRegistry
     from training.evaluate import evaluate, write_report
@@ -227,10 +235,10 @@ def evaluate_command(
 def list_models(
     ctx: typer.Context,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print JSON (with trained_on_outcomes and metrics).")
+        bool, typer.Option("--json", help="خروجی JSON (با trained_on_outcomes و سنجه‌ها).")
     ] = False,
 ) -> None:
-    """The registered rankers, oldest first; the live one is marked '*'."""
+    """رتبه‌بندهای ثبت‌شده، قدیمی‌ترین اول؛ نسخهٔ زنده با * نشان داده می‌شود."""
     import json
 
     from recommender.ranking.registry import ModelRegistry
@@ -264,9 +272,9 @@ def list_models(
 @models_app.command("promote")
 def promote_model(
     ctx: typer.Context,
-    version: Annotated[str, typer.Argument(help="The version to make live, e.g. v0003.")],
+    version: Annotated[str, typer.Argument(help="نسخه‌ای که زنده می‌شود؛ نمونه: v0003.")],
 ) -> None:
-    """Make a registered ranker live."""
+    """زنده‌کردن یک رتبه‌بند ثبت‌شده."""
     from recommender.ranking.registry import ModelRegistry
 
     ModelRegistry(state(ctx).settings.registry_dir).promote(version)
@@ -275,7 +283,7 @@ def promote_model(
 
 @models_app.command("rollback")
 def rollback_model(ctx: typer.Context) -> None:
-    """Make the previously live ranker live again."""
+    """بازگشت به رتبه‌بندی که پیش از این زنده بود."""
     from recommender.ranking.registry import ModelRegistry
 
     version = ModelRegistry(state(ctx).settings.registry_dir).rollback()

@@ -21,8 +21,10 @@ from .say import say
 if TYPE_CHECKING:
     from api.accounts import Accounts, User
 
+AccountName = Annotated[str, typer.Argument(help="نام ورود حساب.")]
+
 users_app = typer.Typer(
-    help="Accounts (admin, network, staff of a house, applicant) and their API tokens."
+    help="حساب‌ها (مدیر، شبکه، کارشناس خانه، متقاضی) و توکن‌های API آنها."
 )
 
 
@@ -56,22 +58,24 @@ def _ask_password() -> str:
 @users_app.command("add")
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Sign-in name: latin letters, digits, _ . @ -")],
+    name: Annotated[str, typer.Argument(help="نام ورود: حروف لاتین، رقم و _ . @ -")],
     role: Annotated[
         str,
         typer.Option(
-            "--role", callback=_role, help="admin, network, staff (of one house) or applicant"
+            "--role",
+            callback=_role,
+            help="نقش: admin، network، staff (کارشناس یک خانه) یا applicant.",
         ),
     ],
     org: Annotated[
         str | None,
-        typer.Option("--org", help="The house of a staff account (see `peyvand orgs list`)."),
+        typer.Option("--org", help="خانهٔ حساب کارشناس (فهرست: peyvand orgs list)."),
     ] = None,
     password: Annotated[
-        bool, typer.Option("--password", help="Also set a password for the web sign-in (asked).")
+        bool, typer.Option("--password", help="گذرواژهٔ ورود به وب هم پرسیده و تنظیم شود.")
     ] = False,
 ) -> None:
-    """Create an account and print its API token (shown once)."""
+    """ساختن حساب و چاپ توکن API آن (فقط یک بار نشان داده می‌شود)."""
     accounts = _accounts(ctx)
     accounts.house_for(role, org)  # checked before a password is asked for
     secret = _ask_password() if password else None
@@ -86,7 +90,7 @@ def add(
 
 @users_app.command("list")
 def list_users(ctx: typer.Context) -> None:
-    """Every account with its role, house (- for none) and state."""
+    """همهٔ حساب‌ها با نقش، خانه (- یعنی بی‌خانه) و وضعیت."""
     for user in _accounts(ctx).list_users():
         flags = [] if user.active else ["غیرفعال"]
         if user.has_password:
@@ -106,23 +110,23 @@ def _find(ctx: typer.Context, name: str) -> tuple[Accounts, User]:
 
 
 @users_app.command("token")
-def token(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
-    """Print a new API token for an account (its older tokens keep working)."""
+def token(ctx: typer.Context, name: AccountName) -> None:
+    """چاپ توکن API تازه برای حساب (توکن‌های قبلی‌اش کار می‌کنند)."""
     accounts, user = _find(ctx, name)
     typer.echo(accounts.issue_token(user.id, label="cli"))
 
 
 @users_app.command("password")
-def set_password(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
-    """Set (or change) the web sign-in password of an account."""
+def set_password(ctx: typer.Context, name: AccountName) -> None:
+    """تنظیم یا تغییر گذرواژهٔ ورود به وب برای حساب."""
     accounts, user = _find(ctx, name)
     accounts.set_password(user.id, _ask_password())
     say(f"گذرواژهٔ «{name}» تنظیم شد")
 
 
 @users_app.command("disable")
-def disable(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
-    """Disable an account: its tokens are revoked and its web sessions end."""
+def disable(ctx: typer.Context, name: AccountName) -> None:
+    """غیرفعال‌کردن حساب: توکن‌هایش باطل و نشست‌های وبش بسته می‌شود."""
     accounts, user = _find(ctx, name)
     accounts.set_active(user.id, False)
     say(f"حساب «{name}» غیرفعال شد")

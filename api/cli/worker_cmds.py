@@ -44,10 +44,10 @@ def _child(settings: Any) -> None:
 def worker(
     ctx: typer.Context,
     concurrency: Annotated[
-        int, typer.Option(min=1, max=64, help="Worker processes (one task at a time each).")
+        int, typer.Option(min=1, max=64, help="شمار فرایندهای کارگر (هر کدام یک کار در هر لحظه).")
     ] = 1,
 ) -> None:
-    """Run queue workers for background jobs (round scoring, training) until Ctrl+C."""
+    """اجرای کارگرهای صف برای کارهای پس‌زمینه (امتیازدهی دوره، آموزش) تا Ctrl+C."""
     import logging
     import multiprocessing
 
