@@ -1,8 +1,9 @@
 """The "onnx-int8" embedding runtime: the model's int8 ONNX form (`onnx_build`) on ONNX Runtime.
 
 Same tokenizer, prefixes and pooling as sentence-transformers; the matrix products run in int8
-(AVX-512 VNNI where the CPU has it). On the default model's benchmark plans its vectors have
-cosine >= 0.99 to the fp32 torch runtime's (`benchmarks/embedding_speed.py`, tests).
+(AVX-512 VNNI where the CPU has it, else AVX2), after SmoothQuant (`onnx_build`). On the
+default model's benchmark plans its vectors have cosine >= 0.998 to the fp32 torch runtime's
+(`benchmarks/embedding_speed.py`; >= 0.995 in the tests).
 """
 
 from __future__ import annotations

@@ -41,14 +41,14 @@ def test_onnx_int8_is_opt_in_and_its_id_names_it(pair: tuple[Embedder, Embedder]
     assert auto.runtime_name_ == "torch" and auto.model_id_ == reference.model_id_
 
 
-def test_int8_vectors_stay_within_cosine_099_of_fp32(pair: tuple[Embedder, Embedder]) -> None:
+def test_int8_vectors_stay_within_cosine_0995_of_fp32(pair: tuple[Embedder, Embedder]) -> None:
     fast, reference = pair
     for texts, role in ((PASSAGES, "passage"), (SHORT_QUERIES, "query")):
         a = np.stack([d.pooled for d in fast.embed_documents(texts, role=role)])
         b = np.stack([d.pooled for d in reference.embed_documents(texts, role=role)])
         np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
         cosines = np.sum(a * b, axis=1)
-        assert cosines.min() >= 0.99, (role, float(cosines.min()))
+        assert cosines.min() >= 0.995, (role, float(cosines.min()))
         # Similarities between texts move by a few hundredths at most.
         assert float(np.abs(a @ a.T - b @ b.T).max()) <= 0.03
 
