@@ -255,15 +255,11 @@ def recommend(
         str | None, typer.Option("--application", help="شناسهٔ درخواست ثبت‌شده.")
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, max=200, help="شمار برنامه‌ها.")] = 10,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="فهرست JSON به جای جدول.")
-    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="فهرست JSON به جای جدول.")] = False,
     province: Annotated[
         list[str] | None, typer.Option("--province", help="فقط برنامه‌های این استان.")
     ] = None,
-    kind: Annotated[
-        list[str] | None, typer.Option("--kind", help="فقط برنامه‌های این نوع.")
-    ] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="فقط برنامه‌های این نوع.")] = None,
     sector: Annotated[
         list[str] | None, typer.Option("--sector", help="فقط برنامه‌های این حوزه.")
     ] = None,
