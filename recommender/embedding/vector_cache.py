@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -45,9 +45,39 @@ CREATE TABLE IF NOT EXISTS document_vectors (
 )
 """
 _BATCH = 500
+# The columns a look-up reads, in `_embedding`'s order (after the hash).
+_READ = ("text_sha256", "dim", "n_chunks", "n_tokens", "chunks", "pooled", "spans", "chunk_tokens")
 
 
-class VectorCache:
+class _Cache:
+    """What both places share: look-ups deduplicated, in batches, rows decoded one way.
+    A place supplies `_select` (the rows of `_READ` for one batch of hashes) and `close`."""
+
+    def get_many(
+        self, model_id: str, role: str, text_hashes: Sequence[str]
+    ) -> dict[str, DocumentEmbedding]:
+        """The cached embeddings among `text_hashes` for this model and role."""
+        found: dict[str, DocumentEmbedding] = {}
+        unique = list(dict.fromkeys(text_hashes))
+        for start in range(0, len(unique), _BATCH):
+            for sha, *rest in self._select(model_id, role, unique[start : start + _BATCH]):
+                found[sha] = _embedding(*rest)
+        return found
+
+    def _select(self, model_id: str, role: str, hashes: list[str]) -> Sequence[Sequence[Any]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class VectorCache(_Cache):
     """Document embeddings on disk, one SQLite file (safe across threads and processes).
 
     Args:
@@ -67,25 +97,14 @@ class VectorCache:
             self._conn.close()
             raise CorruptArtifactError(f"the vector cache {self.path} cannot be read") from exc
 
-    def get_many(
-        self, model_id: str, role: str, text_hashes: Sequence[str]
-    ) -> dict[str, DocumentEmbedding]:
-        """The cached embeddings among `text_hashes` for this model and role."""
-        found: dict[str, DocumentEmbedding] = {}
-        unique = list(dict.fromkeys(text_hashes))
+    def _select(self, model_id: str, role: str, hashes: list[str]) -> Sequence[Sequence[Any]]:
+        marks = ",".join("?" * len(hashes))
         with self._lock:
-            for start in range(0, len(unique), _BATCH):
-                part = unique[start : start + _BATCH]
-                marks = ",".join("?" * len(part))
-                rows = self._conn.execute(
-                    "SELECT text_sha256, dim, n_chunks, n_tokens, chunks, pooled, spans,"
-                    " chunk_tokens FROM document_vectors"
-                    f" WHERE model_id = ? AND role = ? AND text_sha256 IN ({marks})",
-                    [model_id, role, *part],
-                ).fetchall()
-                for sha, *rest in rows:
-                    found[sha] = _embedding(*rest)
-        return found
+            return self._conn.execute(
+                f"SELECT {', '.join(_READ)} FROM document_vectors"
+                f" WHERE model_id = ? AND role = ? AND text_sha256 IN ({marks})",
+                [model_id, role, *hashes],
+            ).fetchall()
 
     def put_many(
         self, model_id: str, role: str, items: Iterable[tuple[str, DocumentEmbedding]]
@@ -126,12 +145,6 @@ class VectorCache:
         with self._lock:
             self._conn.close()
 
-    def __enter__(self) -> VectorCache:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 def _row(model_id: str, role: str, sha: str, doc: DocumentEmbedding, now: float) -> tuple[Any, ...]:
     """One cache row, in the column order of both tables."""
@@ -169,7 +182,7 @@ _COLUMNS = (
 )
 
 
-class SqlVectorCache:
+class SqlVectorCache(_Cache):
     """Document embeddings in the store's `document_vectors` table (any process, any machine
     of the service). Same methods as `VectorCache`.
 
@@ -191,28 +204,16 @@ class SqlVectorCache:
         self._table: sa.Table = DocumentVectorRow.__table__  # type: ignore[assignment]
         self._engine = make_engine(normalize_url(url), echo=False)
 
-    def get_many(
-        self, model_id: str, role: str, text_hashes: Sequence[str]
-    ) -> dict[str, DocumentEmbedding]:
-        """The cached embeddings among `text_hashes` for this model and role."""
-        sa, table = self._sa, self._table
-        found: dict[str, DocumentEmbedding] = {}
-        unique = list(dict.fromkeys(text_hashes))
+    def _select(self, model_id: str, role: str, hashes: list[str]) -> Sequence[Sequence[Any]]:
+        table = self._table
         with self._engine.connect() as connection:
-            for start in range(0, len(unique), _BATCH):
-                rows = connection.execute(
-                    sa.select(
-                        table.c.text_sha256, table.c.dim, table.c.n_chunks, table.c.n_tokens,
-                        table.c.chunks, table.c.pooled, table.c.spans, table.c.chunk_tokens,
-                    ).where(
-                        table.c.model_id == model_id,
-                        table.c.role == role,
-                        table.c.text_sha256.in_(unique[start : start + _BATCH]),
-                    )
-                ).all()
-                for sha, *rest in rows:
-                    found[sha] = _embedding(*rest)
-        return found
+            return connection.execute(
+                self._sa.select(*(table.c[name] for name in _READ)).where(
+                    table.c.model_id == model_id,
+                    table.c.role == role,
+                    table.c.text_sha256.in_(hashes),
+                )
+            ).all()
 
     def put_many(
         self, model_id: str, role: str, items: Iterable[tuple[str, DocumentEmbedding]]
@@ -255,12 +256,6 @@ class SqlVectorCache:
 
     def close(self) -> None:
         self._engine.dispose()
-
-    def __enter__(self) -> SqlVectorCache:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def open_vector_cache(location: str | Path) -> VectorCache | SqlVectorCache:
