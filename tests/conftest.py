@@ -19,6 +19,15 @@ import pytest
 PG_SERVER = os.environ.get("PEYVAND_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for servers a test starts)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _pg_connect(dbname: str | None = None) -> Any:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict, make_conninfo

@@ -5,7 +5,6 @@ Screenshots go to artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import free_port
 
 from .conftest import PLAN, Env, make_env
 
@@ -32,11 +33,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 FONTS = Path(__file__).resolve().parents[2] / "api" / "web" / "static" / "fonts"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def serve(tmp_path: Path, **app_kwargs: Any) -> Iterator[tuple[str, Env]]:
     """A uvicorn server on 127.0.0.1:<free port> in a thread, with password accounts."""
@@ -46,7 +42,7 @@ def serve(tmp_path: Path, **app_kwargs: Any) -> Iterator[tuple[str, Env]]:
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     db = f"sqlite:///{tmp_path / 'p.db'}"
     for env in make_env(db, tmp_path / "home", passwords=True, **app_kwargs):
-        port = _free_port()
+        port = free_port()
         config = uvicorn.Config(
             env.app,
             host="127.0.0.1",

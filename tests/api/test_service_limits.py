@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.ratelimit import RateLimiter, Rule
+from tests.conftest import free_port
 
 from .conftest import PLAN, Env, application_body, make_env
 
@@ -228,7 +229,7 @@ def test_the_login_limit_holds_across_two_api_processes(tmp_path: Path):
     }
     environ.pop("PEYVAND_DATABASE_URL", None)
     peyvand = str(Path(sys.executable).parent / "peyvand")
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     servers = [
         subprocess.Popen(
             [peyvand, "--home", str(home), "serve", "--port", str(port)],
@@ -271,14 +272,6 @@ def test_the_login_limit_holds_across_two_api_processes(tmp_path: Path):
             server.wait(30)
     assert codes == [401] * 10 + [429, 429], codes
     assert retry_after[-1] and int(retry_after[-1]) > 0 and retry_after[-2]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_rate_store_down_is_a_clear_start_error_and_a_503_during_requests(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+
+from tests.conftest import free_port
 
 SECRET = "رمز-محرمانه-۴۲۷۱"
 PLAN = f"طرح ما کیف پول است؛ {SECRET}"
@@ -73,16 +74,10 @@ def test_unexpected_error_is_one_line_and_not_reraised(
     assert SECRET not in line and "could not embed" not in line
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_uvicorn_logs_no_traceback_for_a_500(tmp_path: Path):
     home = tmp_path / "home"
     home.mkdir()
-    port = _free_port()
+    port = free_port()
     script = tmp_path / "server.py"
     script.write_text(SERVER, encoding="utf-8")
     log = (tmp_path / "server.log").open("w+", encoding="utf-8")
