@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from recommender.errors import NotFoundError
 from recommender.scoring.core import embed_plans, has_words
 from recommender.store.database import Store
 from recommender.text.normalization import normalize
@@ -71,12 +70,7 @@ def embed_stored_plans(
         role: the recommender's plan role.
     """
     started = time.perf_counter()
-    texts = []
-    for application_id in ids:
-        try:
-            texts.append(normalize(store.get_application(application_id).business_plan))
-        except NotFoundError:
-            continue
+    texts = [normalize(a.business_plan) for a in store.list_applications(ids=ids)]
     before = int(getattr(embedder, "n_encoded_", 0))
     dim = int(getattr(embedder, "dim_", 0))
     embed_plans(embedder, texts, role, dim)

@@ -358,18 +358,25 @@ class Store(SchemaMigrations, NetworkRecords, WorkflowRecords, EventRecords, Aud
         )
 
     def list_applications(
-        self, round_id: str | None = None, *, session: Session | None = None
+        self,
+        round_id: str | None = None,
+        *,
+        ids: Iterable[str] | None = None,
+        session: Session | None = None,
     ) -> list[schemas.Application]:
-        """Every application (or those of one round), ordered by id."""
-        query = (
-            sa.select(ApplicationRow)
-            .where(self.where_visible(ApplicationRow))
-            .order_by(ApplicationRow.id)
-        )
+        """Every application (or those of one round, or those of `ids` the scope sees),
+        ordered by id."""
+        query = sa.select(ApplicationRow).where(self.where_visible(ApplicationRow))
         if round_id is not None:
             query = query.where(ApplicationRow.round_id == round_id)
         with self._use(session) as s:
-            return [_to_application(row) for row in s.scalars(query)]
+            if ids is None:
+                rows = list(s.scalars(query.order_by(ApplicationRow.id)))
+            else:
+                rows = [row for chunk in _chunks(sorted(set(ids)))
+                        for row in s.scalars(query.where(ApplicationRow.id.in_(chunk))
+                                             .order_by(ApplicationRow.id))]
+            return [_to_application(row) for row in rows]
 
     def get_application(
         self, application_id: str, *, session: Session | None = None
