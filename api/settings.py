@@ -69,6 +69,10 @@ class Settings(BaseSettings):
         """Where embeddings are cached: on PostgreSQL the store itself (one cache for every
         API process and queue worker of the service, on every machine); otherwise a SQLite
         file in the home."""
-        if self.db_url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres"):
+        from sqlalchemy.engine import make_url
+
+        from recommender.store.engine import normalize_url
+
+        if make_url(normalize_url(self.db_url)).get_backend_name() == "postgresql":
             return self.db_url
         return self.resolved_home / "vectors.sqlite"
