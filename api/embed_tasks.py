@@ -19,13 +19,13 @@ import functools
 from typing import Any
 
 from recommender.errors import InvalidInputError
-from recommender.rounds.chunks import DEFAULT_CHUNK_SIZE
+from recommender.rounds.chunks import split_ids
 from recommender.rounds.scoring import ScoringModel
 from recommender.scoring.warm import application_ids, embed_stored_plans
 from recommender.store.database import Store
 from recommender.store.tenancy import Scope
 
-from .job_tasks import SplitJob, chunk_task
+from .job_tasks import SplitJob, chunk_tasks, default_chunk_size
 from .jobs import Job, JobContext, JobRegistry, JobStore
 from .round_tasks import model_of
 
@@ -43,19 +43,14 @@ def _store(ctx: JobContext) -> Store:
 
 def start(ctx: JobContext) -> list[tuple[str, dict[str, Any]]]:
     """The chunk tasks: the applications (of the house, or of one round) in chunks."""
-    default = int(ctx.services.get("chunk_size") or DEFAULT_CHUNK_SIZE)
     try:
-        size = int(ctx.params.get("chunk_size", default))
+        size = int(ctx.params.get("chunk_size", default_chunk_size(ctx)))
     except (TypeError, ValueError) as exc:
         raise InvalidInputError("chunk_size must be a number") from exc
-    if size < 1:
+    if size < 1:  # before the applications are read
         raise InvalidInputError(f"chunk_size must be >= 1, got {size}")
     ids = application_ids(_store(ctx), ctx.params.get("round_id") or None)
-    chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
-    return [
-        (chunk_task(i), {"application_ids": chunk, "n_chunks": len(chunks)})
-        for i, chunk in enumerate(chunks)
-    ]
+    return chunk_tasks(split_ids(ids, size))
 
 
 def chunk(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:

@@ -21,13 +21,14 @@ Every worker that took a task is kept in its `workers` column: a job's workers
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from recommender.rounds.chunks import DEFAULT_CHUNK_SIZE
 from recommender.store.database import Store
 from recommender.store.tables import JobTaskRow, utcnow
 from recommender.text.persian import format_number
@@ -35,7 +36,10 @@ from recommender.text.persian import format_number
 if TYPE_CHECKING:
     from .jobs import JobContext
 
-__all__ = ["CHUNK_PREFIX", "SplitJob", "TaskStore", "chunk_task", "job_workers"]
+__all__ = [
+    "CHUNK_PREFIX", "SplitJob", "TaskStore", "chunk_task", "chunk_tasks", "default_chunk_size",
+    "job_workers",
+]
 
 CHUNK_PREFIX = "chunk-"
 
@@ -43,6 +47,20 @@ CHUNK_PREFIX = "chunk-"
 def chunk_task(index: int) -> str:
     """The name of a job's `index`-th chunk task."""
     return f"{CHUNK_PREFIX}{index:04d}"
+
+
+def chunk_tasks(chunks: Sequence[Sequence[str]]) -> list[tuple[str, dict[str, Any]]]:
+    """A job's chunk tasks, one per chunk of application ids: [(task name, payload)]."""
+    return [
+        (chunk_task(i), {"application_ids": list(ids), "n_chunks": len(chunks)})
+        for i, ids in enumerate(chunks)
+    ]
+
+
+def default_chunk_size(ctx: JobContext) -> int:
+    """Applications per chunk when the job's params do not say: the service's setting
+    (`PEYVAND_QUEUE_CHUNK_SIZE`, in `ctx.services["chunk_size"]`) or `DEFAULT_CHUNK_SIZE`."""
+    return int(ctx.services.get("chunk_size") or DEFAULT_CHUNK_SIZE)
 
 
 @dataclass(frozen=True)

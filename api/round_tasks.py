@@ -16,10 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 from recommender.errors import InvalidInputError
-from recommender.rounds.chunks import DEFAULT_CHUNK_SIZE, score_chunk, split_round
+from recommender.rounds.chunks import score_chunk, split_round
 from recommender.rounds.scoring import ScoringModel
 
-from .job_tasks import SplitJob, chunk_task
+from .job_tasks import SplitJob, chunk_tasks, default_chunk_size
 from .jobs import JobContext
 from .round_jobs import JOB_KIND, round_score_job
 
@@ -41,18 +41,13 @@ def start(ctx: JobContext) -> list[tuple[str, dict[str, Any]]]:
     round_id = str(params.get("round_id") or "")
     if not round_id:
         raise InvalidInputError("the job needs a round_id")
-    default = int(ctx.services.get("chunk_size") or DEFAULT_CHUNK_SIZE)
     try:
-        size = int(params.get("chunk_size", default))
+        size = int(params.get("chunk_size", default_chunk_size(ctx)))
         int(params.get("top", 10))
         float(params.get("time_limit_s", 30.0))
     except (TypeError, ValueError) as exc:
         raise InvalidInputError("top, time_limit_s and chunk_size must be numbers") from exc
-    chunks = split_round(ctx.store, round_id, size)
-    return [
-        (chunk_task(i), {"application_ids": ids, "n_chunks": len(chunks)})
-        for i, ids in enumerate(chunks)
-    ]
+    return chunk_tasks(split_round(ctx.store, round_id, size))
 
 
 def chunk(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:

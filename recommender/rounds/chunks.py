@@ -31,7 +31,7 @@ from recommender.rounds.scoring import (
 from recommender.rounds.stored import current_applications, round_inputs, write_scores
 from recommender.store.database import Store
 
-__all__ = ["ChunkResult", "DEFAULT_CHUNK_SIZE", "score_chunk", "split_round"]
+__all__ = ["ChunkResult", "DEFAULT_CHUNK_SIZE", "score_chunk", "split_ids", "split_round"]
 
 DEFAULT_CHUNK_SIZE = 200
 
@@ -65,11 +65,21 @@ def split_round(store: Store, round_id: str, chunk_size: int = DEFAULT_CHUNK_SIZ
         NotFoundError, InvalidInputError: as `stored.round_inputs` (unknown or empty round);
             InvalidInputError for a chunk size below 1.
     """
-    if chunk_size < 1:
+    if chunk_size < 1:  # before the round is read
         raise InvalidInputError(f"chunk_size must be >= 1, got {chunk_size}")
     _, _, applications = round_inputs(store, round_id)
-    ids = [a.id for a in applications]
-    return [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    return split_ids([a.id for a in applications], chunk_size)
+
+
+def split_ids(ids: Sequence[str], chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[list[str]]:
+    """`ids` in order, in chunks of at most `chunk_size`.
+
+    Raises:
+        InvalidInputError: a chunk size below 1.
+    """
+    if chunk_size < 1:
+        raise InvalidInputError(f"chunk_size must be >= 1, got {chunk_size}")
+    return [list(ids[i : i + chunk_size]) for i in range(0, len(ids), chunk_size)]
 
 
 def score_chunk(
