@@ -4,10 +4,13 @@ for tests that accept an allocation without solving one."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recommender.allocation.result import AllocationResult, PairDecision, ProgramUsage
+from tests._jobs import finished_job
+
+if TYPE_CHECKING:
+    from api.jobs import JobStore
 
 
 def pair(application_id: str, program_id: str, residency: bool, amount: int) -> PairDecision:
@@ -55,15 +58,28 @@ def allocation_state(round_id: str, pairs: list[PairDecision]) -> dict[str, Any]
     }
 
 
-def write_allocation(folder: Path, round_id: str, pairs: list[PairDecision]) -> Path:
-    """allocation.json (and a small allocation.csv) in `folder`, as a round run leaves them."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "allocation.json"
-    path.write_text(json.dumps(allocation_state(round_id, pairs), ensure_ascii=False), "utf-8")
-    rows = "\n".join(
-        f"{p.application_id},{p.program_id},{int(p.residency)},{p.funding_amount}" for p in pairs
+def allocation_files(round_id: str, pairs: list[PairDecision]) -> dict[str, str]:
+    """allocation.json (and a small allocation.csv), as a round run leaves them."""
+    rows = "".join(
+        f"{p.application_id},{p.program_id},{int(p.residency)},{p.funding_amount}\n" for p in pairs
     )
-    (folder / "allocation.csv").write_text(
-        "application_id,program_id,residency,funding_amount\n" + rows + "\n", "utf-8"
+    return {
+        "allocation.json": json.dumps(allocation_state(round_id, pairs), ensure_ascii=False),
+        "allocation.csv": "application_id,program_id,residency,funding_amount\n" + rows,
+    }
+
+
+def finished_allocation_run(
+    jobs: JobStore, round_id: str, pairs: list[PairDecision], *, created_by: str, org_id: str | None
+) -> str:
+    """A finished run of the round that saved an allocation (as the round_score job does);
+    returns its job id."""
+    return finished_job(
+        jobs,
+        "round_score",
+        {"round_id": round_id, "allocate": True},
+        subject=f"rounds/{round_id}",
+        created_by=created_by,
+        org_id=org_id,
+        files=allocation_files(round_id, pairs),
     )
-    return path

@@ -38,6 +38,7 @@ from recommender import schemas
 from recommender.retrieval.filters import ProgramFilter
 from recommender.scoring.pipeline import RecommendationList
 from recommender.store.tenancy import Scope
+from tests._jobs import finished_job
 
 from .conftest import GENEROUS_LIMITS, PLAN, PROGRAMS, FakeRecommender
 
@@ -168,23 +169,19 @@ def application(application_id: str, house: str, round_id: str, **changes: Any) 
 
 
 def _finished_round_job(app: Any, house: str, round_id: str, actor: str) -> str:
-    jobs = app.state.jobs
-    job = jobs.submit(
+    return finished_job(
+        app.state.jobs,
         "round_score",
         {"round_id": round_id, "top": 10},
-        created_by=f"user:{actor}",
         subject=f"rounds/{round_id}",
+        created_by=f"user:{actor}",
         org_id=house,
+        files={
+            "report.html": "<html><head><style>body{color:#111}</style></head>"
+            "<body>گزارش</body></html>",
+            "scores.csv": "application_id,program_id,score\n",
+        },
     )
-    out = jobs.output_dir(job.id)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.html").write_text(
-        "<html><head><style>body{color:#111}</style></head><body>گزارش</body></html>",
-        encoding="utf-8",
-    )
-    (out / "scores.csv").write_text("application_id,program_id,score\n", encoding="utf-8")
-    jobs.finish(job.id, {"files": ["report.html", "scores.csv"]})
-    return str(job.id)
 
 
 def seed(app: Any) -> tuple[dict[str, str], dict[str, int], dict[str, str]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._allocation import pair, write_allocation
+from tests._allocation import finished_allocation_run, pair
 
 from ._houses import HOUSE_A, Houses, application, make_houses
 
@@ -22,17 +22,9 @@ PAIRS = [
 
 def allocation_job(h: Houses, round_id: str = "round-a", pairs: list = PAIRS) -> str:
     """A finished run of the round that saved an allocation (as the round_score job does)."""
-    jobs = h.app.state.jobs
-    job = jobs.submit(
-        "round_score",
-        {"round_id": round_id, "allocate": True},
-        created_by="user:staff_a",
-        subject=f"rounds/{round_id}",
-        org_id=HOUSE_A,
+    return finished_allocation_run(
+        h.app.state.jobs, round_id, pairs, created_by="user:staff_a", org_id=HOUSE_A
     )
-    write_allocation(jobs.output_dir(job.id), round_id, pairs)
-    jobs.finish(job.id, {"files": ["allocation.json", "allocation.csv"]})
-    return str(job.id)
 
 
 @pytest.fixture

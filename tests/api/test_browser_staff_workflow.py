@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests._allocation import pair, write_allocation
+from tests._allocation import finished_allocation_run, pair
 
 from .conftest import PLAN, PROGRAMS, Env
 from .test_browser import _sign_in, _watch_console, serve
@@ -113,11 +113,8 @@ def test_apply_shortlist_note_decide_and_the_applicant_sees_it(web_server, brows
 
     # The round's allocation (a run that saved one) accepted after the confirmation step:
     # a correction of the decision, shown on the round page beside the shortlist.
-    jobs = env.app.state.jobs
-    job = jobs.submit("round_score", {"round_id": "r-flow"}, created_by="user:staff",
-                      subject="rounds/r-flow", org_id=env.store.get_round("r-flow").org_id)
-    write_allocation(jobs.output_dir(job.id), "r-flow", [pair(app_id, program_id, True, 400)])
-    jobs.finish(job.id, {"files": ["allocation.json"]})
+    finished_allocation_run(env.app.state.jobs, "r-flow", [pair(app_id, program_id, True, 400)],
+                            created_by="user:staff", org_id=env.store.get_round("r-flow").org_id)
     staff.goto(f"{base}/staff/rounds/r-flow")
     staff.click("#accept-allocation")
     staff.wait_for_load_state("networkidle")

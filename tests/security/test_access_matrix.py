@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from api.main import create_app
 from api.settings import Settings
 from recommender.store.tenancy import TENANT_ROLE, Scope
-from tests._allocation import pair, write_allocation
+from tests._allocation import finished_allocation_run, pair
 from tests.api._event_houses import EVENT_ID, add_event, scheduled
 from tests.api._houses import (
     HOUSE_A,
@@ -246,17 +246,14 @@ def _applied_to_house_b(h: Houses) -> dict[str, str]:
 def _allocation_of_round_a(h: Houses) -> dict[str, str]:
     """A finished run of round A that saved an allocation giving app-a a seat at fin-teh
     (no money: accepting it again and again fits any budget)."""
-    jobs = h.app.state.jobs
-    job = jobs.submit(
-        "round_score",
-        {"round_id": "round-a", "allocate": True},
+    job_id = finished_allocation_run(
+        h.app.state.jobs,
+        "round-a",
+        [pair("app-a", "fin-teh", True, 0)],
         created_by="user:staff_a",
-        subject="rounds/round-a",
         org_id=HOUSE_A,
     )
-    write_allocation(jobs.output_dir(job.id), "round-a", [pair("app-a", "fin-teh", True, 0)])
-    jobs.finish(job.id, {"files": ["allocation.json"]})
-    return {"allocation_job": str(job.id)}
+    return {"allocation_job": job_id}
 
 
 def _inactive_program(h: Houses, program_id: str = "old-a") -> dict[str, str]:
