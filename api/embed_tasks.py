@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from recommender.errors import InvalidInputError
@@ -29,7 +32,15 @@ from .job_tasks import SplitJob, chunk_tasks, default_chunk_size
 from .jobs import Job, JobContext, JobRegistry, JobStore
 from .round_tasks import model_of
 
-__all__ = ["JOB_KIND", "JOB_TITLE", "SPLIT", "plans_embed_job", "register", "submit"]
+__all__ = [
+    "JOB_KIND",
+    "JOB_TITLE",
+    "SPLIT",
+    "embed_here",
+    "plans_embed_job",
+    "register",
+    "submit",
+]
 
 JOB_KIND = "plans_embed"
 JOB_TITLE = "آماده‌سازی بردار طرح‌ها"
@@ -80,6 +91,31 @@ def plans_embed_job(ctx: JobContext, model: ScoringModel | None = None) -> dict[
     if model is not None:
         ctx = dataclasses.replace(ctx, services={**ctx.services, "scoring_model": model})
     return SPLIT.run_whole(ctx)
+
+
+def embed_here(
+    store: Store,
+    model: ScoringModel,
+    round_id: str | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> dict[str, Any]:
+    """The same work in the calling process, without a job row (`peyvand applications
+    embed`): every application `store` sees, or one round's. `progress` gets (fraction,
+    Persian line) before each chunk.
+
+    Raises:
+        NotFoundError: `round_id` is not a round `store` sees.
+    """
+    with tempfile.TemporaryDirectory(prefix="peyvand-embed-") as out:
+        ctx = JobContext(
+            job_id="",
+            params={"round_id": round_id},
+            store=store,
+            output_dir=Path(out),
+            services={"scoring_model": model},
+            _report=progress or (lambda fraction, message: None),
+        )
+        return SPLIT.run_whole(ctx)
 
 
 def register(registry: JobRegistry, model: ScoringModel | None = None) -> None:

@@ -376,6 +376,8 @@ class ImportResult(BaseModel):
     created: int
     updated: int
     skipped: list[RowProblem] = Field(default_factory=list)
+    # Imported applications: the job embedding their plans in the background.
+    embed_job_id: str | None = None
 
 
 # -------------------------------------------------------------------------------- rounds

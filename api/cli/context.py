@@ -1,13 +1,19 @@
-"""What every CLI command needs: the settings and the home folder."""
+"""What every CLI command needs: the settings and the home folder, the store of the home,
+and who is acting (for the audit log)."""
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from api.settings import Settings
+
+if TYPE_CHECKING:  # the store loads SQLAlchemy: imported when a command runs
+    from recommender.store.database import Store
 
 
 @dataclass
@@ -25,3 +31,18 @@ def state(ctx: typer.Context) -> CliState:
     root = ctx.find_root()
     assert isinstance(root.obj, CliState)
     return root.obj
+
+
+def open_store(settings: Settings) -> Store:
+    """The store of the home (creating the home folder), migrated to the newest schema."""
+    from api.services import open_store as _open
+
+    return _open(settings)
+
+
+def actor() -> str:
+    """Who runs the command, as the audit log names them (`cli:<login>`)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"

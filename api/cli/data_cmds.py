@@ -1,7 +1,9 @@
 """CLI commands for the store: `peyvand init`,
-`peyvand programs|applications|rounds|outcomes|orgs import FILE [--skip-invalid] | export FILE`
-and `peyvand orgs list [--json]` (the houses of the network; import them before the programs
-and rounds that name them).
+`peyvand programs|applications|rounds|outcomes|orgs import FILE [--skip-invalid] | export FILE`,
+`peyvand orgs list [--json]` (the houses of the network; import them before the programs
+and rounds that name them) and `peyvand applications embed [--round R]` (the stored plans'
+vectors made ahead of matching, in this process; the service does it in the background after
+an import).
 
 Every data command migrates the database to the newest schema first (`open_store`), so
 importing into a home that was never `init`ed works: the home folder and database are
@@ -13,41 +15,25 @@ unchanged.
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .context import state
-from .say import n, row_error, say
+from .context import actor, open_store, state
+from .say import n, row_error, say, seconds
 
 if TYPE_CHECKING:  # the store and io modules load SQLAlchemy: imported when a command runs
-    from api.settings import Settings
     from recommender.store.database import Store
 
 KIND_HELP = {
     "programs": "برنامه‌ها (شتاب‌دهنده، صندوق، خانهٔ خلاق و ...): درون‌ریزی و خروجی.",
-    "applications": "درخواست‌ها (طرح‌های کسب‌وکار استارتاپ‌ها): درون‌ریزی و خروجی.",
+    "applications": "درخواست‌ها (طرح‌های کسب‌وکار استارتاپ‌ها): درون‌ریزی، خروجی و آماده‌سازی طرح‌ها.",
     "rounds": "دوره‌های پذیرش با برنامه‌ها، ظرفیت‌ها و بودجه‌هایشان: درون‌ریزی و خروجی.",
     "outcomes": "نتیجه‌ها (چه کسی کجا اقامت یا تأمین مالی گرفت): درون‌ریزی و خروجی.",
     "orgs": "خانه‌های شبکه (خانهٔ خلاق، مرکز نوآوری و ...): درون‌ریزی، خروجی و فهرست.",
 }
 
-
-
-def open_store(settings: Settings) -> Store:
-    """The store of the home (creating the home folder), migrated to the newest schema."""
-    from api.services import open_store as _open
-
-    return _open(settings)
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _list(store: Store, kind: str) -> list[Any]:
@@ -82,7 +68,7 @@ def _make_group(kind: str) -> typer.Typer:
             file,
             kind,
             open_store=lambda: open_store(settings),
-            actor=_actor(),
+            actor=actor(),
             skip_invalid=skip_invalid,
         )
         for error in report.errors:
@@ -91,6 +77,8 @@ def _make_group(kind: str) -> typer.Typer:
             f"{KIND_FA[kind]}: {n(report.created)} تازه، {n(report.updated)} به‌روز شد، "
             f"{n(report.unchanged)} بی‌تغییر، {n(report.skipped)} کنار گذاشته (از {file.name})"
         )
+        if kind == "applications" and (report.created or report.updated):
+            say("برای آماده‌سازی بردار طرح‌ها پیش از پیشنهاد و امتیازدهی: peyvand applications embed")
 
     @group.command("export")
     def export_command(
@@ -115,7 +103,40 @@ def _make_group(kind: str) -> typer.Typer:
 
     if kind == "orgs":
         group.command("list")(list_orgs)
+    if kind == "applications":
+        group.command("embed")(embed_plans)
     return group
+
+
+def embed_plans(
+    ctx: typer.Context,
+    round_id: Annotated[
+        str | None, typer.Option("--round", help="فقط درخواست‌های این دورهٔ پذیرش.")
+    ] = None,
+) -> None:
+    """ساخت بردار معنایی طرح‌های ثبت‌شده از پیش، در همین فرایند.
+
+    پیشنهادها و امتیازدهی دوره پس از آن بی‌درنگ پاسخ می‌دهند؛ طرح‌های آماده دوباره پردازش
+    نمی‌شوند.
+    """
+    from api.embed_tasks import embed_here
+
+    from .round_cmds import load_scoring_model
+
+    settings = state(ctx).settings
+    store = open_store(settings)
+    try:
+        if round_id:
+            store.get_round(round_id)  # an unknown round: its message before the model loads
+        model = load_scoring_model(settings)
+        result = embed_here(
+            store, model, round_id, progress=lambda fraction, line: say(line) if line else None
+        )
+    finally:
+        store.close()
+    fresh = int(result["n_embedded_chunks"])
+    made = f"{n(fresh)} بخش متن تازه بردار گرفت" if fresh else "همه از پیش آماده بود"
+    say(f"{n(result['n_plans'])} طرح آماده است؛ {made} ({seconds(result['chunk_seconds'])})")
 
 
 def list_orgs(

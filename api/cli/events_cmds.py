@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from .context import state
-from .data_cmds import _actor, open_store
+from .context import actor, open_store, state
 
 if TYPE_CHECKING:
     from recommender.events.model import EventData
@@ -81,7 +80,7 @@ def import_command(
     report = import_event(
         file,
         open_store=lambda: open_store(settings),
-        actor=_actor(),
+        actor=actor(),
         skip_invalid=skip_invalid,
         event_id=event,
     )

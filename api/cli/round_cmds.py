@@ -10,7 +10,6 @@ not scored twice (see `recommender.rounds.scoring`).
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 import time
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..messages import persian
-from .context import state
+from .context import actor, open_store, state
 from .say import n, say, seconds
 
 if TYPE_CHECKING:
@@ -48,13 +47,6 @@ def load_scoring_model(settings: Settings) -> ScoringModel:
     from recommender.rounds.scoring import ScoringModel
 
     return ScoringModel.from_recommender(load_recommender(settings))
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _default_workers() -> int:
@@ -231,7 +223,6 @@ def score_command(
         read_province_minimums,
     )
 
-    from .data_cmds import open_store
 
     settings = state(ctx).settings
     started = time.perf_counter()
@@ -287,7 +278,7 @@ def _score_and_audit(
         "allocate": options["allocate"],
         "what_if": options["what_if"],
     }
-    store.audit(_actor(), "score", "round", round_id, detail)
+    store.audit(actor(), "score", "round", round_id, detail)
     return folder, outcome
 
 

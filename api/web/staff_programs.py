@@ -29,10 +29,10 @@ from ..accounts import User
 from ..deps import jobs_for, store_for
 from ..embed_tasks import submit as submit_plans_embed
 from ..messages import persian
-from ..routes.imports import import_uploaded_file
+from ..routes.imports import after_import, import_uploaded_file
 from ..routes.programs import patch_program
 from .forms import labelled_errors, latin_digits
-from .staff_rounds import JOB_STATES_FA
+from .staff_rounds import JOB_STATES_FA, job_summary_fa
 from .views import WebStaffDep, form_data, render
 
 router = APIRouter(prefix="/staff", tags=["web"], include_in_schema=False)
@@ -231,21 +231,28 @@ IMPORT_KINDS = {
 }
 
 
-def _embed_job(request: Request, user: User, job_id: str | None) -> Any:
-    """The plans_embed job shown on the imports page (None: none asked or not the caller's)."""
-    if not job_id:
-        return None
-    try:
-        return jobs_for(request, user).get(job_id)
-    except NotFoundError:
-        return None
+def _embed_card(request: Request, user: User, job_id: str | None) -> dict[str, Any]:
+    """The plans_embed job shown on the imports page and its Persian summary (no job: none
+    asked, or not the caller's)."""
+    job = None
+    if job_id:
+        try:
+            job = jobs_for(request, user).get(job_id)
+        except NotFoundError:
+            job = None
+    done = job is not None and job.status == "succeeded"
+    return {
+        "embed_job": job,
+        "embed_summary": job_summary_fa(job.kind, job.result) if done and job else "",
+        "job_states": JOB_STATES_FA,
+    }
 
 
 @router.get("/imports", response_class=HTMLResponse)
 def imports_page(request: Request, user: WebStaffDep, embed_job: str | None = None) -> Response:
     return render(
         request, "staff_imports.html", user=user, kinds=IMPORT_KINDS, result=None, errors=[],
-        embed_job=_embed_job(request, user, embed_job), job_states=JOB_STATES_FA,
+        **_embed_card(request, user, embed_job),
     )
 
 
@@ -295,8 +302,15 @@ async def upload(request: Request, user: WebStaffDep) -> Response:
         except ConflictError as exc:  # another import of this kind is being written now
             errors.append({"field": "فایل", "message": persian(str(exc), 409)})
             status = 409
-        if result is not None and kind == "programs":
-            request.app.state.recommender.reload_in_background()
+        if result is not None:
+            after_import(
+                result,
+                store=store_for(request, user),
+                jobs=jobs_for(request, user),
+                user=user,
+                recommender=request.app.state.recommender,
+                worker=request.app.state.worker,
+            )
     return render(
         request,
         "staff_imports.html",
@@ -305,6 +319,5 @@ async def upload(request: Request, user: WebStaffDep) -> Response:
         kinds=IMPORT_KINDS,
         result=result,
         errors=errors,
-        embed_job=None,
-        job_states=JOB_STATES_FA,
+        **_embed_card(request, user, result.embed_job_id if result else None),
     )

@@ -16,9 +16,11 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from recommender import schemas as contracts
 from recommender.errors import PeyvandError
 from recommender.store.database import Store
+from recommender.text.persian import format_number
 
 from ..accounts import User
 from ..deps import jobs_for, store_for
+from ..embed_tasks import JOB_KIND as PLANS_EMBED_KIND
 from ..messages import persian
 from ..routes.jobs import job_file as api_job_file
 from ..routes.jobs import job_public
@@ -95,6 +97,14 @@ JOB_STATES_FA = {
     "succeeded": "پایان یافت",
     "failed": "ناموفق",
 }
+
+
+def job_summary_fa(kind: str, result: dict[str, Any] | None) -> str:
+    """One Persian line on what a finished job made, where its kind has one ("" otherwise):
+    the same words on the page and in the polled status."""
+    if kind == PLANS_EMBED_KIND and result:
+        return f"{format_number(int(result.get('n_plans', 0)))} طرح آماده است"
+    return ""
 
 
 def file_links(job_id: str, names: list[str]) -> list[dict[str, str]]:
@@ -345,6 +355,7 @@ def job_status(request: Request, job_id: str, user: WebStaffDep) -> Response:
     data = job.model_dump(mode="json")
     data["files"] = file_links(job_id, [f["name"] for f in data["files"]])
     data["status_fa"] = JOB_STATES_FA.get(job.status, job.status)
+    data["summary_fa"] = job_summary_fa(job.kind, job.result) if job.status == "succeeded" else ""
     if job.error:
         data["error"] = persian(job.error, 500)
     return JSONResponse(data)

@@ -175,3 +175,32 @@ def test_staff_search_and_round_progress(server, browser):
     assert "امتیاز همهٔ جفت‌ها (CSV)" in links  # files named in Persian
     page.screenshot(path=str(SCREENSHOTS / "round_scoring.png"), full_page=True)
     assert problems == []
+
+
+def test_staff_import_applications_and_watch_their_plans_prepared(server, browser, tmp_path):
+    """An applications file uploaded on the imports page: the counts, and the background job's
+    progress card, which says how many plans are ready once it ends (the page stays the
+    import's answer: nothing reloads the form)."""
+    import json
+
+    base, env = server
+    rows = [
+        {"id": f"imp-{k}", "startup_name": name, "business_plan": PLAN, "stage": "mvp",
+         "province": "تهران", "sectors": ["fintech"]}
+        for k, name in enumerate(("کیف‌پول", "حسابداری ابری"))
+    ]
+    upload = tmp_path / "درخواست‌ها.json"
+    upload.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="fa-IR")
+    problems = _watch_console(page)
+    _sign_in(page, base, "staff", env.passwords["staff"])
+    page.goto(f"{base}/staff/imports")
+    page.select_option("#kind", "applications")
+    page.set_input_files("#file", str(upload))
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector("#job-progress[data-status=succeeded]", timeout=30_000)
+    assert "۲ ردیف تازه" in page.inner_text("#import-result")  # still the import's answer
+    assert "در پس‌زمینه آغاز شد" in page.inner_text("#import-result")
+    assert "طرح آماده است" in page.inner_text("#job-progress")
+    page.screenshot(path=str(SCREENSHOTS / "staff_import_plans.png"), full_page=True)
+    assert problems == []

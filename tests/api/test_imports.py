@@ -39,7 +39,8 @@ def test_json_import_then_csv_with_bad_rows(env: Env):
         headers=staff,
     )
     assert ok.status_code == 200, ok.text
-    assert ok.json() == {"kind": "programs", "created": 2, "updated": 0, "skipped": []}
+    assert ok.json() == {"kind": "programs", "created": 2, "updated": 0, "skipped": [],
+                         "embed_job_id": None}
     assert env.store.get_program("new-2").kind == "grant_program"
 
     bad = env.client.post(
@@ -163,3 +164,49 @@ def test_web_prepares_the_houses_plans_in_the_background(web_env: Env):
     assert "طرح آماده است" in page.text and "/static/job.js" in page.text
     refused = client.post("/staff/applications/embed", data={}, follow_redirects=False)
     assert refused.status_code in (400, 403)  # no CSRF token: nothing queued
+
+
+def _wait(env: Env, job_id: str) -> object:
+    import time
+
+    deadline = time.monotonic() + 30
+    while (job := env.app.state.jobs.get(job_id)).status in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return job
+
+
+def test_imported_applications_have_their_plans_prepared_in_the_background(web_env: Env):
+    """An applications import (API or staff page) starts the house's plans_embed job and
+    says so; a programs import, or one that changed nothing, starts none."""
+    body = {k: v for k, v in application_body().items() if k != "round_id"}
+    rows = [{**body, "id": "imp-1"}, {**body, "id": "imp-2", "startup_name": "دومی"}]
+    staff = web_env.auth("staff")
+    upload = {"file": ("a.json", json.dumps(rows, ensure_ascii=False).encode())}
+    done = web_env.client.post("/v1/imports/applications", files=upload, headers=staff)
+    assert done.status_code == 200 and done.json()["created"] == 2, done.text
+    job_id = done.json()["embed_job_id"]
+    job = _wait(web_env, job_id)
+    assert job.kind == "plans_embed" and job.status == "succeeded", job
+    assert job.result["n_plans"] >= 2
+    polled = web_env.client.get(f"/v1/jobs/{job_id}", headers=staff)
+    assert polled.status_code == 200 and polled.json()["status"] == "succeeded"
+    again = web_env.client.post("/v1/imports/applications", files=upload, headers=staff)
+    assert again.status_code == 200 and again.json()["embed_job_id"] is None  # nothing new
+    programs = web_env.client.post(
+        "/v1/imports/programs", files={"file": ("p.json", json.dumps(GOOD).encode())},
+        headers=staff,
+    )
+    assert programs.status_code == 200 and programs.json()["embed_job_id"] is None
+
+    client = sign_in(web_env, "staff")
+    token = csrf(client, "/staff/imports")
+    rows[0]["startup_name"] = "نام تازه"
+    page = client.post(
+        "/staff/imports",
+        data={"kind": "applications", "csrf_token": token},
+        files={"file": ("a.json", json.dumps(rows, ensure_ascii=False).encode())},
+    )
+    assert page.status_code == 200 and "۱ ردیف به‌روز شد" in page.text
+    assert "آماده‌سازی طرح‌های این درخواست‌ها در پس‌زمینه آغاز شد" in page.text
+    assert 'id="job-progress"' in page.text and "/static/job.js" in page.text

@@ -45,6 +45,7 @@
     if (job.status === "running" && (job.progress || 0) >= 1) text += " — در حال ساختن فایل‌های گزارش…";
     else if (running && job.message) text += " — " + job.message;
     if (job.status === "failed" && job.error) text += " — " + job.error;
+    if (job.summary_fa) text += " — " + job.summary_fa;
     label.textContent = text;
     if (row) row.querySelector(".job-state").textContent = job.status_fa + (job.status === "failed" ? " — خطا در اجرا" : "");
     if (!running) {
