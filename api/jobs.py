@@ -274,8 +274,10 @@ class JobStore:
                 raise NotFoundError(f"no job with id '{job_id}'")
             return _to_job(row)
 
-    def list(self, subject: str | None = None, limit: int = 50) -> list[Job]:
-        """Newest first."""
+    def list(
+        self, subject: str | None = None, limit: int = 50, kind: str | None = None
+    ) -> list[Job]:
+        """Newest first; of one subject and/or one kind when given."""
         query = (
             sa.select(JobRow)
             .where(self.store.where_visible(JobRow))
@@ -284,6 +286,8 @@ class JobStore:
         )
         if subject is not None:
             query = query.where(JobRow.subject == subject)
+        if kind is not None:
+            query = query.where(JobRow.kind == kind)
         with self.store.session() as s:
             return [_to_job(r) for r in s.scalars(query)]
 

@@ -27,6 +27,7 @@ from recommender.errors import (
 
 from ..accounts import User
 from ..deps import jobs_for, store_for
+from ..embed_tasks import JOB_KIND as PLANS_EMBED_KIND
 from ..embed_tasks import submit as submit_plans_embed
 from ..messages import persian
 from ..routes.imports import after_import, import_uploaded_file
@@ -232,14 +233,18 @@ IMPORT_KINDS = {
 
 
 def _embed_card(request: Request, user: User, job_id: str | None) -> dict[str, Any]:
-    """The plans_embed job shown on the imports page and its Persian summary (no job: none
-    asked, or not the caller's)."""
+    """The plans_embed job shown on the imports page (the one asked for, else the house's
+    latest) and its Persian summary; none when the house never ran one or the asked job is
+    not the caller's."""
+    jobs = jobs_for(request, user)
     job = None
     if job_id:
         try:
-            job = jobs_for(request, user).get(job_id)
+            job = jobs.get(job_id)
         except NotFoundError:
             job = None
+    else:
+        job = next(iter(jobs.list(kind=PLANS_EMBED_KIND, limit=1)), None)
     done = job is not None and job.status == "succeeded"
     return {
         "embed_job": job,

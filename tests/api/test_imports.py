@@ -162,6 +162,8 @@ def test_web_prepares_the_houses_plans_in_the_background(web_env: Env):
     page = client.get(page_url)
     assert page.status_code == 200 and 'id="job-progress"' in page.text
     assert "طرح آماده است" in page.text and "/static/job.js" in page.text
+    later = client.get("/staff/imports")  # coming back: the house's latest run is shown
+    assert f'data-job-id="{job_id}"' in later.text and "طرح آماده است" in later.text
     refused = client.post("/staff/applications/embed", data={}, follow_redirects=False)
     assert refused.status_code in (400, 403)  # no CSRF token: nothing queued
 
@@ -210,3 +212,17 @@ def test_imported_applications_have_their_plans_prepared_in_the_background(web_e
     assert page.status_code == 200 and "۱ ردیف به‌روز شد" in page.text
     assert "آماده‌سازی طرح‌های این درخواست‌ها در پس‌زمینه آغاز شد" in page.text
     assert 'id="job-progress"' in page.text and "/static/job.js" in page.text
+
+
+def test_the_imports_page_shows_only_the_callers_houses_latest_preparation(tmp_path):
+    from ._houses import make_houses
+
+    for h in make_houses(f"sqlite:///{tmp_path / 'p.db'}", tmp_path / "home"):
+        started = h.client.post("/v1/applications/embed", headers=h.auth("staff_a"))
+        assert started.status_code == 202, started.text
+        job_id = started.json()["job_id"]
+        assert f'data-job-id="{job_id}"' in h.web("staff_a").get("/staff/imports").text
+        other = h.web("staff_b").get("/staff/imports")
+        assert other.status_code == 200 and job_id not in other.text
+        asked = h.web("staff_b").get(f"/staff/imports?embed_job={job_id}")
+        assert asked.status_code == 200 and job_id not in asked.text
