@@ -23,7 +23,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import select
 import signal
@@ -40,7 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _services import fresh_database  # noqa: E402
+from _services import clear_queue, fresh_database, worker_environ, write_report  # noqa: E402
 
 from api.jobs import JobStore  # noqa: E402
 from api.queue import QueueDispatcher, make_broker  # noqa: E402
@@ -72,15 +71,7 @@ def long_plans(n: int) -> list[Any]:
 
 
 def start_workers(n: int, settings: Settings) -> list[subprocess.Popen[str]]:
-    environ = dict(os.environ)
-    environ.update(
-        PYTHONPATH=str(ROOT),
-        PEYVAND_HOME=str(settings.resolved_home),
-        PEYVAND_DATABASE_URL=settings.db_url,
-        PEYVAND_QUEUE_URL=str(settings.queue_url),
-        PEYVAND_QUEUE_NAMESPACE=settings.queue_namespace,
-        PEYVAND_QUEUE_CHUNK_SIZE=str(settings.queue_chunk_size),
-    )
+    environ = worker_environ(settings)
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.api._queue_worker", "0"],
@@ -181,11 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{n} worker(s): {run['seconds']} s", flush=True)
     finally:
         drop()
-        import redis
-
-        client = redis.Redis.from_url(args.redis)
-        for key in client.scan_iter(f"{namespace}:*"):
-            client.delete(key)
+        clear_queue(args.redis, namespace)
     report = {
         "apps": args.apps,
         "programs": 6,
@@ -195,9 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
-    print(json.dumps(report, indent=1, ensure_ascii=False))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_report(args.out, report)
     return 0
 
 
