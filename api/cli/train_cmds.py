@@ -140,7 +140,7 @@ def train_command(
     settings = state(ctx).settings
     parsed_weights = _parse_weights(weights)
     if min_outcomes is not None and min_outcomes < 0:
-        raise InvalidInputError(f"--min-outcomes نباید منفی باشد (داده شد: {min_outcomes})")
+        raise InvalidInputError(f"--min-outcomes نباید منفی باشد (داده شد: {n(min_outcomes)})")
     store = open_store(settings)
     try:
         embedder = load_embedder(settings)

@@ -16,7 +16,7 @@ import typer
 from recommender.constants import ROLE_LABELS_FA as ROLE_FA
 
 from .context import state
-from .say import say
+from .say import n, say
 
 if TYPE_CHECKING:
     from api.accounts import Accounts, User
@@ -82,7 +82,7 @@ def add(
     user, token = accounts.add_user(name, role, secret, org_id=org)
     house = f"، خانهٔ {user.org_id}" if user.org_id else ""
     say(f"حساب «{user.name}» با نقش {ROLE_FA.get(user.role, user.role)} ساخته شد "
-        f"(شناسه {user.id}{house})")
+        f"(شناسه {n(user.id)}{house})")
     say("توکن API (فقط همین یک بار نشان داده می‌شود؛ آن را در سرآیند "
         "'Authorization: Bearer <token>' بفرستید):")
     say(token)

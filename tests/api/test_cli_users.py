@@ -34,6 +34,7 @@ def test_users_add_prints_a_working_token_once(cli):
     runner = CliRunner()
     result = runner.invoke(app, ["users", "add", "--role", "staff", "maryam"])
     assert result.exit_code == 0, result.output
+    assert "(شناسه ۱،" in result.output  # Persian digits in the sentence
     token = result.output.strip().splitlines()[-1]
     assert len(token) >= 40
     with Store(f"sqlite:///{home / 'peyvand.db'}") as store:
