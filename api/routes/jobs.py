@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import FileResponse
 
 from recommender.errors import NotFoundError
@@ -56,6 +56,21 @@ def job_public(job: Job, workers: list[str] | None = None) -> JobPublic:
 
 def job_created(job: Job) -> JobCreated:
     return JobCreated(job_id=job.id, status_url=f"/v1/jobs/{job.id}")
+
+
+@router.get("", response_model=list[JobPublic])
+def list_jobs(
+    jobs: JobsDep,
+    user: StaffDep,
+    kind: Annotated[str | None, Query(max_length=50)] = None,
+    subject: Annotated[str | None, Query(max_length=300)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> list[JobPublic]:
+    """The caller's house's jobs, newest first (the network operator and admin: every
+    house's); of one `kind` (e.g. `plans_embed`, `round_score`) or `subject` (e.g.
+    `rounds/R1`, `applications`) when given."""
+    found = jobs.list(subject=subject, limit=limit, kind=kind)
+    return [job_public(job, job_workers(jobs.store, job.id, job.worker)) for job in found]
 
 
 @router.get("/{job_id}", response_model=JobPublic)

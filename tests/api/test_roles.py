@@ -31,6 +31,7 @@ STAFF_ROUTES = [
     ("POST", "/v1/rounds/r1/programs", None),
     ("POST", "/v1/rounds/r1/score", None),
     ("GET", "/v1/rounds/r1/jobs", None),
+    ("GET", "/v1/jobs", None),
     ("GET", "/v1/jobs/abc", None),
     ("GET", "/v1/jobs/abc/files/x.csv", None),
     ("GET", "/v1/outcomes", None),

@@ -537,6 +537,7 @@ ROUTES: list[Row] = [
         name="POST accept house A's round allocation (a fresh run for each actor)",
     ),
     # ------------------------------------------------------------------ jobs
+    Row("GET", "/v1/jobs", "/v1/jobs", staff(200)),
     Row("GET", "/v1/jobs/{job_id}", "/v1/jobs/{job_a}", house_a(200)),
     Row("GET", "/v1/jobs/{job_id}/files/{name}", "/v1/jobs/{job_a}/files/scores.csv", house_a(200)),
     Row("POST", "/v1/jobs/selftest", "/v1/jobs/selftest", admin_only(202), body=_static({})),
@@ -1408,6 +1409,25 @@ def test_access_matrix(houses: Houses) -> None:
                     f"{row.label} as {actor or 'anonymous'}: {got}, expected {row.expected[actor]}"
                 )
     assert not wrong, "\n".join(wrong)
+
+
+def test_job_lists_hold_only_the_callers_houses_jobs(houses: Houses) -> None:
+    """`GET /v1/jobs`: house A's staff see job A, house B's staff none of it, the network
+    operator every house's; `kind` and `subject` narrow the list; a bad limit is a 422."""
+    job_a = houses.ids["job_a"]
+
+    def listed(actor: str, query: str = "") -> set[str]:
+        response = houses.client.get(f"/v1/jobs{query}", headers=houses.auth(actor))
+        assert response.status_code == 200, response.text
+        return {job["id"] for job in response.json()}
+
+    assert job_a in listed("staff_a")
+    assert job_a not in listed("staff_b")
+    assert job_a in listed("network")
+    assert job_a in listed("staff_a", "?kind=round_score&subject=rounds/round-a")
+    assert job_a not in listed("staff_a", "?kind=plans_embed")
+    bad = houses.client.get("/v1/jobs?limit=0", headers=houses.auth("staff_a"))
+    assert bad.status_code == 422
 
 
 # ---------------------------------------------------------------------- PostgreSQL RLS
