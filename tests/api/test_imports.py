@@ -138,8 +138,6 @@ def test_an_import_while_another_process_imports_the_same_kind_is_a_409(env: Env
 def test_web_prepares_the_houses_plans_in_the_background(web_env: Env):
     """«آماده‌سازی طرح‌ها» on the imports page: the plans_embed job for the staff's house,
     its progress on the page, and how many plans are ready once it ends."""
-    import time
-
     web_env.client.post("/v1/applications", json=application_body(), headers=web_env.auth("staff"))
     client = sign_in(web_env, "staff")
     token = csrf(client, "/staff/imports")
@@ -150,11 +148,9 @@ def test_web_prepares_the_houses_plans_in_the_background(web_env: Env):
     page_url = started.headers["location"]
     assert page_url.startswith("/staff/imports?embed_job=")
     job_id = page_url.rsplit("=", 1)[1]
-    deadline = time.monotonic() + 30
-    while (job := web_env.app.state.jobs.get(job_id)).status in ("queued", "running"):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    assert job.status == "succeeded" and job.result["n_plans"] >= 1, job
+    ended = web_env.wait_job(job_id, timeout=30)
+    assert ended["status"] == "succeeded" and ended["result"]["n_plans"] >= 1, ended
+    job = web_env.app.state.jobs.get(job_id)  # its params, which the API does not show
     from api.accounts import Accounts
 
     house = Accounts(web_env.store).get_user(web_env.user_ids["staff"]).org_id
@@ -168,16 +164,6 @@ def test_web_prepares_the_houses_plans_in_the_background(web_env: Env):
     assert refused.status_code in (400, 403)  # no CSRF token: nothing queued
 
 
-def _wait(env: Env, job_id: str) -> object:
-    import time
-
-    deadline = time.monotonic() + 30
-    while (job := env.app.state.jobs.get(job_id)).status in ("queued", "running"):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    return job
-
-
 def test_imported_applications_have_their_plans_prepared_in_the_background(web_env: Env):
     """An applications import (API or staff page) starts the house's plans_embed job and
     says so; a programs import, or one that changed nothing, starts none."""
@@ -188,9 +174,9 @@ def test_imported_applications_have_their_plans_prepared_in_the_background(web_e
     done = web_env.client.post("/v1/imports/applications", files=upload, headers=staff)
     assert done.status_code == 200 and done.json()["created"] == 2, done.text
     job_id = done.json()["embed_job_id"]
-    job = _wait(web_env, job_id)
-    assert job.kind == "plans_embed" and job.status == "succeeded", job
-    assert job.result["n_plans"] >= 2
+    job = web_env.wait_job(job_id, timeout=30)
+    assert job["kind"] == "plans_embed" and job["status"] == "succeeded", job
+    assert job["result"]["n_plans"] >= 2
     polled = web_env.client.get(f"/v1/jobs/{job_id}", headers=staff)
     assert polled.status_code == 200 and polled.json()["status"] == "succeeded"
     again = web_env.client.post("/v1/imports/applications", files=upload, headers=staff)
