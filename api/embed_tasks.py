@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from recommender.errors import InvalidInputError
-from recommender.rounds.chunks import split_ids
+from recommender.rounds.chunks import check_chunk_size, split_ids
 from recommender.rounds.scoring import ScoringModel
 from recommender.scoring.warm import application_ids, embed_stored_plans
 from recommender.store.database import Store
@@ -58,8 +58,7 @@ def start(ctx: JobContext) -> list[tuple[str, dict[str, Any]]]:
         size = int(ctx.params.get("chunk_size", default_chunk_size(ctx)))
     except (TypeError, ValueError) as exc:
         raise InvalidInputError("chunk_size must be a number") from exc
-    if size < 1:  # before the applications are read
-        raise InvalidInputError(f"chunk_size must be >= 1, got {size}")
+    check_chunk_size(size)  # before the applications are read
     ids = application_ids(_store(ctx), ctx.params.get("round_id") or None)
     return chunk_tasks(split_ids(ids, size))
 

@@ -31,7 +31,10 @@ from recommender.rounds.scoring import (
 from recommender.rounds.stored import current_applications, round_inputs, write_scores
 from recommender.store.database import Store
 
-__all__ = ["ChunkResult", "DEFAULT_CHUNK_SIZE", "score_chunk", "split_ids", "split_round"]
+__all__ = [
+    "ChunkResult", "DEFAULT_CHUNK_SIZE", "check_chunk_size", "score_chunk", "split_ids",
+    "split_round",
+]
 
 DEFAULT_CHUNK_SIZE = 200
 
@@ -65,10 +68,15 @@ def split_round(store: Store, round_id: str, chunk_size: int = DEFAULT_CHUNK_SIZ
         NotFoundError, InvalidInputError: as `stored.round_inputs` (unknown or empty round);
             InvalidInputError for a chunk size below 1.
     """
-    if chunk_size < 1:  # before the round is read
-        raise InvalidInputError(f"chunk_size must be >= 1, got {chunk_size}")
+    check_chunk_size(chunk_size)  # before the round is read
     _, _, applications = round_inputs(store, round_id)
     return split_ids([a.id for a in applications], chunk_size)
+
+
+def check_chunk_size(chunk_size: int) -> None:
+    """Raises: InvalidInputError: a chunk size below 1 (callers check before reading data)."""
+    if chunk_size < 1:
+        raise InvalidInputError(f"chunk_size must be >= 1, got {chunk_size}")
 
 
 def split_ids(ids: Sequence[str], chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[list[str]]:
@@ -77,8 +85,7 @@ def split_ids(ids: Sequence[str], chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[
     Raises:
         InvalidInputError: a chunk size below 1.
     """
-    if chunk_size < 1:
-        raise InvalidInputError(f"chunk_size must be >= 1, got {chunk_size}")
+    check_chunk_size(chunk_size)
     return [list(ids[i : i + chunk_size]) for i in range(0, len(ids), chunk_size)]
 
 
