@@ -75,10 +75,12 @@ class ScheduleIn(RequestBody):
 
 def import_file(
     store: Store, actor: str, filename: str, data: bytes, skip_invalid: bool,
-    event_id: str | None = None,
+    event_id: str | None = None, *, recommender: Any,
 ) -> EventImported:
     """An uploaded event file (or participant list of `event_id`) through the one import use
-    case (`recommender.events.imports.import_event`), in one transaction."""
+    case (`recommender.events.imports.import_event`), in one transaction; then the event's
+    suggestions are computed in the background with `recommender` (the app's holder:
+    `warm_suggestions`). The API's routes and the staff web page import through here."""
     if len(data) > MAX_IMPORT_BYTES:
         raise InvalidInputError("پرونده از حد مجاز واردکردن بزرگ‌تر است؛ آن را بخش کنید")
     suffix = Path(filename or "").suffix.lower()
@@ -95,6 +97,7 @@ def import_file(
             skip_invalid=skip_invalid,
             event_id=event_id,
         )
+    warm_suggestions(recommender, store, report.event_id)
     return EventImported(
         event_id=report.event_id,
         org_id=report.org_id,
@@ -121,11 +124,10 @@ async def create_event(
     """Add (or replace) an event and its participants from the import file's JSON object.
     Bad rows: 422 listing each, nothing stored (unless `skip_invalid`)."""
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    result = await run_in_threadpool(
-        import_file, store, user.actor, "event.json", data, skip_invalid
+    return await run_in_threadpool(
+        import_file, store, user.actor, "event.json", data, skip_invalid,
+        recommender=recommender,
     )
-    warm_suggestions(recommender, store, result.event_id)
-    return result
 
 
 @router.get("/{event_id}")
@@ -153,11 +155,10 @@ async def import_participants(
 ) -> EventImported:
     """Replace the event's participant list. Bad rows: 422 listing each, nothing stored."""
     data = await file.read(MAX_IMPORT_BYTES + 1)
-    result = await run_in_threadpool(
-        import_file, store, user.actor, file.filename or "", data, skip_invalid, event_id
+    return await run_in_threadpool(
+        import_file, store, user.actor, file.filename or "", data, skip_invalid, event_id,
+        recommender=recommender,
     )
-    warm_suggestions(recommender, store, event_id)
-    return result
 
 
 @router.get("/{event_id}/export", response_class=FileResponse)

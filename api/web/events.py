@@ -45,7 +45,6 @@ from ..event_jobs import (
     schedule_file,
     subject_of,
     submit_schedule,
-    warm_suggestions,
 )
 from ..messages import persian
 from ..routes.events import import_file
@@ -164,7 +163,7 @@ async def _import(request: Request, user: Any, event_id: str | None) -> tuple[An
     try:
         result = await run_in_threadpool(
             import_file, store_for(request, user), user.actor, upload.filename, data,
-            form.get("skip_invalid") == "on", event_id,
+            form.get("skip_invalid") == "on", event_id, recommender=request.app.state.recommender,
         )
     except ImportValidationError as exc:
         head = {"field": "فایل", "message": persian(str(exc).splitlines()[0], 422)}
@@ -174,7 +173,6 @@ async def _import(request: Request, user: Any, event_id: str | None) -> tuple[An
         ]
     except InvalidInputError as exc:
         return None, [{"field": "فایل", "message": persian(str(exc), 422)}]
-    warm_suggestions(request.app.state.recommender, store_for(request, user), result.event_id)
     return result, []
 
 
