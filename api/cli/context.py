@@ -6,7 +6,7 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,12 @@ from api.settings import Settings
 
 if TYPE_CHECKING:  # the store loads SQLAlchemy: imported when a command runs
     from recommender.store.database import Store
+
+# `--skip-invalid` of every import command (data and events): the same rule, the same words.
+SkipInvalid = Annotated[
+    bool,
+    typer.Option("--skip-invalid", help="ردیف‌های درست وارد و ردیف‌های نادرست فهرست شوند."),
+]
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .context import actor, open_store, state
+from .context import SkipInvalid, actor, open_store, state
 from .say import n, row_error, say, seconds
 
 if TYPE_CHECKING:  # the store and io modules load SQLAlchemy: imported when a command runs
@@ -55,10 +55,7 @@ def _make_group(kind: str) -> typer.Typer:
     def import_command(
         ctx: typer.Context,
         file: Annotated[Path, typer.Argument(help="پرونده‌ای با پسوند .json، .csv یا .xlsx.")],
-        skip_invalid: Annotated[
-            bool,
-            typer.Option("--skip-invalid", help="ردیف‌های درست وارد و ردیف‌های نادرست فهرست شوند."),
-        ] = False,
+        skip_invalid: SkipInvalid = False,
     ) -> None:
         """افزودن یا به‌روزکردن داده‌ها از پرونده؛ با یک ردیف نادرست هیچ ردیفی وارد نمی‌شود."""
         from recommender.io.imports import KIND_FA, import_file

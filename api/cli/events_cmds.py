@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from .context import actor, open_store, state
+from .context import SkipInvalid, actor, open_store, state
 
 if TYPE_CHECKING:
     from recommender.events.model import EventData
 
 F = TypeVar("F", bound=Callable[..., Any])
+EventId = Annotated[str, typer.Argument(help="شناسهٔ رویداد.")]
 
 group = typer.Typer(
     help="رویدادها (دمو دی، روز سرمایه‌گذاری): شرکت‌کنندگان، پیشنهاد دیدار، برنامهٔ جلسه‌ها.",
@@ -65,11 +66,7 @@ def import_command(
     event: Annotated[
         str | None, typer.Option("--event", help="رویداد ثبت‌شده‌ای که فهرست شرکت‌کنندگان از آن است.")
     ] = None,
-    skip_invalid: Annotated[
-        bool, typer.Option(
-            "--skip-invalid", help="ردیف‌های درست وارد و ردیف‌های نادرست فهرست شوند."
-        )
-    ] = False,
+    skip_invalid: SkipInvalid = False,
 ) -> None:
     """افزودن یا جایگزینی رویداد (یا فهرست شرکت‌کنندگانش)؛ با یک ردیف نادرست چیزی وارد نمی‌شود."""
     from recommender.events.imports import import_event
@@ -96,7 +93,7 @@ def import_command(
 @group.command("export")
 def export_command(
     ctx: typer.Context,
-    event: Annotated[str, typer.Argument(help="شناسهٔ رویداد.")],
+    event: EventId,
     file: Annotated[
         Path, typer.Argument(help="پسوند .json (کل رویداد) یا .csv و .xlsx (شرکت‌کنندگان).")
     ],
@@ -139,7 +136,7 @@ def list_command(
 @group.command("suggest")
 def suggest_command(
     ctx: typer.Context,
-    event: Annotated[str, typer.Argument(help="شناسهٔ رویداد.")],
+    event: EventId,
     as_json: Annotated[
         bool, typer.Option("--json", help="خروجی به شکل فهرست JSON، بهترین‌ها اول.")
     ] = False,
@@ -196,7 +193,7 @@ def _pins(values: list[str]) -> list[tuple[str, str, str]]:
 @group.command("schedule")
 def schedule_command(
     ctx: typer.Context,
-    event: Annotated[str, typer.Argument(help="شناسهٔ رویداد.")],
+    event: EventId,
     out: Annotated[Path, typer.Option("--out", help="پوشهٔ پرونده‌های برنامهٔ جلسه‌ها.")],
     keep_from: Annotated[
         Path | None,
