@@ -245,10 +245,9 @@ def _embed_card(request: Request, user: User, job_id: str | None) -> dict[str, A
             job = None
     else:
         job = next(iter(jobs.list(kind=PLANS_EMBED_KIND, limit=1)), None)
-    done = job is not None and job.status == "succeeded"
     return {
         "embed_job": job,
-        "embed_summary": job_summary_fa(job.kind, job.result) if done and job else "",
+        "embed_summary": job_summary_fa(job) if job is not None else "",
         "job_states": JOB_STATES_FA,
     }
 

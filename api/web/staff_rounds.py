@@ -99,11 +99,11 @@ JOB_STATES_FA = {
 }
 
 
-def job_summary_fa(kind: str, result: dict[str, Any] | None) -> str:
-    """One Persian line on what a finished job made, where its kind has one ("" otherwise):
-    the same words on the page and in the polled status."""
-    if kind == PLANS_EMBED_KIND and result:
-        return f"{format_number(int(result.get('n_plans', 0)))} طرح آماده است"
+def job_summary_fa(job: Any) -> str:
+    """One Persian line on what a succeeded job made, where its kind has one ("" otherwise):
+    the same words on the page and in the polled status. `job`: a `Job` or `JobPublic`."""
+    if job.status == "succeeded" and job.kind == PLANS_EMBED_KIND and job.result:
+        return f"{format_number(int(job.result.get('n_plans', 0)))} طرح آماده است"
     return ""
 
 
@@ -355,7 +355,7 @@ def job_status(request: Request, job_id: str, user: WebStaffDep) -> Response:
     data = job.model_dump(mode="json")
     data["files"] = file_links(job_id, [f["name"] for f in data["files"]])
     data["status_fa"] = JOB_STATES_FA.get(job.status, job.status)
-    data["summary_fa"] = job_summary_fa(job.kind, job.result) if job.status == "succeeded" else ""
+    data["summary_fa"] = job_summary_fa(job)
     if job.error:
         data["error"] = persian(job.error, 500)
     return JSONResponse(data)
